@@ -1,0 +1,35 @@
+# One place for the commands people and CI run. `make test` is the README's test command and
+# what .ci/run calls; it installs into .venv first when needed.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install lint typecheck test pytest explain clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check quantum_trader tests
+	$(BIN)/ruff format --check quantum_trader tests
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q
+
+test: lint pytest
+
+# The README's main job on embedded defaults: explain one full trade decision.
+explain: $(STAMP)
+	$(BIN)/qtrader explain --confidence 0.85 --volatility 1.2 --pnl-trend 0.4 --symbol-risk 1.0 \
+		--margin-util 0.3 --divergence 0.02 --funding -0.001
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info

@@ -1,0 +1,5 @@
+"""Quantum Trader: an asyncio daemon for USDT-margined perpetual futures."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,154 @@
+"""``qtrader``: parses the command line, builds the settings and hands off.
+
+Exit codes: 0 done, 2 bad usage or input, 78 invalid configuration (systemd does not restart on it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+
+from loguru import logger
+
+from quantum_trader import __version__
+from quantum_trader.core.decision import DecisionInputs, decide
+from quantum_trader.core.edge import parse_side
+from quantum_trader.core.errors import CoreError, InvalidInput
+from quantum_trader.core.liquidation import BracketTable
+from quantum_trader.explain import decision_dict, decision_table
+from quantum_trader.logging import setup_logging
+from quantum_trader.settings import (
+    EX_CONFIG,
+    ConfigError,
+    Settings,
+    decision_params,
+    load_settings,
+)
+
+EX_USAGE = 2
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="TOML config (default: embedded)")
+    parser.add_argument("--log-json", action="store_true", help="one JSON object per log line")
+    parser.add_argument(
+        "--log-level",
+        choices=["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR"],
+        help="override logging.level",
+    )
+
+
+def _explain_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("explain", help="explain one entry decision, step by step")
+    _common(p)
+    add = p.add_argument
+    add("--confidence", type=float, required=True, help="calibrated signal confidence 0..1")
+    add("--volatility", type=float, default=1.0, help="normalised volatility (1 = normal)")
+    add("--pnl-trend", type=float, default=0.0, help="recent PnL trend -1..1")
+    add("--symbol-risk", type=float, default=1.0, help="symbol risk 0.5..1.5")
+    add("--margin-util", type=float, default=0.0, help="used margin / equity 0..1")
+    add("--divergence", type=float, default=0.0, help="exchange divergence (fraction)")
+    add("--funding", type=float, default=0.0, help="funding rate per interval (fraction)")
+    add("--side", default="LONG", help="LONG/SHORT (BUY/SELL accepted)")
+    add("--entry-price", type=float, default=50_000.0, help="entry price in USDT")
+    add("--equity", type=float, default=10_000.0, help="account equity in USDT")
+    add("--atr-pct", type=float, default=None, help="ATR / close (for levels.atr_scaled)")
+    add("--multiplier", type=float, default=None, help="RL sizer multiplier (default: fallback)")
+    add("--bracket", metavar="MAXLEV:MMR[:CUM]", help="one exchange bracket for every notional")
+    add("--json", action="store_true", help="print JSON instead of a table")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qtrader", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"qtrader {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _explain_parser(sub)
+    check = sub.add_parser("check-config", help="print the effective configuration, secrets masked")
+    _common(check)
+    check.add_argument("--json", action="store_true", help="print JSON instead of TOML")
+    return parser
+
+
+def _parse_bracket(text: str) -> BracketTable:
+    parts = text.split(":")
+    if len(parts) not in (2, 3):
+        raise InvalidInput("--bracket", f"expected MAXLEV:MMR[:CUM], got {text!r}")
+    try:
+        values = [float(part) for part in parts]
+    except ValueError:
+        raise InvalidInput("--bracket", f"expected numbers, got {text!r}") from None
+    return BracketTable.single(*values)
+
+
+def cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
+    params = decision_params(settings)
+    if args.bracket:
+        params = replace(params, brackets=_parse_bracket(args.bracket))
+    inputs = DecisionInputs(
+        side=parse_side(args.side),
+        entry_price=args.entry_price,
+        equity=args.equity,
+        confidence=args.confidence,
+        volatility=args.volatility,
+        pnl_trend=args.pnl_trend,
+        symbol_risk=args.symbol_risk,
+        margin_util=args.margin_util,
+        used_margin=max(0.0, args.margin_util) * args.equity,
+        exchange_divergence=args.divergence,
+        funding_rate=args.funding,
+        atr_pct=args.atr_pct,
+        multiplier=args.multiplier,
+    )
+    decision = decide(inputs, params)
+    logger.bind(component="explain").info(
+        "{} | guard {} | {}",
+        decision.ilf.reasoning,
+        decision.guard.reason,
+        "accepted" if decision.accepted else f"refused: {decision.refused}",
+    )
+    if args.json:
+        print(json.dumps(decision_dict(decision), indent=2))
+    else:
+        print(decision_table(decision))
+    return 0
+
+
+def _toml_value(value: object) -> str:
+    return json.dumps(value)
+
+
+def cmd_check_config(args: argparse.Namespace, settings: Settings) -> int:
+    data = settings.model_dump(mode="json")
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    for section, values in data.items():
+        print(f"[{section}]")
+        for key, value in values.items():
+            if value is None:
+                print(f"# {key} = (unset)")
+            else:
+                print(f"{key} = {_toml_value(value)}")
+        print()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"qtrader: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    setup_logging(
+        args.log_level or settings.logging.level, args.log_json or settings.logging.json_lines
+    )
+    handlers = {"explain": cmd_explain, "check-config": cmd_check_config}
+    try:
+        return handlers[args.command](args, settings)
+    except CoreError as exc:
+        print(f"qtrader {args.command}: {exc}", file=sys.stderr)
+        return EX_USAGE

@@ -1,0 +1,116 @@
+"""The trade filter (SPEC §4): checks in order, the first failure rejects with a reason code.
+
+1. health gate — overall health < 80 or the signal source's health < 70
+2. consensus in ``allowed_consensus``
+3. calibrated confidence ≥ ``min_confidence``; ≥ ``high_vol_min_confidence`` when atr_pct > 0.05
+4. kill switch / circuit breaker clear; open positions < max_positions; none on the symbol
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from quantum_trader.core.checks import finite, in_range
+from quantum_trader.core.errors import InvalidInput
+from quantum_trader.core.types import Consensus, Signal
+
+
+class Rejection(StrEnum):
+    HEALTH_OVERALL = "health_overall"
+    HEALTH_SOURCE = "health_source"
+    CONSENSUS = "consensus"
+    CONFIDENCE = "confidence"
+    CONFIDENCE_HIGH_VOL = "confidence_high_vol"
+    KILL_SWITCH = "kill_switch"
+    CIRCUIT_BREAKER = "circuit_breaker"
+    MAX_POSITIONS = "max_positions"
+    SYMBOL_OPEN = "symbol_open"
+
+
+@dataclass(frozen=True, slots=True)
+class FilterParams:
+    min_health_overall: float = 80.0
+    min_health_source: float = 70.0
+    allowed_consensus: frozenset[Consensus] = frozenset({Consensus.UNANIMOUS, Consensus.STRONG})
+    min_confidence: float = 0.65
+    high_vol_atr_pct: float = 0.05
+    high_vol_min_confidence: float = 0.80
+    max_positions: int = 5
+
+    def __post_init__(self) -> None:
+        in_range("filter.min_health_overall", self.min_health_overall, 0.0, 100.0)
+        in_range("filter.min_health_source", self.min_health_source, 0.0, 100.0)
+        in_range("filter.min_confidence", self.min_confidence, 0.0, 1.0)
+        in_range("filter.high_vol_min_confidence", self.high_vol_min_confidence, 0.0, 1.0)
+        in_range("filter.high_vol_atr_pct", self.high_vol_atr_pct, 0.0, 1.0)
+        if self.max_positions < 0:
+            raise InvalidInput("filter.max_positions", f"must be >= 0, got {self.max_positions}")
+
+
+@dataclass(frozen=True, slots=True)
+class FilterContext:
+    """The state the filter reads: health scores (0–100) and the book."""
+
+    overall_health: float = 100.0
+    source_health: float = 100.0
+    atr_pct: float = 0.0
+    kill_switch: bool = False
+    circuit_breaker: bool = False
+    open_symbols: Collection[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True, slots=True)
+class FilterDecision:
+    accepted: bool
+    rejection: Rejection | None
+    reason: str
+
+
+def _ok(reason: str) -> FilterDecision:
+    return FilterDecision(True, None, reason)
+
+
+def _no(rejection: Rejection, reason: str) -> FilterDecision:
+    return FilterDecision(False, rejection, reason)
+
+
+def filter_signal(
+    signal: Signal, ctx: FilterContext, params: FilterParams | None = None
+) -> FilterDecision:
+    """Apply SPEC §4 to a signal whose confidence is already calibrated."""
+    p = params or FilterParams()
+    overall = in_range("overall_health", ctx.overall_health, 0.0, 100.0)
+    source = in_range("source_health", ctx.source_health, 0.0, 100.0)
+    atr_pct = finite("atr_pct", ctx.atr_pct)
+    if overall < p.min_health_overall:
+        return _no(
+            Rejection.HEALTH_OVERALL, f"overall health {overall:.0f} < {p.min_health_overall:g}"
+        )
+    if source < p.min_health_source:
+        return _no(
+            Rejection.HEALTH_SOURCE,
+            f"{signal.source} health {source:.0f} < {p.min_health_source:g}",
+        )
+    if signal.consensus not in p.allowed_consensus:
+        allowed = "/".join(sorted(p.allowed_consensus))
+        return _no(Rejection.CONSENSUS, f"consensus {signal.consensus} not in {allowed}")
+    needed = p.high_vol_min_confidence if atr_pct > p.high_vol_atr_pct else p.min_confidence
+    if signal.confidence < needed:
+        kind = (
+            Rejection.CONFIDENCE_HIGH_VOL if atr_pct > p.high_vol_atr_pct else Rejection.CONFIDENCE
+        )
+        return _no(kind, f"confidence {signal.confidence:.3f} < {needed:g} (atr_pct {atr_pct:.4f})")
+    if ctx.kill_switch:
+        return _no(Rejection.KILL_SWITCH, "kill switch tripped")
+    if ctx.circuit_breaker:
+        return _no(Rejection.CIRCUIT_BREAKER, "circuit breaker tripped")
+    if len(ctx.open_symbols) >= p.max_positions:
+        return _no(
+            Rejection.MAX_POSITIONS,
+            f"{len(ctx.open_symbols)} open positions ≥ max {p.max_positions}",
+        )
+    if signal.symbol in ctx.open_symbols:
+        return _no(Rejection.SYMBOL_OPEN, f"a position on {signal.symbol} is already open")
+    return _ok(f"{signal.side} {signal.symbol} conf {signal.confidence:.3f} {signal.consensus}")

@@ -1,0 +1,196 @@
+"""Domain types shared by every stage: sides, candles, signals, trade intents, fills.
+
+Units (SPEC §1): prices in USDT, quantities in base units, timestamps in epoch milliseconds UTC,
+confidence in [0, 1], funding as a fraction per interval. Constructors validate and raise
+:class:`InvalidInput` naming the field; edge formats (BUY/SELL, ISO-8601) are parsed in
+:mod:`quantum_trader.core.edge`, never here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from quantum_trader.core.checks import finite, in_range, non_negative, positive
+from quantum_trader.core.errors import InvalidInput
+
+# Sanity bounds for epoch-millisecond timestamps: 2009-01-01 .. 2100-01-01.
+MIN_TS_MS = 1_230_768_000_000
+MAX_TS_MS = 4_102_444_800_000
+
+
+class Side(StrEnum):
+    LONG = "LONG"
+    SHORT = "SHORT"
+
+    @property
+    def sign(self) -> int:
+        """+1 for LONG, -1 for SHORT: a price move times this is the move in our favour."""
+        return 1 if self is Side.LONG else -1
+
+    @property
+    def opposite(self) -> Side:
+        return Side.SHORT if self is Side.LONG else Side.LONG
+
+
+class Vote(StrEnum):
+    LONG = "LONG"
+    SHORT = "SHORT"
+    FLAT = "FLAT"
+
+
+class Consensus(StrEnum):
+    UNANIMOUS = "UNANIMOUS"
+    STRONG = "STRONG"
+    SPLIT = "SPLIT"
+    WEAK = "WEAK"
+
+
+class Regime(StrEnum):
+    TRENDING = "TRENDING"
+    RANGE = "RANGE"
+    VOLATILE = "VOLATILE"
+    NORMAL = "NORMAL"
+
+
+def check_ts(name: str, ts: object) -> int:
+    """An integer epoch-millisecond timestamp inside sane bounds."""
+    if isinstance(ts, bool) or not isinstance(ts, int):
+        raise InvalidInput(name, f"expected integer epoch milliseconds, got {ts!r}")
+    if not MIN_TS_MS <= ts <= MAX_TS_MS:
+        hint = " (seconds instead of milliseconds?)" if 1_230_768_000 <= ts <= 4_102_444_800 else ""
+        raise InvalidInput(name, f"epoch ms {ts} is outside 2009..2100{hint}")
+    return ts
+
+
+def check_symbol(name: str, symbol: object) -> str:
+    if not isinstance(symbol, str) or not symbol.strip():
+        raise InvalidInput(name, f"expected a non-empty symbol string, got {symbol!r}")
+    return symbol
+
+
+@dataclass(frozen=True, slots=True)
+class Candle:
+    """One closed OHLCV candle; ``ts`` is its open time."""
+
+    ts: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+    def __post_init__(self) -> None:
+        check_ts("candle.ts", self.ts)
+        for name in ("open", "high", "low", "close"):
+            positive(f"candle.{name}", getattr(self, name))
+        non_negative("candle.volume", self.volume)
+        if self.high < max(self.open, self.close, self.low):
+            raise InvalidInput("candle.high", f"{self.high:g} is below open/close/low")
+        if self.low > min(self.open, self.close):
+            raise InvalidInput("candle.low", f"{self.low:g} is above open/close")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVote:
+    model: str
+    vote: Vote
+    probability: float
+
+    def __post_init__(self) -> None:
+        in_range(f"vote[{self.model}].probability", self.probability, 0.0, 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """A directional call from the signal engine. ``horizon_ms`` is how far ahead it speaks."""
+
+    symbol: str
+    side: Side
+    confidence: float
+    consensus: Consensus
+    ts: int
+    horizon_ms: int = 15 * 60_000
+    model_votes: tuple[ModelVote, ...] = ()
+    source: str = "builtin"
+
+    def __post_init__(self) -> None:
+        check_symbol("signal.symbol", self.symbol)
+        in_range("signal.confidence", self.confidence, 0.0, 1.0)
+        check_ts("signal.ts", self.ts)
+        if self.horizon_ms <= 0:
+            raise InvalidInput("signal.horizon_ms", f"must be > 0, got {self.horizon_ms}")
+
+
+@dataclass(frozen=True, slots=True)
+class TradeIntent:
+    """A validated decision to open a position (SPEC §10 ``trade.intent``).
+
+    ``stop_loss`` and ``take_profit`` are absolute prices; the plan behind them keeps the
+    fractional distances.
+    """
+
+    intent_id: str
+    ts: int
+    symbol: str
+    side: Side
+    confidence: float
+    entry_price: float
+    stop_loss: float
+    take_profit: float
+    margin_usd: float
+    leverage: float
+    atr_value: float
+    volatility: float
+    exchange_divergence: float
+    funding_rate: float
+    regime: Regime
+    source: str
+    reason: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.intent_id, str) or not self.intent_id.strip():
+            raise InvalidInput("intent_id", f"expected a non-empty string, got {self.intent_id!r}")
+        check_ts("ts", self.ts)
+        check_symbol("symbol", self.symbol)
+        in_range("confidence", self.confidence, 0.0, 1.0)
+        entry = positive("entry_price", self.entry_price)
+        sl = positive("stop_loss", self.stop_loss)
+        tp = positive("take_profit", self.take_profit)
+        positive("margin_usd", self.margin_usd)
+        in_range("leverage", self.leverage, 1.0, 125.0)
+        non_negative("atr_value", self.atr_value)
+        in_range("volatility", self.volatility, 0.0, 100.0)
+        in_range("exchange_divergence", self.exchange_divergence, 0.0, 1.0)
+        in_range("funding_rate", self.funding_rate, -1.0, 1.0)
+        if self.side is Side.LONG and not sl < entry < tp:
+            raise InvalidInput(
+                "stop_loss",
+                f"LONG needs stop_loss < entry_price < take_profit, got {sl}/{entry}/{tp}",
+            )
+        if self.side is Side.SHORT and not tp < entry < sl:
+            raise InvalidInput(
+                "stop_loss",
+                f"SHORT needs take_profit < entry_price < stop_loss, got {tp}/{entry}/{sl}",
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """An execution report: ``fee`` in USDT (positive = paid)."""
+
+    order_id: str
+    symbol: str
+    side: Side
+    qty: float
+    price: float
+    fee: float
+    ts: int
+    reduce_only: bool = False
+
+    def __post_init__(self) -> None:
+        check_symbol("fill.symbol", self.symbol)
+        positive("fill.qty", self.qty)
+        positive("fill.price", self.price)
+        finite("fill.fee", self.fee)
+        check_ts("fill.ts", self.ts)

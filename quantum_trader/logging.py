@@ -1,0 +1,88 @@
+"""Logging, set up in one place: loguru to stderr, one line per event, stdlib routed through it.
+
+Under systemd (``JOURNAL_STREAM`` set) the timestamp is left to journald. ``json_lines`` writes one
+JSON object per line instead. Registered secrets are masked in every message, whatever logs them.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import sys
+from typing import TYPE_CHECKING
+
+from loguru import logger
+
+if TYPE_CHECKING:
+    from loguru import Record
+
+_SECRETS: set[str] = set()
+MASK = "***"
+_PLAIN = "{level: <7} {extra[component]: <10} | {message}"
+_TIMED = (
+    "<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
+    "<cyan>{extra[component]: <10}</cyan> | <level>{message}</level>"
+)
+
+
+def register_secret(value: str | None) -> None:
+    """Mask ``value`` wherever it would appear in a log line (values under 4 chars are ignored)."""
+    if value and len(value) >= 4:
+        _SECRETS.add(value)
+
+
+def redact(text: str) -> str:
+    for secret in _SECRETS:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def _patch(record: Record) -> None:
+    record["extra"].setdefault("component", (record["name"] or "qtrader").rsplit(".", 1)[-1])
+    if _SECRETS:
+        record["message"] = redact(record["message"])
+        if record["exception"] is not None:
+            exc = record["exception"]
+            if exc.value is not None:
+                exc.value.args = tuple(redact(str(a)) for a in exc.value.args)
+
+
+class InterceptHandler(logging.Handler):
+    """Route stdlib logging (ccxt, aiohttp, asyncio) into loguru with the caller's location."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            level: str | int = logger.level(record.levelname).name
+        except ValueError:
+            level = record.levelno
+        frame, depth = inspect.currentframe(), 0
+        while frame is not None and (depth == 0 or frame.f_code.co_filename == logging.__file__):
+            frame, depth = frame.f_back, depth + 1
+        logger.bind(component=record.name.split(".")[0]).opt(
+            depth=depth, exception=record.exc_info
+        ).log(level, record.getMessage())
+
+
+def setup_logging(
+    level: str = "INFO", json_lines: bool = False, journald: bool | None = None
+) -> None:
+    """Configure the one loguru sink on stderr and intercept the standard library."""
+    import os
+
+    under_journald = bool(os.environ.get("JOURNAL_STREAM")) if journald is None else journald
+    logger.remove()
+    logger.configure(patcher=_patch, extra={"component": "qtrader"})
+    logger.add(
+        sys.stderr,
+        level=level,
+        serialize=json_lines,
+        format=_PLAIN if under_journald else _TIMED,
+        colorize=False if (json_lines or under_journald) else None,
+        backtrace=False,
+        diagnose=False,  # never dump local variables (they may hold secrets)
+    )
+    logging.basicConfig(handlers=[InterceptHandler()], level=0, force=True)
+    for name in ("ccxt", "aiohttp", "asyncio", "urllib3"):
+        logging.getLogger(name).handlers = [InterceptHandler()]
+        logging.getLogger(name).propagate = False

@@ -1,0 +1,235 @@
+"""Settings: one pydantic-settings root with frozen, ``extra="forbid"`` sections.
+
+Precedence, highest first: environment ``QT_SECTION__KEY`` → the TOML file (``--config`` or
+``QT_CONFIG``) → the defaults embedded here, which ``config/qtrader.toml`` restates with comments.
+Each component receives its own section; :func:`decision_params` maps sections onto the pure core.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from quantum_trader.core.decision import DecisionParams
+from quantum_trader.core.errors import InvalidInput
+from quantum_trader.core.filter import FilterParams
+from quantum_trader.core.levels import LevelParams
+from quantum_trader.core.leverage import LeverageParams
+from quantum_trader.core.liquidation import DEFAULT_BRACKETS
+from quantum_trader.core.sizing import MarketRules, SizingParams
+from quantum_trader.core.types import Consensus
+
+EX_CONFIG = 78  # sysexits.h: configuration error; systemd's RestartPreventExitStatus
+_CONFIG_FILE: ContextVar[Path | None] = ContextVar("qtrader_config_file", default=None)
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _core_check(build: Any) -> None:
+    """Run a core constructor so cross-field rules surface as config errors."""
+    try:
+        build()
+    except InvalidInput as exc:
+        raise ValueError(f"{exc.field.split('.')[-1]}: {exc.problem}") from None
+
+
+class ExchangeSettings(Section):
+    mode: Literal["paper", "testnet", "live"] = "paper"
+    exchange_id: Literal["binanceusdm"] = "binanceusdm"
+    api_key: SecretStr | None = None
+    api_secret: SecretStr | None = None
+    keys_file: Path | None = None
+
+
+class MarketSettings(Section):
+    qty_step: float = Field(0.001, gt=0)
+    min_qty: float = Field(0.001, ge=0)
+    max_qty: float = Field(1e9, gt=0)
+    min_notional: float = Field(100.0, ge=0)
+    price_tick: float = Field(0.1, ge=0)
+
+
+class SignalSettings(Section):
+    symbols: tuple[str, ...] = (
+        "BTC/USDT:USDT",
+        "ETH/USDT:USDT",
+        "BNB/USDT:USDT",
+        "SOL/USDT:USDT",
+        "XRP/USDT:USDT",
+    )
+    timeframe: Literal["1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h"] = "15m"
+    min_confidence: float = Field(0.65, ge=0, le=1)
+    allowed_consensus: tuple[Consensus, ...] = (Consensus.UNANIMOUS, Consensus.STRONG)
+    high_vol_atr_pct: float = Field(0.05, ge=0, le=1)
+    high_vol_min_confidence: float = Field(0.80, ge=0, le=1)
+
+
+class LeverageSettings(Section):
+    min_leverage: float = Field(5.0, ge=1, le=125)
+    max_leverage: float = Field(80.0, ge=1, le=125)
+    vol_pivot: float = Field(1.5, ge=0.2, le=10)
+    pnl_weight: float = Field(0.25, ge=0, le=0.99)
+    funding_weight: float = Field(10.0, ge=0, le=1000)
+    safety: float = Field(0.9, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _core(self) -> LeverageSettings:
+        _core_check(lambda: LeverageParams(**self.model_dump()))
+        return self
+
+
+class LevelsSettings(Section):
+    base_tp: float = Field(0.015, gt=0, le=0.5)
+    base_sl: float = Field(0.007, gt=0, le=0.5)
+    atr_scaled: bool = False
+    atr_tp_mult: float = Field(3.0, gt=0, le=100)
+    atr_sl_mult: float = Field(1.5, gt=0, le=100)
+    tp_floor: float = Field(0.003, ge=0, le=0.5)
+    sl_floor: float = Field(0.0015, ge=0, le=0.5)
+    sl_min: float = Field(0.001, gt=0, le=0.5)
+    sl_max: float = Field(0.02, gt=0, le=0.5)
+    liq_safety: float = Field(0.8, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _core(self) -> LevelsSettings:
+        _core_check(lambda: LevelParams(**self.model_dump(exclude={"liq_safety"})))
+        return self
+
+
+class SizingSettings(Section):
+    base_margin_usd: float = Field(200.0, gt=0)
+    max_risk_per_trade: float = Field(0.01, gt=0, le=1)
+    max_margin_util: float = Field(0.6, gt=0, le=1)
+
+
+class RiskSettings(Section):
+    max_positions: int = Field(5, ge=0, le=200)
+
+
+class HealthSettings(Section):
+    min_overall: float = Field(80.0, ge=0, le=100)
+    min_source: float = Field(70.0, ge=0, le=100)
+
+
+class CalibrationSettings(Section):
+    min_resolved: int = Field(20, ge=1)
+
+
+class LoggingSettings(Section):
+    level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR"] = "INFO"
+    json_lines: bool = False
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="QT_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        case_sensitive=False,
+    )
+
+    exchange: ExchangeSettings = ExchangeSettings()
+    market: MarketSettings = MarketSettings()
+    signals: SignalSettings = SignalSettings()
+    leverage: LeverageSettings = LeverageSettings()
+    levels: LevelsSettings = LevelsSettings()
+    sizing: SizingSettings = SizingSettings()
+    risk: RiskSettings = RiskSettings()
+    health: HealthSettings = HealthSettings()
+    calibration: CalibrationSettings = CalibrationSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = _CONFIG_FILE.get()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+class ConfigError(Exception):
+    """An invalid configuration; the message names each key and its problem."""
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"]) or "(root)"
+        env = "QT_" + "__".join(str(part) for part in err["loc"]).upper()
+        origin = f" [from env {env}]" if env in os.environ else ""
+        given = (
+            f" (got {err['input']!r})"
+            if "input" in err and not isinstance(err["input"], dict)
+            else ""
+        )
+        lines.append(f"{key}: {err['msg']}{given}{origin}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def load_settings(config_file: Path | str | None = None) -> Settings:
+    """Build the settings, or raise :class:`ConfigError` with a message naming each bad key."""
+    raw = config_file if config_file is not None else os.environ.get("QT_CONFIG")
+    path = Path(raw) if raw else None
+    if path is not None:
+        if not path.is_file():
+            raise ConfigError(f"config file {path}: not found or not a file")
+        try:
+            with path.open("rb") as handle:
+                tomllib.load(handle)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path}: not valid TOML: {exc}") from None
+    token = _CONFIG_FILE.set(path)
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    finally:
+        _CONFIG_FILE.reset(token)
+
+
+def decision_params(settings: Settings) -> DecisionParams:
+    """The pure core's parameters from the settings sections."""
+    lv, m = settings.levels, settings.market
+    return DecisionParams(
+        leverage=LeverageParams(**settings.leverage.model_dump()),
+        levels=LevelParams(**lv.model_dump(exclude={"liq_safety"})),
+        sizing=SizingParams(**settings.sizing.model_dump()),
+        rules=MarketRules(**m.model_dump()),
+        brackets=DEFAULT_BRACKETS,
+        liq_safety=lv.liq_safety,
+    )
+
+
+def filter_params(settings: Settings) -> FilterParams:
+    s = settings.signals
+    return FilterParams(
+        min_health_overall=settings.health.min_overall,
+        min_health_source=settings.health.min_source,
+        allowed_consensus=frozenset(s.allowed_consensus),
+        min_confidence=s.min_confidence,
+        high_vol_atr_pct=s.high_vol_atr_pct,
+        high_vol_min_confidence=s.high_vol_min_confidence,
+        max_positions=settings.risk.max_positions,
+    )
