@@ -19,7 +19,7 @@ from quantum_trader.core.edge import parse_side
 from quantum_trader.core.errors import CoreError, InvalidInput
 from quantum_trader.core.liquidation import BracketTable
 from quantum_trader.explain import decision_dict, decision_table
-from quantum_trader.logging import setup_logging
+from quantum_trader.logging import register_secret, setup_logging
 from quantum_trader.settings import (
     EX_CONFIG,
     ConfigError,
@@ -143,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"qtrader: {exc}", file=sys.stderr)
         return EX_CONFIG
+    for secret in settings.secret_values():
+        register_secret(secret)
     setup_logging(
         args.log_level or settings.logging.level, args.log_json or settings.logging.json_lines
     )
@@ -152,3 +154,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CoreError as exc:
         print(f"qtrader {args.command}: {exc}", file=sys.stderr)
         return EX_USAGE
+    except BrokenPipeError:  # `qtrader … | head`: the reader left; not an error of ours
+        sys.stderr.close()
+        return 0

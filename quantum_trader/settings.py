@@ -153,6 +153,11 @@ class Settings(BaseSettings):
     calibration: CalibrationSettings = CalibrationSettings()
     logging: LoggingSettings = LoggingSettings()
 
+    def secret_values(self) -> list[str]:
+        """Every secret's plain value, to be masked wherever it might be logged."""
+        secrets = (self.exchange.api_key, self.exchange.api_secret)
+        return [s.get_secret_value() for s in secrets if s is not None]
+
     @classmethod
     def settings_customise_sources(
         cls,

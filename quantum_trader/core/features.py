@@ -32,7 +32,7 @@ def _as_array(name: str, values: npt.ArrayLike) -> FloatArray:
         raise InvalidInput(name, f"expected a 1-D array, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         bad = int(np.flatnonzero(~np.isfinite(arr))[0])
-        raise InvalidInput(name, f"non-finite value {arr[bad]!r} at index {bad}")
+        raise InvalidInput(name, f"non-finite value {float(arr[bad])!r} at index {bad}")
     return arr
 
 

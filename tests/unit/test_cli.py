@@ -1,0 +1,137 @@
+"""`qtrader explain` and `qtrader check-config`: in-process, plus the installed console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from quantum_trader.cli import main
+
+ACCEPTANCE = [
+    "explain", "--json", "--confidence", "0.85", "--volatility", "1.2", "--pnl-trend", "0.4",
+    "--symbol-risk", "1.0", "--margin-util", "0.3", "--divergence", "0.02", "--funding", "-0.001",
+]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith("QT_"):
+            monkeypatch.delenv(key)
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_explain_json_acceptance(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(ACCEPTANCE, capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert abs(data["leverage_raw"] - 13.87) <= 0.01
+    assert data["leverage"] == 13
+    assert data["factors"]["base"] == 68.75
+    assert set(data["levels"]) >= {"tp1", "tp2", "tp3", "sl", "lsf", "harvest"}
+    assert data["levels"]["harvest"] == [0.4, 0.4, 0.2]
+    assert data["guard"]["action"] == "pass"
+    assert data["sizing"]["qty"] == 0.043
+    assert data["sizing"]["caps_bound"] == []
+
+
+def test_explain_table_shows_every_stage(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run([a for a in ACCEPTANCE if a != "--json"], capsys)
+    assert code == 0
+    for heading in ("ILFv2 leverage", "Liquidation guard", "Levels at 13x", "Sizing", "ACCEPTED"):
+        assert heading in out
+    assert "ILFv2 13.87x→13x" in err  # the one decision log line
+
+
+def test_explain_with_a_bracket_that_forces_lowering(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(
+        ["explain", "--json", "--confidence", "1", "--volatility", "0", "--bracket", "125:0.004"],
+        capsys,
+    )
+    data = json.loads(out)
+    assert code == 0 and data["leverage_ilf"] == 80
+    assert data["guard"]["action"] == "lowered"
+    assert data["leverage"] < 80
+    assert data["levels"]["sl"] <= data["guard"]["sl_limit"]
+
+
+def test_explain_refusal_is_explained(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(
+        ["explain", "--confidence", "0.9", "--side", "SELL", "--bracket", "125:0.98"], capsys
+    )
+    assert code == 0
+    assert "REFUSED: refused: even at 1x" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--confidence", "nan"], "confidence: must be finite"),
+        (["--confidence", "0.8", "--entry-price", "-5"], "entry_price: must be > 0"),
+        (["--confidence", "0.8", "--side", "UP"], "side: expected LONG/SHORT/BUY/SELL"),
+        (["--confidence", "0.8", "--bracket", "x:y"], "--bracket: expected numbers"),
+    ],
+)
+def test_explain_bad_input_exits_2(
+    args: list[str], fragment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _run(["explain", *args], capsys)
+    assert code == 2
+    assert fragment in err
+
+
+def test_check_config_masks_secrets(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("QT_EXCHANGE__API_SECRET", "s3cr3t-value")
+    code, out, err = _run(["check-config"], capsys)
+    assert code == 0
+    assert "s3cr3t-value" not in out + err
+    assert 'api_secret = "**********"' in out
+    assert "[leverage]" in out and "max_leverage = 80.0" in out
+
+
+def test_bad_config_exits_78(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("[sizing]\nmax_risk_per_trade = 2\n")
+    code, _, err = _run(["check-config", "--config", str(cfg)], capsys)
+    assert code == 78
+    assert "sizing.max_risk_per_trade: Input should be less than or equal to 1" in err
+
+
+def _console_script() -> str:
+    script = Path(sys.executable).parent / "qtrader"
+    return str(script) if script.exists() else (shutil.which("qtrader") or "qtrader")
+
+
+def test_installed_console_script_acceptance() -> None:
+    done = subprocess.run(  # noqa: S603 - our own console script
+        [_console_script(), *ACCEPTANCE], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert abs(json.loads(done.stdout)["leverage_raw"] - 13.87) <= 0.01
+
+
+def test_installed_console_script_bad_env_exits_78() -> None:
+    env = {**os.environ, "QT_LEVERAGE__MAX_LEVERAGE": "300"}
+    done = subprocess.run(  # noqa: S603 - our own console script
+        [_console_script(), "check-config"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 78
+    assert "leverage.max_leverage" in done.stderr and "QT_LEVERAGE__MAX_LEVERAGE" in done.stderr
