@@ -33,6 +33,19 @@ class Side(StrEnum):
         return Side.SHORT if self is Side.LONG else Side.LONG
 
 
+class OrderSide(StrEnum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+    @staticmethod
+    def to_open(side: Side) -> OrderSide:
+        return OrderSide.BUY if side is Side.LONG else OrderSide.SELL
+
+    @staticmethod
+    def to_close(side: Side) -> OrderSide:
+        return OrderSide.SELL if side is Side.LONG else OrderSide.BUY
+
+
 class Vote(StrEnum):
     LONG = "LONG"
     SHORT = "SHORT"
@@ -180,8 +193,9 @@ class Fill:
     """An execution report: ``fee`` in USDT (positive = paid)."""
 
     order_id: str
+    client_id: str
     symbol: str
-    side: Side
+    side: OrderSide
     qty: float
     price: float
     fee: float

@@ -15,7 +15,7 @@ from quantum_trader.core.edge import (
     parse_ts,
 )
 from quantum_trader.core.errors import InvalidInput
-from quantum_trader.core.types import Candle, Consensus, Fill, Regime, Side, Signal
+from quantum_trader.core.types import Candle, Consensus, Fill, OrderSide, Regime, Side, Signal
 
 GOOD: dict[str, Any] = {
     "intent_id": "i-1",
@@ -156,4 +156,4 @@ def test_signal_and_fill_validation() -> None:
     with pytest.raises(InvalidInput, match="signal.confidence"):
         Signal("BTC", Side.LONG, 1.2, Consensus.STRONG, 1_677_628_800_000)
     with pytest.raises(InvalidInput, match="fill.qty"):
-        Fill("o1", "BTC", Side.LONG, 0.0, 100.0, 0.1, 1_677_628_800_000)
+        Fill("o1", "c1", "BTC", OrderSide.BUY, 0.0, 100.0, 0.1, 1_677_628_800_000)

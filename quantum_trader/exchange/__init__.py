@@ -1,0 +1,1 @@
+"""Exchanges behind one protocol: the in-process paper exchange and ccxt (live/demo)."""

@@ -1,0 +1,148 @@
+"""The ``Exchange`` protocol every adapter implements, its order/position types and errors.
+
+Two error families (STYLE): :class:`TemporaryExchangeError` — retry with backoff — and
+:class:`FatalExchangeError` — stop trading. :class:`OrderRejected` is a definite "no" for one order
+(margin insufficient, below minimum notional, would trigger immediately): never retried as is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from quantum_trader.core.liquidation import BracketTable
+from quantum_trader.core.sizing import MarketRules
+from quantum_trader.core.types import Fill, OrderSide, Side
+
+
+class OrderType(StrEnum):
+    MARKET = "MARKET"
+    LIMIT = "LIMIT"
+    STOP_MARKET = "STOP_MARKET"
+
+
+class OrderStatus(StrEnum):
+    NEW = "NEW"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    CANCELED = "CANCELED"
+    EXPIRED = "EXPIRED"
+    REJECTED = "REJECTED"
+
+    @property
+    def live(self) -> bool:
+        return self in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    id: str
+    client_id: str
+    symbol: str
+    side: OrderSide
+    type: OrderType
+    qty: float
+    status: OrderStatus
+    price: float = 0.0  # limit price
+    stop_price: float = 0.0
+    reduce_only: bool = False
+    close_position: bool = False
+    filled_qty: float = 0.0
+    avg_price: float = 0.0
+    fee: float = 0.0
+    ts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    symbol: str
+    side: Side
+    qty: float
+    entry_price: float
+    leverage: int
+    margin: float
+    liquidation_price: float
+    unrealised_pnl: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    wallet: float  # USDT after realised PnL, fees and funding
+    equity: float  # wallet + unrealised PnL
+    used_margin: float
+    available: float
+
+
+class ExchangeError(Exception):
+    """Base of the adapter's errors; never carries credentials."""
+
+
+class TemporaryExchangeError(ExchangeError):
+    """Network trouble, timeouts, 5xx, rate limits: retry with backoff (after an order lookup)."""
+
+
+class FatalExchangeError(ExchangeError):
+    """Bad credentials, account or permission problems: stop trading."""
+
+
+class OrderRejected(ExchangeError):
+    """The exchange refused this order for a reason that a retry will not change."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(f"{code}: {message}")
+
+
+class Exchange(Protocol):
+    """What execution needs from an exchange. All prices in USDT, quantities in base units."""
+
+    name: str
+
+    async def market_rules(self, symbol: str) -> MarketRules: ...
+
+    async def brackets(self, symbol: str) -> BracketTable: ...
+
+    async def prepare_symbol(self, symbol: str, leverage: int) -> None:
+        """Isolated margin (already isolated counts as success) and the leverage."""
+        ...
+
+    async def create_market_order(
+        self, symbol: str, side: OrderSide, qty: float, client_id: str, reduce_only: bool = False
+    ) -> Order: ...
+
+    async def create_limit_order(
+        self,
+        symbol: str,
+        side: OrderSide,
+        qty: float,
+        price: float,
+        client_id: str,
+        reduce_only: bool = True,
+    ) -> Order: ...
+
+    async def create_stop_market(
+        self, symbol: str, side: OrderSide, stop_price: float, client_id: str
+    ) -> Order:
+        """A close-position STOP_MARKET triggered on the mark price."""
+        ...
+
+    async def cancel_order(self, symbol: str, order_id: str) -> None: ...
+
+    async def fetch_order_by_client_id(self, symbol: str, client_id: str) -> Order | None: ...
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> list[Order]: ...
+
+    async def fetch_positions(self) -> list[Position]: ...
+
+    async def fetch_balance(self) -> Balance: ...
+
+    async def funding_paid(self, symbol: str, since_ts: int) -> float:
+        """Funding received (> 0) or paid (< 0) on ``symbol`` since ``since_ts``, in USDT."""
+        ...
+
+    async def take_fills(self) -> list[Fill]:
+        """Fills of resting orders (stops, TP legs) since the last call."""
+        ...
+
+    async def close(self) -> None: ...

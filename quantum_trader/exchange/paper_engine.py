@@ -1,0 +1,418 @@
+"""The paper exchange's matching engine: synchronous, deterministic, Binance-like (one-way mode,
+isolated margin).
+
+- Market orders fill at once at the latest price ± slippage (taker fee). In a continuous 24/7
+  market the next candle opens at the last close, so this is the "next price" without waiting.
+- Resting orders: reduce-only limits (maker fee, at their price) and close-position STOP_MARKETs
+  (taker fee, at the stop ∓ slippage). Triggers use the last price (paper has no separate mark).
+- A candle is walked open → nearer extreme → farther extreme → close. A gap from the previous close
+  through an order fills it at the open. Orders in one segment fill in path order.
+- Funding at every ``funding_interval_ms`` boundary (00/08/16 UTC by default) on the open position.
+- Liquidation at Binance's isolated liquidation price; counted, and it must never happen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from loguru import logger
+
+from quantum_trader.core.liquidation import DEFAULT_BRACKETS, BracketTable, liquidation_price
+from quantum_trader.core.sizing import MarketRules, round_down_to_step
+from quantum_trader.core.types import Fill, OrderSide, Side
+from quantum_trader.exchange.base import (
+    Balance,
+    Order,
+    OrderRejected,
+    OrderStatus,
+    OrderType,
+    Position,
+)
+
+EIGHT_HOURS_MS = 8 * 3_600_000
+
+
+@dataclass(frozen=True, slots=True)
+class PaperConfig:
+    starting_balance: float = 10_000.0
+    taker_fee: float = 0.0005
+    maker_fee: float = 0.0002
+    slippage: float = 0.0002
+    funding_interval_ms: int = EIGHT_HOURS_MS
+    default_rules: MarketRules = field(default_factory=MarketRules)
+    brackets: BracketTable = DEFAULT_BRACKETS
+
+
+@dataclass(slots=True)
+class _Pos:
+    side: Side
+    qty: float
+    entry: float
+    margin: float
+    leverage: int
+
+
+@dataclass(frozen=True, slots=True)
+class FundingPayment:
+    symbol: str
+    ts: int
+    amount: float  # received > 0, paid < 0
+
+
+def _side_of(order_side: OrderSide) -> Side:
+    return Side.LONG if order_side is OrderSide.BUY else Side.SHORT
+
+
+class PaperEngine:
+    def __init__(self, config: PaperConfig, rules: Mapping[str, MarketRules] | None = None) -> None:
+        self.cfg = config
+        self._rules = dict(rules or {})
+        self.wallet = config.starting_balance
+        self.positions: dict[str, _Pos] = {}
+        self.orders: dict[str, Order] = {}
+        self._client: dict[str, str] = {}
+        self.leverage: dict[str, int] = {}
+        self.last: dict[str, float] = {}
+        self.funding_rate: dict[str, float] = {}
+        self._next_funding: dict[str, int] = {}
+        self.funding: list[FundingPayment] = []
+        self.fills: list[Fill] = []
+        self.liquidations = 0
+        self.now = 0
+        self._seq = 0
+
+    # ------------------------------------------------------------------ queries
+    def rules(self, symbol: str) -> MarketRules:
+        return self._rules.get(symbol, self.cfg.default_rules)
+
+    def _unrealised(self, symbol: str, pos: _Pos) -> float:
+        price = self.last.get(symbol, pos.entry)
+        return pos.side.sign * (price - pos.entry) * pos.qty
+
+    def balance(self) -> Balance:
+        used = sum(p.margin for p in self.positions.values())
+        upnl = [self._unrealised(s, p) for s, p in self.positions.items()]
+        equity = self.wallet + sum(upnl)
+        available = max(0.0, self.wallet - used + sum(min(0.0, u) for u in upnl))
+        return Balance(self.wallet, equity, used, available)
+
+    def position(self, symbol: str) -> Position | None:
+        pos = self.positions.get(symbol)
+        if pos is None:
+            return None
+        bracket = self.cfg.brackets.for_notional(pos.qty * pos.entry)
+        liq = liquidation_price(pos.side, pos.entry, pos.qty, pos.margin, bracket.mmr, bracket.cum)
+        return Position(
+            symbol,
+            pos.side,
+            pos.qty,
+            pos.entry,
+            pos.leverage,
+            pos.margin,
+            liq,
+            self._unrealised(symbol, pos),
+        )
+
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        return [
+            o
+            for o in self.orders.values()
+            if o.status.live and (symbol is None or o.symbol == symbol)
+        ]
+
+    def by_client_id(self, client_id: str) -> Order | None:
+        oid = self._client.get(client_id)
+        return self.orders.get(oid) if oid else None
+
+    def funding_paid(self, symbol: str, since_ts: int) -> float:
+        return sum(f.amount for f in self.funding if f.symbol == symbol and f.ts >= since_ts)
+
+    # ------------------------------------------------------------------ commands
+    def set_leverage(self, symbol: str, leverage: int) -> None:
+        if not 1 <= leverage <= self.cfg.brackets.brackets[0].max_leverage:
+            raise OrderRejected("-4028", f"Leverage {leverage} is not valid")
+        self.leverage[symbol] = leverage
+
+    def _new_order(
+        self,
+        symbol: str,
+        side: OrderSide,
+        kind: OrderType,
+        qty: float,
+        client_id: str,
+        price: float = 0.0,
+        stop_price: float = 0.0,
+        reduce_only: bool = False,
+    ) -> Order:
+        if client_id in self._client:
+            raise OrderRejected("-4116", "ClientOrderId is duplicated.")
+        self._seq += 1
+        order = Order(
+            id=f"P{self._seq}",
+            client_id=client_id,
+            symbol=symbol,
+            side=side,
+            type=kind,
+            qty=qty,
+            status=OrderStatus.NEW,
+            price=price,
+            stop_price=stop_price,
+            reduce_only=reduce_only,
+            close_position=kind is OrderType.STOP_MARKET,
+            ts=self.now,
+        )
+        self.orders[order.id] = order
+        self._client[client_id] = order.id
+        return order
+
+    def _check_qty(self, symbol: str, qty: float, price: float, reduce_only: bool) -> None:
+        r = self.rules(symbol)
+        if qty <= 0 or round_down_to_step(qty, r.qty_step) != qty:
+            raise OrderRejected("-1111", f"quantity {qty} is not a multiple of {r.qty_step}")
+        if qty < r.min_qty or qty > r.max_qty:
+            raise OrderRejected("-4003", f"quantity {qty} outside [{r.min_qty}, {r.max_qty}]")
+        if not reduce_only and qty * price < r.min_notional:
+            raise OrderRejected(
+                "-4164",
+                f"Order's notional must be no smaller than {r.min_notional:g}"
+                " (unless you choose reduce only)",
+            )
+
+    def _check_reduce(self, symbol: str, side: OrderSide) -> None:
+        pos = self.positions.get(symbol)
+        if pos is None or _side_of(side) is pos.side:
+            raise OrderRejected("-2022", "ReduceOnly Order is rejected.")
+
+    def _price(self, symbol: str) -> float:
+        if symbol not in self.last:
+            raise OrderRejected("-1121", f"no price yet for {symbol}")
+        return self.last[symbol]
+
+    def market(
+        self, symbol: str, side: OrderSide, qty: float, client_id: str, reduce_only: bool = False
+    ) -> Order:
+        last = self._price(symbol)
+        self._check_qty(symbol, qty, last, reduce_only)
+        if reduce_only:
+            self._check_reduce(symbol, side)
+        price = (
+            last * (1 + self.cfg.slippage)
+            if side is OrderSide.BUY
+            else last * (1 - self.cfg.slippage)
+        )
+        if not reduce_only:
+            self._check_margin(symbol, side, qty, price)
+        order = self._new_order(
+            symbol, side, OrderType.MARKET, qty, client_id, reduce_only=reduce_only
+        )
+        return self._execute(order, qty, price, maker=False)
+
+    def _check_margin(self, symbol: str, side: OrderSide, qty: float, price: float) -> None:
+        pos = self.positions.get(symbol)
+        if pos is not None and pos.side is not _side_of(side):
+            return  # reducing first
+        lev = self.leverage.get(symbol, 20)
+        need = qty * price / lev + qty * price * self.cfg.taker_fee
+        if need > self.balance().available:
+            raise OrderRejected("-2019", "Margin is insufficient.")
+
+    def limit(
+        self,
+        symbol: str,
+        side: OrderSide,
+        qty: float,
+        price: float,
+        client_id: str,
+        reduce_only: bool = True,
+    ) -> Order:
+        last = self._price(symbol)
+        self._check_qty(symbol, qty, price, reduce_only)
+        if reduce_only:
+            self._check_reduce(symbol, side)
+        order = self._new_order(
+            symbol, side, OrderType.LIMIT, qty, client_id, price=price, reduce_only=reduce_only
+        )
+        marketable = price <= last if side is OrderSide.SELL else price >= last
+        return self._execute(order, qty, last, maker=False) if marketable else order
+
+    def stop_market(self, symbol: str, side: OrderSide, stop_price: float, client_id: str) -> Order:
+        last = self._price(symbol)
+        if stop_price <= 0:
+            raise OrderRejected("-1102", "stopPrice must be > 0")
+        if (side is OrderSide.SELL and stop_price >= last) or (
+            side is OrderSide.BUY and stop_price <= last
+        ):
+            raise OrderRejected("-2021", "Order would immediately trigger.")
+        return self._new_order(
+            symbol,
+            side,
+            OrderType.STOP_MARKET,
+            0.0,
+            client_id,
+            stop_price=stop_price,
+            reduce_only=True,
+        )
+
+    def cancel(self, order_id: str) -> Order:
+        order = self.orders.get(order_id)
+        if order is None or not order.status.live:
+            raise OrderRejected("-2011", "Unknown order sent.")
+        self.orders[order_id] = replace(order, status=OrderStatus.CANCELED)
+        return self.orders[order_id]
+
+    # ------------------------------------------------------------------ matching
+    def _execute(self, order: Order, qty: float, price: float, maker: bool) -> Order:
+        fee = qty * price * (self.cfg.maker_fee if maker else self.cfg.taker_fee)
+        self.wallet -= fee
+        side = _side_of(order.side)
+        pos = self.positions.get(order.symbol)
+        if pos is None or pos.side is side:
+            self._open(order.symbol, side, qty, price)
+        else:
+            closing = min(qty, pos.qty)
+            self.wallet += pos.side.sign * (price - pos.entry) * closing
+            pos.margin -= pos.margin * closing / pos.qty
+            pos.qty = round(pos.qty - closing, 12)
+            if pos.qty <= 0:
+                del self.positions[order.symbol]
+                self._expire_closers(order.symbol)
+            rest = round(qty - closing, 12)
+            if rest > 0 and not order.reduce_only:
+                self._open(order.symbol, side, rest, price)
+        done = replace(
+            order, status=OrderStatus.FILLED, filled_qty=qty, avg_price=price, fee=fee, ts=self.now
+        )
+        self.orders[order.id] = done
+        self.fills.append(
+            Fill(
+                order.id,
+                order.client_id,
+                order.symbol,
+                order.side,
+                qty,
+                price,
+                fee,
+                self.now,
+                order.reduce_only,
+            )
+        )
+        return done
+
+    def _open(self, symbol: str, side: Side, qty: float, price: float) -> None:
+        lev = self.leverage.get(symbol, 20)
+        pos = self.positions.get(symbol)
+        if pos is None:
+            self.positions[symbol] = _Pos(side, qty, price, qty * price / lev, lev)
+            return
+        total = pos.qty + qty
+        pos.entry = (pos.entry * pos.qty + price * qty) / total
+        pos.qty = total
+        pos.margin += qty * price / lev
+
+    def _expire_closers(self, symbol: str) -> None:
+        for order in self.open_orders(symbol):
+            if order.reduce_only or order.close_position:
+                self.orders[order.id] = replace(order, status=OrderStatus.EXPIRED)
+
+    def _trigger(self, order: Order, a: float, b: float, gap: bool) -> float | None:
+        """The fill price if the move a→b reaches the order, else None."""
+        lo, hi = min(a, b), max(a, b)
+        level = order.stop_price if order.type is OrderType.STOP_MARKET else order.price
+        if not lo <= level <= hi:
+            return None
+        price = b if gap else level
+        if order.type is OrderType.STOP_MARKET:
+            slip = self.cfg.slippage
+            return price * (1 - slip) if order.side is OrderSide.SELL else price * (1 + slip)
+        return price
+
+    def _sweep(self, symbol: str, a: float, b: float, gap: bool = False) -> None:
+        events: list[tuple[float, str, float]] = []
+        for order in self.open_orders(symbol):
+            price = self._trigger(order, a, b, gap)
+            if price is not None:
+                level = order.stop_price or order.price
+                events.append((abs(level - a), order.id, price))
+        pos = self.position(symbol)
+        if (
+            pos is not None
+            and pos.liquidation_price > 0
+            and min(a, b) <= pos.liquidation_price <= max(a, b)
+        ):
+            events.append((abs(pos.liquidation_price - a), "LIQ", pos.liquidation_price))
+        for _, oid, price in sorted(events):
+            if oid == "LIQ":
+                self._liquidate(symbol, price)
+                continue
+            order = self.orders[oid]
+            if not order.status.live:
+                continue
+            pos_now = self.positions.get(symbol)
+            if pos_now is None:
+                self.orders[oid] = replace(order, status=OrderStatus.EXPIRED)
+                continue
+            qty = pos_now.qty if order.close_position else min(order.qty, pos_now.qty)
+            maker = order.type is OrderType.LIMIT and not gap
+            self._execute(order, qty, price, maker=maker)
+
+    def _liquidate(self, symbol: str, price: float) -> None:
+        pos = self.positions.pop(symbol, None)
+        if pos is None:
+            return
+        self.liquidations += 1
+        self.wallet -= pos.margin  # the isolated margin is lost
+        self._expire_closers(symbol)
+        logger.bind(component="paper").critical(
+            "LIQUIDATED {} {} {} at {:.6f}: this must never happen",
+            symbol,
+            pos.side,
+            pos.qty,
+            price,
+        )
+
+    def _apply_funding(self, symbol: str, ts: int, price: float) -> None:
+        boundary = self._next_funding.get(symbol)
+        interval = self.cfg.funding_interval_ms
+        if boundary is None:
+            self._next_funding[symbol] = (ts // interval + 1) * interval
+            return
+        while ts >= boundary:
+            pos = self.positions.get(symbol)
+            rate = self.funding_rate.get(symbol, 0.0)
+            if pos is not None and rate:
+                amount = -pos.side.sign * pos.qty * price * rate
+                self.wallet += amount
+                self.funding.append(FundingPayment(symbol, boundary, amount))
+            boundary += interval
+        self._next_funding[symbol] = boundary
+
+    def on_candle(
+        self,
+        symbol: str,
+        ts: int,
+        o: float,
+        h: float,
+        lo: float,
+        c: float,
+        funding_rate: float | None = None,
+    ) -> None:
+        """Walk one candle through the book. Fills accumulate in ``fills``."""
+        self.now = ts
+        if funding_rate is not None:
+            self.funding_rate[symbol] = funding_rate
+        prev = self.last.get(symbol, o)
+        self.last[symbol] = o
+        self._apply_funding(symbol, ts, o)
+        if prev != o:
+            self._sweep(symbol, prev, o, gap=True)
+        path = (o, h, lo, c) if abs(h - o) <= abs(o - lo) else (o, lo, h, c)
+        for a, b in zip(path, path[1:], strict=False):
+            if a != b:
+                self.last[symbol] = b
+                self._sweep(symbol, a, b)
+        self.last[symbol] = c
+
+    def take_fills(self) -> list[Fill]:
+        out, self.fills = self.fills, []
+        return out
