@@ -117,6 +117,55 @@ class SizingSettings(Section):
 
 class RiskSettings(Section):
     max_positions: int = Field(5, ge=0, le=200)
+    daily_loss_limit: float = Field(0.08, gt=0, le=1)
+    circuit_breaker_drawdown: float = Field(0.12, gt=0, le=1)
+    circuit_breaker_cooldown_minutes: float = Field(120.0, ge=0)
+
+
+class FeedSettings(Section):
+    kind: Literal["synthetic", "replay", "live"] = "synthetic"
+    files: tuple[Path, ...] = ()
+    funding_files: tuple[Path, ...] = ()
+    speed: float | Literal["max"] = 600.0
+    seed: int = 7
+    synthetic_timeframe: Literal["1m", "3m", "5m", "15m"] = "1m"
+    warmup_candles: int = Field(300, ge=0, le=100_000)
+    volatility_days: float = Field(30.0, gt=0, le=365)
+    poll_seconds: float = Field(60.0, gt=0)
+
+
+class PaperSettings(Section):
+    starting_balance: float = Field(10_000.0, gt=0)
+    taker_fee: float = Field(0.0005, ge=0, le=0.01)
+    maker_fee: float = Field(0.0002, ge=-0.001, le=0.01)
+    slippage: float = Field(0.0002, ge=0, le=0.05)
+
+
+class ExitSettings(Section):
+    tp_mode: Literal["exchange", "internal"] = "exchange"
+    trailing: bool = True
+    trail_distance: float = Field(0.0, ge=0, le=0.5)
+    loss_guard_roe: float = Field(-0.5, ge=-10, le=0)
+    time_stop_minutes: float = Field(0.0, ge=0)
+
+
+class ApiSettings(Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(8787, ge=0, le=65535)
+
+
+class RedisSettings(Section):
+    url: SecretStr | None = None
+    stream_maxlen: int = Field(10_000, ge=100)
+    buffer: int = Field(10_000, ge=10)
+    position_ttl_seconds: int = Field(86_400, ge=60)
+
+
+class RuntimeSettings(Section):
+    shutdown_timeout_seconds: float = Field(20.0, gt=0, le=600)
+    max_task_restarts: int = Field(5, ge=0, le=100)
+    health_interval_seconds: float = Field(60.0, gt=0)
 
 
 class HealthSettings(Section):
@@ -149,13 +198,19 @@ class Settings(BaseSettings):
     levels: LevelsSettings = LevelsSettings()
     sizing: SizingSettings = SizingSettings()
     risk: RiskSettings = RiskSettings()
+    feed: FeedSettings = FeedSettings()
+    paper: PaperSettings = PaperSettings()
+    exits: ExitSettings = ExitSettings()
+    api: ApiSettings = ApiSettings()
+    redis: RedisSettings = RedisSettings()
+    runtime: RuntimeSettings = RuntimeSettings()
     health: HealthSettings = HealthSettings()
     calibration: CalibrationSettings = CalibrationSettings()
     logging: LoggingSettings = LoggingSettings()
 
     def secret_values(self) -> list[str]:
         """Every secret's plain value, to be masked wherever it might be logged."""
-        secrets = (self.exchange.api_key, self.exchange.api_secret)
+        secrets = (self.exchange.api_key, self.exchange.api_secret, self.redis.url)
         return [s.get_secret_value() for s in secrets if s is not None]
 
     @classmethod

@@ -17,6 +17,7 @@ from quantum_trader.core.errors import InvalidInput
 from quantum_trader.core.types import Regime
 
 FloatArray = npt.NDArray[np.float64]
+F64Array = FloatArray
 
 ATR_PERIOD = 14
 VOLATILITY_MIN_HISTORY = 50

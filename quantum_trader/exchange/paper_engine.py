@@ -262,7 +262,9 @@ class PaperEngine:
         return self.orders[order_id]
 
     # ------------------------------------------------------------------ matching
-    def _execute(self, order: Order, qty: float, price: float, maker: bool) -> Order:
+    def _execute(
+        self, order: Order, qty: float, price: float, maker: bool, resting: bool = False
+    ) -> Order:
         fee = qty * price * (self.cfg.maker_fee if maker else self.cfg.taker_fee)
         self.wallet -= fee
         side = _side_of(order.side)
@@ -284,19 +286,20 @@ class PaperEngine:
             order, status=OrderStatus.FILLED, filled_qty=qty, avg_price=price, fee=fee, ts=self.now
         )
         self.orders[order.id] = done
-        self.fills.append(
-            Fill(
-                order.id,
-                order.client_id,
-                order.symbol,
-                order.side,
-                qty,
-                price,
-                fee,
-                self.now,
-                order.reduce_only,
+        if resting:  # immediate fills come back in the order response
+            self.fills.append(
+                Fill(
+                    order.id,
+                    order.client_id,
+                    order.symbol,
+                    order.side,
+                    qty,
+                    price,
+                    fee,
+                    self.now,
+                    order.reduce_only,
+                )
             )
-        )
         return done
 
     def _open(self, symbol: str, side: Side, qty: float, price: float) -> None:
@@ -354,7 +357,7 @@ class PaperEngine:
                 continue
             qty = pos_now.qty if order.close_position else min(order.qty, pos_now.qty)
             maker = order.type is OrderType.LIMIT and not gap
-            self._execute(order, qty, price, maker=maker)
+            self._execute(order, qty, price, maker=maker, resting=True)
 
     def _liquidate(self, symbol: str, price: float) -> None:
         pos = self.positions.pop(symbol, None)

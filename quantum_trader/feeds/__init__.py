@@ -1,0 +1,1 @@
+"""Market-data feeds behind one protocol: synthetic, file replay, live (ccxt polling)."""

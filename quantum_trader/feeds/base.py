@@ -1,0 +1,48 @@
+"""The ``Feed`` protocol and pacing shared by the simulated feeds."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+from quantum_trader.bus.messages import CandleEvent
+
+
+class Feed(Protocol):
+    name: str
+    symbols: tuple[str, ...]
+    simulated: bool  # True: the feed's timestamps are the clock (paper replay/synthetic)
+
+    def events(self) -> AsyncIterator[CandleEvent]:
+        """Closed candles in time order; finite feeds end, live feeds run until cancelled."""
+        ...
+
+
+class Pacer:
+    """Sleeps so that simulated time runs ``speed``× real time; ``None`` = as fast as possible."""
+
+    def __init__(self, speed: float | None) -> None:
+        if speed is not None and speed <= 0:
+            raise ValueError(f"speed must be > 0 or max, got {speed}")
+        self.speed = speed
+        self._last_ts: int | None = None
+
+    async def wait_until(self, ts: int) -> None:
+        if self.speed is None or self._last_ts is None:
+            self._last_ts = ts
+            await asyncio.sleep(0)
+            return
+        delay = max(0.0, (ts - self._last_ts) / 1000.0 / self.speed)
+        self._last_ts = ts
+        await asyncio.sleep(delay)
+
+
+def parse_speed(text: str | float | None) -> float | None:
+    """``max`` → None (no pacing); a number → that multiple of real time."""
+    if text is None or (isinstance(text, str) and text.strip().lower() == "max"):
+        return None
+    value = float(text)
+    if not value > 0:
+        raise ValueError(f"--speed must be a positive number or 'max', got {text!r}")
+    return value
