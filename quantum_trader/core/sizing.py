@@ -12,6 +12,7 @@ Every cap that binds is named in ``caps_bound``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
@@ -79,6 +80,17 @@ class Sizing:
     @property
     def accepted(self) -> bool:
         return self.rejected is None
+
+
+def rules_for_price(price: float, min_notional: float = 5.0) -> MarketRules:
+    """Binance-like rules for a symbol whose real ones are unknown (paper on synthetic data):
+    a price tick of ~5 significant digits and a quantity step worth ~1–10 USDT at most."""
+    p = positive("price", price)
+    step = 10.0 ** math.floor(math.log10(10.0 / p))
+    tick = 10.0 ** (math.floor(math.log10(p)) - 5)
+    return MarketRules(
+        qty_step=step, min_qty=step, max_qty=1e12, min_notional=min_notional, price_tick=tick
+    )
 
 
 def round_down_to_step(value: float, step: float) -> float:

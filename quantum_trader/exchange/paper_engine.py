@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from loguru import logger
 
 from quantum_trader.core.liquidation import DEFAULT_BRACKETS, BracketTable, liquidation_price
-from quantum_trader.core.sizing import MarketRules, round_down_to_step
+from quantum_trader.core.sizing import MarketRules, round_down_to_step, rules_for_price
 from quantum_trader.core.types import Fill, OrderSide, Side
 from quantum_trader.exchange.base import (
     Balance,
@@ -41,6 +41,7 @@ class PaperConfig:
     slippage: float = 0.0002
     funding_interval_ms: int = EIGHT_HOURS_MS
     default_rules: MarketRules = field(default_factory=MarketRules)
+    auto_rules: bool = True  # derive rules from a symbol's first price when none are given
     brackets: BracketTable = DEFAULT_BRACKETS
 
 
@@ -84,7 +85,13 @@ class PaperEngine:
 
     # ------------------------------------------------------------------ queries
     def rules(self, symbol: str) -> MarketRules:
-        return self._rules.get(symbol, self.cfg.default_rules)
+        known = self._rules.get(symbol)
+        if known is not None:
+            return known
+        if self.cfg.auto_rules and symbol in self.last:
+            self._rules[symbol] = rules_for_price(self.last[symbol])
+            return self._rules[symbol]
+        return self.cfg.default_rules
 
     def _unrealised(self, symbol: str, pos: _Pos) -> float:
         price = self.last.get(symbol, pos.entry)

@@ -13,6 +13,7 @@ from quantum_trader.core.sizing import (
     SizingParams,
     fallback_multiplier,
     round_down_to_step,
+    rules_for_price,
     size_position,
 )
 
@@ -147,3 +148,14 @@ def test_bad_params_raise() -> None:
         SizingParams(max_margin_util=1.5)
     with pytest.raises(InvalidInput, match="qty_step"):
         MarketRules(qty_step=0)
+
+
+@pytest.mark.parametrize(
+    ("price", "step", "tick"),
+    [(50_000, 0.0001, 0.1), (2_000, 0.001, 0.01), (300, 0.01, 0.001), (0.5, 10, 1e-6)],
+)
+def test_rules_for_price(price: float, step: float, tick: float) -> None:
+    rules = rules_for_price(price)
+    assert rules.qty_step == pytest.approx(step)
+    assert rules.price_tick == pytest.approx(tick)
+    assert rules.min_notional == 5.0

@@ -15,7 +15,7 @@ SYM = "BTC/USDT:USDT"
 
 
 def engine(**cfg: float) -> PaperEngine:
-    e = PaperEngine(PaperConfig(**cfg))  # type: ignore[arg-type]
+    e = PaperEngine(PaperConfig(auto_rules=False, **cfg))  # type: ignore[arg-type]
     e.on_candle(SYM, T0, 100.0, 100.0, 100.0, 100.0)
     e.set_leverage(SYM, 10)
     return e
@@ -124,6 +124,7 @@ def test_liquidation_is_counted_when_no_stop_protects() -> None:
 
 def test_per_symbol_rules() -> None:
     e = PaperEngine(PaperConfig(), rules={SYM: MarketRules(qty_step=1, min_qty=1, min_notional=5)})
+    assert e.rules("ETH/USDT:USDT") == PaperConfig().default_rules  # no price yet
     e.on_candle(SYM, T0, 100.0, 100.0, 100.0, 100.0)
     with pytest.raises(OrderRejected, match="-1111"):
         e.market(SYM, OrderSide.BUY, 0.5, "x")

@@ -1,0 +1,70 @@
+"""The daemon's book: the positions it manages, the intents it has seen, recent results."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from dataclasses import dataclass, field
+
+from quantum_trader.bus.messages import PositionClosed, PositionOpened
+from quantum_trader.core.exits import ExitState
+from quantum_trader.core.pnl import ClosingFill
+
+
+def client_id(intent_id: str, suffix: str) -> str:
+    """A deterministic Binance-valid client order id (≤ 36 chars of [A-Za-z0-9_-])."""
+    digest = hashlib.sha1(intent_id.encode(), usedforsecurity=False).hexdigest()[:20]
+    return f"qt{digest}-{suffix}"[:36]
+
+
+@dataclass(slots=True)
+class ManagedPosition:
+    opened: PositionOpened
+    state: ExitState
+    stop_order_id: str | None = None
+    stop_seq: int = 0
+    stop_reason: str = "stop_loss"
+    tp_orders: dict[str, int] = field(default_factory=dict)  # order id → leg 1..3
+    exits: list[ClosingFill] = field(default_factory=list)
+    closing: bool = False
+
+    @property
+    def symbol(self) -> str:
+        return self.opened.plan.symbol
+
+    def owns(self, order_id: str) -> bool:
+        return order_id == self.stop_order_id or order_id in self.tp_orders
+
+
+@dataclass(frozen=True, slots=True)
+class EntryContext:
+    """What the strategy knew when it sized the trade (for the RL experience)."""
+
+    rl_state: tuple[float, ...]
+    multiplier: float
+
+
+class Book:
+    def __init__(self, recent: int = 20, keep_closed: int = 500) -> None:
+        self.positions: dict[str, ManagedPosition] = {}
+        self.seen_intents: set[str] = set()
+        self.entry_context: dict[str, EntryContext] = {}
+        self.recent_roe: deque[float] = deque(maxlen=recent)
+        self.closed: deque[PositionClosed] = deque(maxlen=keep_closed)
+        self.closed_count = 0
+        self.realised = 0.0
+        self.wins = 0
+
+    def open_symbols(self) -> frozenset[str]:
+        return frozenset(self.positions)
+
+    def by_order(self, order_id: str) -> ManagedPosition | None:
+        return next((p for p in self.positions.values() if p.owns(order_id)), None)
+
+    def record_close(self, closed: PositionClosed) -> None:
+        self.positions.pop(closed.symbol, None)
+        self.recent_roe.append(closed.roe)
+        self.closed.append(closed)
+        self.closed_count += 1
+        self.realised += closed.pnl
+        self.wins += closed.pnl > 0

@@ -1,0 +1,227 @@
+"""Exit manager: one inbox for ``order.filled`` and ``market.candle`` (FIFO), the pure exit state
+machine in between, and the exchange as the hands. Every stop move is new-first-then-cancel-old;
+a position is finalised with its realised PnL (fees and funding included) when it is flat."""
+
+from __future__ import annotations
+
+from loguru import logger
+
+from quantum_trader.bus.bus import Bus
+from quantum_trader.bus.messages import CandleEvent, PnlExperience, PositionClosed, Topic
+from quantum_trader.core.exits import (
+    ActionKind,
+    ExitAction,
+    ExitParams,
+    apply_stop,
+    on_leg_filled,
+    on_tick,
+)
+from quantum_trader.core.pnl import ClosingFill, realised_pnl
+from quantum_trader.core.types import Fill, OrderSide
+from quantum_trader.exchange.base import Exchange, ExchangeError, OrderRejected
+from quantum_trader.execution.book import Book, ManagedPosition, client_id
+from quantum_trader.monitoring.health import HealthMonitor
+from quantum_trader.runtime.clock import Clock
+
+log = logger.bind(component="exits")
+
+
+class ExitManager:
+    def __init__(
+        self,
+        bus: Bus,
+        exchange: Exchange,
+        book: Book,
+        health: HealthMonitor,
+        clock: Clock,
+        params: ExitParams,
+    ) -> None:
+        self.bus, self.exchange, self.book, self.health = bus, exchange, book, health
+        self.clock, self.params = clock, params
+        self.stop_moves = 0
+
+    async def on_message(self, message: object) -> None:
+        if isinstance(message, Fill):
+            await self.on_fill(message)
+        elif isinstance(message, CandleEvent):
+            await self.on_candle(message)
+
+    async def on_fill(self, fill: Fill) -> None:
+        mp = self.book.by_order(fill.order_id)
+        if mp is None or mp.closing:
+            return
+        if fill.order_id == mp.stop_order_id:
+            mp.exits.append(ClosingFill(fill.qty, fill.price, fill.fee, mp.stop_reason))
+            await self._finalise(mp, mp.stop_reason)
+            return
+        leg = mp.tp_orders.pop(fill.order_id)
+        mp.exits.append(ClosingFill(fill.qty, fill.price, fill.fee, f"tp{leg}"))
+        mp.state, actions = on_leg_filled(mp.state, fill.qty, fill.price, self.params)
+        log.info(
+            "{} TP{} filled {:g} @ {:.6g}; {:g} left",
+            mp.opened.intent_id,
+            leg,
+            fill.qty,
+            fill.price,
+            mp.state.remaining,
+        )
+        if mp.state.remaining <= 0:
+            await self._finalise(mp, f"tp{leg}")
+            return
+        await self._act(mp, actions)
+
+    async def on_candle(self, event: CandleEvent) -> None:
+        mp = self.book.positions.get(event.symbol)
+        if mp is None or mp.closing:
+            return
+        c = event.candle
+        mp.state, actions = on_tick(
+            mp.state, c.high, c.low, c.close, self.clock.now_ms(), self.params
+        )
+        await self._act(mp, actions)
+
+    async def _act(self, mp: ManagedPosition, actions: list[ExitAction]) -> None:
+        for action in actions:
+            if mp.closing:
+                return
+            if action.kind is ActionKind.MOVE_STOP:
+                await self._move_stop(mp, action)
+            elif action.kind is ActionKind.CLOSE:
+                await self._close(mp, action.reason)
+            else:
+                await self._close_leg(mp, action)
+
+    async def _move_stop(self, mp: ManagedPosition, action: ExitAction) -> None:
+        plan = mp.opened.plan
+        mp.stop_seq += 1
+        cid = client_id(mp.opened.intent_id, f"sl{mp.stop_seq}")
+        try:
+            new = await self.exchange.create_stop_market(
+                plan.symbol, OrderSide.to_close(plan.side), action.price, cid
+            )
+        except OrderRejected as exc:
+            if exc.code == "-2021":  # would trigger at once: the price is already through it
+                await self._close(mp, f"{action.reason}_at_market")
+                return
+            log.error(
+                "{} stop move to {:.6g} refused ({}); the old stop stays",
+                mp.opened.intent_id,
+                action.price,
+                exc,
+            )
+            return
+        except ExchangeError as exc:
+            log.error("{} stop move failed ({}); the old stop stays", mp.opened.intent_id, exc)
+            return
+        old, mp.stop_order_id = mp.stop_order_id, new.id
+        if old is not None:
+            await self._cancel(plan.symbol, old)
+        before = mp.state.stop_price
+        mp.state = apply_stop(mp.state, action.price)
+        mp.stop_reason = action.reason
+        self.stop_moves += 1
+        log.info(
+            "{} stop {:.6g} → {:.6g} ({})", mp.opened.intent_id, before, action.price, action.reason
+        )
+
+    async def _cancel(self, symbol: str, order_id: str) -> None:
+        try:
+            await self.exchange.cancel_order(symbol, order_id)
+        except OrderRejected:
+            pass  # already gone (filled, expired or cancelled)
+
+    async def _close_leg(self, mp: ManagedPosition, action: ExitAction) -> None:
+        plan = mp.opened.plan
+        order = await self.exchange.create_market_order(
+            plan.symbol,
+            OrderSide.to_close(plan.side),
+            action.qty,
+            client_id(mp.opened.intent_id, f"tp{action.leg}m"),
+            reduce_only=True,
+        )
+        mp.exits.append(ClosingFill(order.filled_qty, order.avg_price, order.fee, action.reason))
+        mp.state, actions = on_leg_filled(mp.state, order.filled_qty, order.avg_price, self.params)
+        if mp.state.remaining <= 0:
+            await self._finalise(mp, action.reason)
+            return
+        await self._act(mp, actions)
+
+    async def _close(self, mp: ManagedPosition, reason: str) -> None:
+        plan = mp.opened.plan
+        mp.closing = True
+        try:
+            order = await self.exchange.create_market_order(
+                plan.symbol,
+                OrderSide.to_close(plan.side),
+                mp.state.remaining,
+                client_id(mp.opened.intent_id, f"x{len(mp.exits)}"),
+                reduce_only=True,
+            )
+        except ExchangeError as exc:
+            mp.closing = False
+            self.health.error("execution", str(exc))
+            log.error(
+                "{} close at market failed ({}); the exchange stop stays in place",
+                mp.opened.intent_id,
+                exc,
+            )
+            return
+        mp.exits.append(ClosingFill(order.filled_qty, order.avg_price, order.fee, reason))
+        await self._finalise(mp, reason)
+
+    async def _finalise(self, mp: ManagedPosition, reason: str) -> None:
+        mp.closing = True
+        plan, opened = mp.opened.plan, mp.opened
+        for order_id in [mp.stop_order_id, *mp.tp_orders]:
+            if order_id is not None:
+                await self._cancel(plan.symbol, order_id)
+        funding = await self.exchange.funding_paid(plan.symbol, plan.opened_ts)
+        pnl = realised_pnl(
+            plan.side, plan.entry_price, opened.entry_fee, plan.margin, mp.exits, funding
+        )
+        now = self.clock.now_ms()
+        closed = PositionClosed(
+            opened.intent_id,
+            plan.symbol,
+            plan.side,
+            plan.qty,
+            plan.entry_price,
+            pnl.exit_price,
+            plan.leverage,
+            plan.margin,
+            pnl.gross,
+            pnl.fees,
+            pnl.funding,
+            pnl.net,
+            pnl.roe,
+            reason,
+            mp.state.legs_done,
+            plan.opened_ts,
+            now,
+        )
+        self.book.record_close(closed)
+        log.info(
+            "{} closed {} {} by {}: pnl {:+,.2f} USDT (gross {:+,.2f}, fees {:,.2f}, funding "
+            "{:+,.2f}) roe {:+.2%} legs {}",
+            opened.intent_id,
+            plan.symbol,
+            plan.side,
+            reason,
+            pnl.net,
+            pnl.gross,
+            pnl.fees,
+            pnl.funding,
+            pnl.roe,
+            mp.state.legs_done,
+        )
+        await self.bus.publish(Topic.POSITION_CLOSED, closed)
+        experience = PnlExperience(
+            opened.intent_id,
+            opened.rl_state,
+            opened.multiplier,
+            plan.leverage,
+            pnl.roe,
+            opened.confidence,
+            now,
+        )
+        await self.bus.publish(Topic.PNL, experience)

@@ -1,0 +1,286 @@
+"""Execution: ``trade.intent`` → the liquidation guard again (whatever sent the intent) → isolated
+margin + leverage → an idempotent market entry → the hard stop on the exchange → the TP legs.
+
+A stop that cannot be placed means the position is closed at market at once: no position is ever
+left without a stop. An entry whose answer is lost is looked up by its client id before any retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from loguru import logger
+
+from quantum_trader.bus.bus import Bus
+from quantum_trader.bus.messages import OrderEvent, PositionOpened, Topic
+from quantum_trader.core.decision import DecisionParams
+from quantum_trader.core.exits import build_plan, start
+from quantum_trader.core.guard import guard_leverage
+from quantum_trader.core.levels import LevelInputs, Levels, compute_levels
+from quantum_trader.core.sizing import round_down_to_step
+from quantum_trader.core.types import Fill, OrderSide, TradeIntent
+from quantum_trader.exchange.base import (
+    Exchange,
+    ExchangeError,
+    Order,
+    OrderStatus,
+    OrderType,
+    TemporaryExchangeError,
+)
+from quantum_trader.execution.book import Book, EntryContext, ManagedPosition, client_id
+from quantum_trader.monitoring.health import HealthMonitor
+from quantum_trader.runtime.clock import Clock
+
+log = logger.bind(component="execution")
+
+
+class ExecutionService:
+    def __init__(
+        self,
+        bus: Bus,
+        exchange: Exchange,
+        book: Book,
+        health: HealthMonitor,
+        clock: Clock,
+        params: DecisionParams,
+        tp_on_exchange: bool = True,
+        retries: int = 5,
+    ) -> None:
+        self.bus, self.exchange, self.book, self.health = bus, exchange, book, health
+        self.clock, self.params = clock, params
+        self.tp_on_exchange = tp_on_exchange
+        self.retries = retries
+        self.accepting = True
+        self.in_flight = 0
+        self.rejected = 0
+        self.emergency_closes = 0
+
+    async def on_intent(self, intent: TradeIntent) -> None:
+        if not self.accepting:
+            log.warning("{} ignored: shutting down, no new entries", intent.intent_id)
+            return
+        if intent.intent_id in self.book.seen_intents:
+            log.warning("{} ignored: this intent was already handled", intent.intent_id)
+            return
+        self.book.seen_intents.add(intent.intent_id)
+        if intent.symbol in self.book.positions:
+            await self._reject(intent, "a position on this symbol is already open")
+            return
+        self.in_flight += 1
+        try:
+            await self._enter(intent)
+        finally:
+            self.in_flight -= 1
+
+    def _levels_for(self, intent: TradeIntent) -> Callable[[int], Levels]:
+        def at(leverage: int) -> Levels:
+            return compute_levels(
+                LevelInputs(
+                    leverage=leverage,
+                    side=intent.side,
+                    funding_rate=intent.funding_rate,
+                    exchange_divergence=intent.exchange_divergence,
+                    volatility=intent.volatility,
+                    atr_pct=intent.atr_value / intent.entry_price if intent.atr_value else None,
+                ),
+                self.params.levels,
+            )
+
+        return at
+
+    async def _enter(self, intent: TradeIntent) -> None:
+        rules = await self.exchange.market_rules(intent.symbol)
+        brackets = await self.exchange.brackets(intent.symbol)
+        guard = guard_leverage(
+            intent.leverage,
+            intent.side,
+            intent.entry_price,
+            intent.margin_usd,
+            self._levels_for(intent),
+            brackets,
+            self.params.leverage.max_leverage,
+            self.params.liq_safety,
+        )
+        if guard.refused or guard.levels is None:
+            await self._reject(intent, guard.reason)
+            return
+        lev = guard.leverage
+        qty = round_down_to_step(
+            intent.margin_usd * lev / intent.entry_price * (1 + 1e-9), rules.qty_step
+        )
+        if qty < max(rules.min_qty, rules.qty_step):
+            await self._reject(intent, f"qty {qty:g} below the exchange minimum")
+            return
+        side = OrderSide.to_open(intent.side)
+        cid = client_id(intent.intent_id, "entry")
+        try:
+            await self.exchange.prepare_symbol(intent.symbol, lev)
+            order = await self._entry_order(intent, side, qty, cid)
+        except ExchangeError as exc:
+            self.health.error("execution", str(exc))
+            await self._reject(intent, f"entry failed: {exc}")
+            return
+        await self.bus.publish(
+            Topic.ORDER_FILLED,
+            Fill(
+                order.id,
+                cid,
+                intent.symbol,
+                side,
+                order.filled_qty,
+                order.avg_price,
+                order.fee,
+                self.clock.now_ms(),
+            ),
+        )
+        plan = build_plan(
+            intent.symbol,
+            intent.side,
+            order.avg_price,
+            order.filled_qty,
+            lev,
+            guard.levels,
+            self.clock.now_ms(),
+            rules.qty_step,
+            rules.price_tick,
+        )
+        ctx = self.book.entry_context.pop(intent.intent_id, None) or EntryContext(
+            (
+                intent.confidence,
+                intent.volatility,
+                0.0,
+                intent.exchange_divergence,
+                intent.funding_rate,
+                0.0,
+            ),
+            1.0,
+        )
+        opened = PositionOpened(
+            intent.intent_id,
+            order.id,
+            plan,
+            order.fee,
+            intent.confidence,
+            intent.atr_value,
+            intent.volatility,
+            intent.exchange_divergence,
+            intent.funding_rate,
+            intent.regime,
+            ctx.rl_state,
+            ctx.multiplier,
+        )
+        mp = ManagedPosition(opened, start(plan))
+        if not await self._place_stop(mp):
+            return
+        self.book.positions[intent.symbol] = mp
+        if self.tp_on_exchange:
+            await self._place_tps(mp)
+        self.health.ok("execution")
+        log.info(
+            "{} opened {} {} {:g} @ {:.6g} {}x margin {:,.2f} | stop {:.6g} | tp {} legs {}",
+            intent.intent_id,
+            intent.symbol,
+            intent.side,
+            plan.qty,
+            plan.entry_price,
+            lev,
+            plan.margin,
+            plan.sl_price,
+            "/".join(f"{p:.6g}" for p in plan.tp_prices),
+            "/".join(f"{q:g}" for q in plan.leg_qtys),
+        )
+        await self.bus.publish(Topic.POSITION_OPENED, opened)
+
+    async def _entry_order(
+        self, intent: TradeIntent, side: OrderSide, qty: float, cid: str
+    ) -> Order:
+        """Idempotent: after a lost answer, look the order up by client id before retrying."""
+        for attempt in range(self.retries + 1):
+            try:
+                await self.bus.publish(
+                    Topic.ORDER_SUBMITTED,
+                    OrderEvent(intent.intent_id, "entry", _pending(intent.symbol, side, qty, cid)),
+                )
+                return await self.exchange.create_market_order(intent.symbol, side, qty, cid)
+            except TemporaryExchangeError as exc:
+                log.warning("{} entry attempt {} failed: {}", intent.intent_id, attempt + 1, exc)
+                await asyncio.sleep(min(8.0, 0.25 * 2**attempt))
+                found = await self.exchange.fetch_order_by_client_id(intent.symbol, cid)
+                if found is not None and found.filled_qty > 0:
+                    return found
+        raise TemporaryExchangeError(f"entry not confirmed after {self.retries + 1} attempts")
+
+    async def _place_stop(self, mp: ManagedPosition) -> bool:
+        plan = mp.opened.plan
+        cid = client_id(mp.opened.intent_id, "sl0")
+        try:
+            order = await self.exchange.create_stop_market(
+                plan.symbol, OrderSide.to_close(plan.side), plan.sl_price, cid
+            )
+        except ExchangeError as exc:
+            self.emergency_closes += 1
+            log.error(
+                "{} STOP PLACEMENT FAILED ({}): closing {} at market now",
+                mp.opened.intent_id,
+                exc,
+                plan.symbol,
+            )
+            await self.exchange.create_market_order(
+                plan.symbol,
+                OrderSide.to_close(plan.side),
+                plan.qty,
+                client_id(mp.opened.intent_id, "emergency"),
+                reduce_only=True,
+            )
+            return False
+        mp.stop_order_id = order.id
+        await self.bus.publish(
+            Topic.ORDER_SUBMITTED, OrderEvent(mp.opened.intent_id, "stop", order)
+        )
+        return True
+
+    async def _place_tps(self, mp: ManagedPosition) -> None:
+        plan = mp.opened.plan
+        for leg, (qty, price) in enumerate(zip(plan.leg_qtys, plan.tp_prices, strict=True), 1):
+            if qty <= 0:
+                continue
+            cid = client_id(mp.opened.intent_id, f"tp{leg}")
+            try:
+                order = await self.exchange.create_limit_order(
+                    plan.symbol, OrderSide.to_close(plan.side), qty, price, cid
+                )
+            except ExchangeError as exc:
+                log.warning(
+                    "{} TP{} not placed ({}); the exit manager watches it",
+                    mp.opened.intent_id,
+                    leg,
+                    exc,
+                )
+                continue
+            mp.tp_orders[order.id] = leg
+            await self.bus.publish(
+                Topic.ORDER_SUBMITTED, OrderEvent(mp.opened.intent_id, f"tp{leg}", order)
+            )
+
+    async def _reject(self, intent: TradeIntent, reason: str) -> None:
+        self.rejected += 1
+        log.warning("{} rejected: {}", intent.intent_id, reason)
+        await self.bus.publish(
+            Topic.ORDER_REJECTED,
+            OrderEvent(
+                intent.intent_id,
+                "entry",
+                _pending(
+                    intent.symbol,
+                    OrderSide.to_open(intent.side),
+                    0.0,
+                    client_id(intent.intent_id, "entry"),
+                ),
+                reason,
+            ),
+        )
+
+
+def _pending(symbol: str, side: OrderSide, qty: float, cid: str) -> Order:
+    return Order("", cid, symbol, side, OrderType.MARKET, qty, OrderStatus.NEW)

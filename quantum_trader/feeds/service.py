@@ -1,0 +1,55 @@
+"""Feed service: pulls candles from the feed, walks them through the paper exchange (which may fill
+resting stops and TP legs), publishes the fills and then the candle. In simulation it waits for the
+bus to settle after each candle, so every reaction lands before the next price: deterministic."""
+
+from __future__ import annotations
+
+import asyncio
+
+from loguru import logger
+
+from quantum_trader.bus.bus import Bus
+from quantum_trader.bus.messages import Topic
+from quantum_trader.exchange.paper import PaperExchange
+from quantum_trader.feeds.base import Feed
+from quantum_trader.monitoring.health import HealthMonitor
+from quantum_trader.runtime.clock import SimClock
+
+log = logger.bind(component="feed")
+
+
+class FeedService:
+    def __init__(
+        self,
+        feed: Feed,
+        bus: Bus,
+        health: HealthMonitor,
+        paper: PaperExchange | None = None,
+        clock: SimClock | None = None,
+        settle_timeout: float = 30.0,
+    ) -> None:
+        self.feed, self.bus, self.health = feed, bus, health
+        self.paper, self.clock = paper, clock
+        self.settle_timeout = settle_timeout
+        self.candles = 0
+        self.finished = asyncio.Event()
+
+    async def run(self) -> None:
+        async for event in self.feed.events():
+            if self.clock is not None:
+                self.clock.set(event.candle.ts + event.timeframe_ms)
+            if self.paper is not None:
+                self.paper.on_candle(event.symbol, event.candle, event.funding_rate)
+                for fill in await self.paper.take_fills():
+                    await self.bus.publish(Topic.ORDER_FILLED, fill)
+            await self.bus.publish(Topic.CANDLE, event)
+            self.candles += 1
+            self.health.ok("market_data")
+            if self.feed.simulated:
+                try:
+                    async with asyncio.timeout(self.settle_timeout):
+                        await self.bus.drain()
+                except TimeoutError:
+                    log.warning("bus did not settle within {}s after a candle", self.settle_timeout)
+        log.info("feed {} finished after {} candles", self.feed.name, self.candles)
+        self.finished.set()

@@ -1,0 +1,157 @@
+"""Builds the trading pipeline of SPEC §0 on one bus: every service, subscribed in one place.
+
+The daemon (``app.py``) adds the lifecycle around it; component tests drive it directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from quantum_trader.bus.bus import Bus
+from quantum_trader.bus.messages import (
+    CandleEvent,
+    LevelsEvent,
+    OrderEvent,
+    PnlExperience,
+    PositionClosed,
+    PositionOpened,
+    SignalEvent,
+    Topic,
+)
+from quantum_trader.core.edge import parse_trade_intent
+from quantum_trader.core.exits import ExitParams
+from quantum_trader.core.risk import RiskGuard
+from quantum_trader.core.types import Fill, TradeIntent
+from quantum_trader.exchange.base import Exchange
+from quantum_trader.exchange.paper import PaperExchange
+from quantum_trader.exchange.paper_engine import PaperConfig
+from quantum_trader.execution.book import Book
+from quantum_trader.execution.exits import ExitManager
+from quantum_trader.execution.service import ExecutionService
+from quantum_trader.feeds.base import Feed
+from quantum_trader.feeds.service import FeedService
+from quantum_trader.monitoring.health import HealthMonitor
+from quantum_trader.runtime.clock import SimClock
+from quantum_trader.settings import Settings, decision_params, filter_params
+from quantum_trader.signals.calibrator import Calibrator
+from quantum_trader.signals.service import SignalService
+from quantum_trader.signals.strategy import StrategyService
+from quantum_trader.sizing.sizer import FallbackSizer, Sizer
+
+
+@dataclass
+class Pipeline:
+    settings: Settings
+    bus: Bus
+    exchange: Exchange
+    paper: PaperExchange | None
+    clock: SimClock
+    book: Book
+    health: HealthMonitor
+    sizer: Sizer
+    feed: FeedService
+    signals: SignalService
+    strategy: StrategyService
+    execution: ExecutionService
+    exits: ExitManager
+
+
+def paper_exchange(settings: Settings) -> PaperExchange:
+    p = settings.paper
+    params = decision_params(settings)
+    return PaperExchange(
+        PaperConfig(
+            starting_balance=p.starting_balance,
+            taker_fee=p.taker_fee,
+            maker_fee=p.maker_fee,
+            slippage=p.slippage,
+            default_rules=params.rules,
+            brackets=params.brackets,
+        )
+    )
+
+
+def exit_params(settings: Settings) -> ExitParams:
+    e = settings.exits
+    return ExitParams(
+        tp_mode=e.tp_mode,
+        trailing=e.trailing,
+        trail_distance=e.trail_distance,
+        loss_guard_roe=e.loss_guard_roe,
+        time_stop_ms=int(e.time_stop_minutes * 60_000),
+        fee_rate=settings.paper.taker_fee,
+    )
+
+
+def register_topics(bus: Bus, symbols: frozenset[str]) -> None:
+    types: dict[Topic, type[Any]] = {
+        Topic.CANDLE: CandleEvent,
+        Topic.SIGNAL: SignalEvent,
+        Topic.LEVELS: LevelsEvent,
+        Topic.ORDER_SUBMITTED: OrderEvent,
+        Topic.ORDER_REJECTED: OrderEvent,
+        Topic.ORDER_CANCELLED: OrderEvent,
+        Topic.ORDER_FILLED: Fill,
+        Topic.POSITION_OPENED: PositionOpened,
+        Topic.POSITION_CLOSED: PositionClosed,
+        Topic.PNL: PnlExperience,
+    }
+    for topic, payload in types.items():
+        bus.register(topic, payload)
+    bus.register(Topic.INTENT, TradeIntent, lambda raw: parse_trade_intent(raw, symbols))
+
+
+def build_pipeline(
+    settings: Settings, feed: Feed, exchange: Exchange | None = None, sizer: Sizer | None = None
+) -> Pipeline:
+    bus = Bus()
+    paper = paper_exchange(settings) if exchange is None else None
+    ex: Exchange = paper if paper is not None else exchange  # type: ignore[assignment]
+    clock = SimClock()
+    book = Book()
+    health = HealthMonitor()
+    sizer = sizer or FallbackSizer()
+    params = decision_params(settings)
+    register_topics(bus, frozenset(feed.symbols))
+    r = settings.risk
+    risk = RiskGuard(
+        r.daily_loss_limit,
+        r.circuit_breaker_drawdown,
+        int(r.circuit_breaker_cooldown_minutes * 60_000),
+    )
+    feed_service = FeedService(feed, bus, health, paper, clock)
+    signals = SignalService(
+        bus, health, Calibrator(settings.calibration.min_resolved), settings.feed.volatility_days
+    )
+    strategy = StrategyService(
+        bus, ex, book, health, sizer, risk, clock, filter_params(settings), params
+    )
+    execution = ExecutionService(
+        bus, ex, book, health, clock, params, tp_on_exchange=settings.exits.tp_mode == "exchange"
+    )
+    exits = ExitManager(bus, ex, book, health, clock, exit_params(settings))
+
+    async def learn(experience: PnlExperience) -> None:
+        sizer.learn(experience)
+
+    bus.subscribe("exits", [Topic.ORDER_FILLED, Topic.CANDLE], exits.on_message)
+    bus.subscribe("signals", Topic.CANDLE, signals.on_candle)
+    bus.subscribe("strategy", Topic.SIGNAL, strategy.on_signal)
+    bus.subscribe("execution", Topic.INTENT, execution.on_intent)
+    bus.subscribe("sizer", Topic.PNL, learn)
+    return Pipeline(
+        settings,
+        bus,
+        ex,
+        paper,
+        clock,
+        book,
+        health,
+        sizer,
+        feed_service,
+        signals,
+        strategy,
+        execution,
+        exits,
+    )

@@ -1,0 +1,89 @@
+"""Signal service: candles → symbol history → ensemble call → calibrated ``signal.generated``."""
+
+from __future__ import annotations
+
+from loguru import logger
+
+from quantum_trader.bus.bus import Bus
+from quantum_trader.bus.messages import CandleEvent, Features, SignalEvent, Topic
+from quantum_trader.core.ensemble import WARMUP, call_at, ensemble_series
+from quantum_trader.core.history import SymbolHistory
+from quantum_trader.core.types import Signal
+from quantum_trader.monitoring.health import HealthMonitor
+from quantum_trader.signals.calibrator import Calibrator
+
+log = logger.bind(component="signals")
+WINDOW = 120  # bars handed to the ensemble (every indicator is windowed, ≤ 51 bars)
+HORIZON_BARS = 15
+
+
+class SignalService:
+    def __init__(
+        self, bus: Bus, health: HealthMonitor, calibrator: Calibrator, volatility_days: float = 30.0
+    ) -> None:
+        self.bus, self.health, self.calibrator = bus, health, calibrator
+        self.volatility_days = volatility_days
+        self.histories: dict[str, SymbolHistory] = {}
+        self.funding: dict[str, float] = {}
+        self.generated = 0
+
+    def history(self, event: CandleEvent) -> SymbolHistory:
+        h = self.histories.get(event.symbol)
+        if h is None:
+            window = max(60, int(self.volatility_days * 86_400_000 // event.timeframe_ms))
+            h = SymbolHistory(capacity=window + 30, vol_window=window)
+            self.histories[event.symbol] = h
+        return h
+
+    async def on_candle(self, event: CandleEvent) -> None:
+        h = self.history(event)
+        h.append(event.candle)
+        if event.funding_rate is not None:
+            self.funding[event.symbol] = event.funding_rate
+        close_ts = event.candle.ts + event.timeframe_ms
+        self.calibrator.resolve(event.symbol, h.close, close_ts)
+        if h.count <= WARMUP:
+            return
+        series = ensemble_series(
+            h.tail("high", WINDOW),
+            h.tail("low", WINDOW),
+            h.tail("close", WINDOW),
+            h.tail("atr_pct", WINDOW),
+        )
+        call = call_at(series, series.votes.shape[0] - 1)
+        self.health.ok("signals")
+        if call.side is None:
+            return
+        calibration = self.calibrator.calibrate(call.confidence)
+        horizon_ms = HORIZON_BARS * event.timeframe_ms
+        self.calibrator.track(event.symbol, call.side, h.close, close_ts + horizon_ms)
+        signal = Signal(
+            event.symbol,
+            call.side,
+            calibration.calibrated,
+            call.consensus,
+            close_ts,
+            horizon_ms,
+            call.votes,
+            "builtin",
+        )
+        features = Features(
+            h.close,
+            h.atr,
+            h.atr_pct,
+            h.volatility(),
+            h.regime(),
+            self.funding.get(event.symbol, 0.0),
+            0.0,
+        )
+        self.generated += 1
+        log.debug(
+            "{} {} conf {:.3f} (raw {:.3f}) {} votes {}",
+            event.symbol,
+            call.side,
+            signal.confidence,
+            call.confidence,
+            call.consensus,
+            " ".join(f"{v.model}:{v.vote}" for v in call.votes),
+        )
+        await self.bus.publish(Topic.SIGNAL, SignalEvent(signal, features))

@@ -1,0 +1,147 @@
+"""Strategy service: ``signal.generated`` → trade filter → ILFv2 + levels + guard + sizing →
+``exitbrain.adaptive_levels`` and ``trade.intent``. One log line per decision, with its numbers."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+
+from loguru import logger
+
+from quantum_trader.bus.bus import Bus
+from quantum_trader.bus.messages import LevelsEvent, SignalEvent, Topic
+from quantum_trader.core.decision import DecisionInputs, DecisionParams, decide
+from quantum_trader.core.features import margin_util, pnl_trend
+from quantum_trader.core.filter import FilterContext, FilterParams, filter_signal
+from quantum_trader.core.leverage import LeverageStats
+from quantum_trader.core.risk import RiskGuard
+from quantum_trader.core.types import TradeIntent
+from quantum_trader.exchange.base import Exchange
+from quantum_trader.execution.book import Book, EntryContext
+from quantum_trader.monitoring.health import HealthMonitor
+from quantum_trader.runtime.clock import Clock
+from quantum_trader.sizing.sizer import Sizer
+
+log = logger.bind(component="strategy")
+
+
+class StrategyService:
+    def __init__(
+        self,
+        bus: Bus,
+        exchange: Exchange,
+        book: Book,
+        health: HealthMonitor,
+        sizer: Sizer,
+        risk: RiskGuard,
+        clock: Clock,
+        filter_params: FilterParams,
+        decision_params: DecisionParams,
+    ) -> None:
+        self.bus, self.exchange, self.book, self.health = bus, exchange, book, health
+        self.sizer, self.risk, self.clock = sizer, risk, clock
+        self.filter_params, self.params = filter_params, decision_params
+        self.accepting = True
+        self.rejections: Counter[str] = Counter()
+        self.leverage_stats = LeverageStats()
+        self.intents = 0
+
+    async def on_signal(self, event: SignalEvent) -> None:
+        if not self.accepting:
+            return
+        sig, f = event.signal, event.features
+        balance = await self.exchange.fetch_balance()
+        now = self.clock.now_ms()
+        risk = self.risk.update(balance.equity, now)
+        ctx = FilterContext(
+            overall_health=self.health.overall(),
+            source_health=self.health.score("signals"),
+            atr_pct=f.atr_pct,
+            kill_switch=risk.kill_switch,
+            circuit_breaker=risk.circuit_breaker,
+            open_symbols=self.book.open_symbols(),
+        )
+        verdict = filter_signal(sig, ctx, self.filter_params)
+        if not verdict.accepted:
+            self.rejections[str(verdict.rejection)] += 1
+            log.info("{} {} filtered: {}", sig.symbol, sig.side, verdict.reason)
+            return
+        trend = pnl_trend(list(self.book.recent_roe))
+        util = margin_util(balance.used_margin, balance.equity)
+        state = (sig.confidence, f.volatility, trend, f.exchange_divergence, f.funding_rate, util)
+        multiplier = self.sizer.multiplier(state)
+        params = replace(
+            self.params,
+            rules=await self.exchange.market_rules(sig.symbol),
+            brackets=await self.exchange.brackets(sig.symbol),
+        )
+        d = decide(
+            DecisionInputs(
+                side=sig.side,
+                entry_price=f.price,
+                equity=balance.equity,
+                confidence=sig.confidence,
+                volatility=f.volatility,
+                pnl_trend=trend,
+                margin_util=util,
+                used_margin=balance.used_margin,
+                exchange_divergence=f.exchange_divergence,
+                funding_rate=f.funding_rate,
+                atr_pct=f.atr_pct,
+                multiplier=multiplier,
+            ),
+            params,
+        )
+        if not d.accepted or d.sizing is None or d.levels is None or d.prices is None:
+            self.rejections["decision"] += 1
+            log.info("{} {} refused: {} | {}", sig.symbol, sig.side, d.refused, d.ilf.reasoning)
+            return
+        s, lv = d.sizing, d.levels
+        intent_id = f"{sig.symbol.split(':')[0].replace('/', '')}-{sig.ts}-{sig.side}"
+        log.info(
+            "{} {} conf {:.3f} {} | {} | guard {} | tp {:.4%}/{:.4%}/{:.4%} sl {:.4%} harvest {} "
+            "| mult {:.3f} margin {:,.2f} notional {:,.2f} qty {:g} caps {}",
+            sig.symbol,
+            sig.side,
+            sig.confidence,
+            sig.consensus,
+            d.ilf.reasoning,
+            d.guard.reason,
+            lv.tp1,
+            lv.tp2,
+            lv.tp3,
+            lv.sl,
+            lv.harvest,
+            s.multiplier,
+            s.margin,
+            s.notional,
+            s.qty,
+            ",".join(s.caps_bound) or "none",
+        )
+        intent = TradeIntent(
+            intent_id=intent_id,
+            ts=now,
+            symbol=sig.symbol,
+            side=sig.side,
+            confidence=sig.confidence,
+            entry_price=f.price,
+            stop_loss=d.prices.sl,
+            take_profit=d.prices.tp1,
+            margin_usd=s.margin,
+            leverage=d.leverage,
+            atr_value=f.atr,
+            volatility=f.volatility,
+            exchange_divergence=f.exchange_divergence,
+            funding_rate=f.funding_rate,
+            regime=f.regime,
+            source=sig.source,
+            reason=f"{sig.consensus} ensemble; {d.guard.reason}",
+        )
+        self.book.entry_context[intent_id] = EntryContext(state, s.multiplier)
+        self.leverage_stats.record(d.leverage)
+        self.intents += 1
+        await self.bus.publish(
+            Topic.LEVELS,
+            LevelsEvent(intent_id, sig.symbol, sig.side, d.leverage, lv, d.ilf.reasoning),
+        )
+        await self.bus.publish(Topic.INTENT, intent)

@@ -1,0 +1,37 @@
+"""The RL sizer's interface. Until the policy lands, the SPEC §7 fallback formula decides."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from quantum_trader.bus.messages import PnlExperience
+from quantum_trader.core.sizing import fallback_multiplier
+
+
+class Sizer(Protocol):
+    name: str
+
+    def multiplier(self, state: tuple[float, ...]) -> float:
+        """state = (confidence, volatility, pnl_trend, divergence, funding_rate, margin_util)."""
+        ...
+
+    def learn(self, experience: PnlExperience) -> None: ...
+
+    def snapshot(self) -> dict[str, object]: ...
+
+
+class FallbackSizer:
+    name = "fallback"
+
+    def __init__(self) -> None:
+        self.experiences = 0
+
+    def multiplier(self, state: tuple[float, ...]) -> float:
+        conf, vol, trend, div, _funding, _util = state
+        return fallback_multiplier(conf, trend, vol, div)
+
+    def learn(self, experience: PnlExperience) -> None:
+        self.experiences += 1  # the fallback formula has nothing to learn
+
+    def snapshot(self) -> dict[str, object]:
+        return {"policy": self.name, "experiences": self.experiences, "torch_available": False}
