@@ -106,8 +106,10 @@ def build_pipeline(
     settings: Settings, feed: Feed, exchange: Exchange | None = None, sizer: Sizer | None = None
 ) -> Pipeline:
     bus = Bus()
-    paper = paper_exchange(settings) if exchange is None else None
-    ex: Exchange = paper if paper is not None else exchange  # type: ignore[assignment]
+    if exchange is None:
+        exchange = paper_exchange(settings)
+    paper = exchange if isinstance(exchange, PaperExchange) else None
+    ex: Exchange = exchange
     clock = SimClock()
     book = Book()
     health = HealthMonitor()

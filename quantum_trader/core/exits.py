@@ -1,8 +1,8 @@
 """The exit plan and its state machine (SPEC §9), pure.
 
 A plan is built from the entry *fill* (so slippage moves the prices, not the distances). Then:
-- the internal stop is checked first (the exchange stop should already have fired; this catches a
-  missing one);
+- the internal stop is checked first, against the last price: the exchange stop acts intrabar, so
+  this only catches a missing one (a candle's low may precede the fill that moved the stop);
 - TP legs close their harvest fraction of the *initial* size — on the exchange as reduce-only
   limits (``on_leg_filled``) or watched here (``tp_mode="internal"``);
 - after TP1 the stop moves to breakeven (entry ± round-trip fees), after TP2 to TP1's price;
@@ -193,7 +193,7 @@ def on_tick(
     plan, side = state.plan, state.plan.side
     if state.remaining <= 0:
         return state, []
-    if _crossed(side, state.stop_price, lo, hi):
+    if _crossed(side, state.stop_price, px, px):
         return state, [ExitAction(ActionKind.CLOSE, "stop_internal", qty=state.remaining)]
     actions: list[ExitAction] = []
     if params.tp_mode == "internal" and state.legs_done < 3:
