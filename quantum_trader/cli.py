@@ -14,6 +14,7 @@ from dataclasses import replace
 from loguru import logger
 
 from quantum_trader import __version__
+from quantum_trader.commands import add_run_parser, cmd_positions, cmd_run, cmd_status
 from quantum_trader.core.decision import DecisionInputs, decide
 from quantum_trader.core.edge import parse_side
 from quantum_trader.core.errors import CoreError, InvalidInput
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"qtrader {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _explain_parser(sub)
+    add_run_parser(sub, _common)
     check = sub.add_parser("check-config", help="print the effective configuration, secrets masked")
     _common(check)
     check.add_argument("--json", action="store_true", help="print JSON instead of TOML")
@@ -148,10 +150,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(
         args.log_level or settings.logging.level, args.log_json or settings.logging.json_lines
     )
-    handlers = {"explain": cmd_explain, "check-config": cmd_check_config}
+    handlers = {
+        "explain": cmd_explain,
+        "check-config": cmd_check_config,
+        "run": cmd_run,
+        "status": cmd_status,
+        "positions": cmd_positions,
+    }
     try:
         return handlers[args.command](args, settings)
-    except CoreError as exc:
+    except (CoreError, ValueError) as exc:
         print(f"qtrader {args.command}: {exc}", file=sys.stderr)
         return EX_USAGE
     except BrokenPipeError:  # `qtrader … | head`: the reader left; not an error of ours

@@ -1,0 +1,47 @@
+"""``GET /health`` (JSON) and ``GET /metrics`` (Prometheus text) on aiohttp, loopback by default."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from loguru import logger
+
+from quantum_trader.monitoring.status import prometheus
+
+Snapshot = Callable[[], Awaitable[dict[str, Any]]]
+
+
+class ApiServer:
+    def __init__(self, snapshot: Snapshot, host: str, port: int) -> None:
+        self.snapshot, self.host, self.port = snapshot, host, port
+        self._runner: web.AppRunner | None = None
+        self.bound_port = 0
+
+    async def _health(self, _: web.Request) -> web.Response:
+        snap = await self.snapshot()
+        code = 200 if snap["health"]["status"] != "OFFLINE" else 503
+        return web.json_response(snap, status=code)
+
+    async def _metrics(self, _: web.Request) -> web.Response:
+        return web.Response(
+            text=prometheus(await self.snapshot()), content_type="text/plain", charset="utf-8"
+        )
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/health", self._health)
+        app.router.add_get("/metrics", self._metrics)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        server = site._server  # noqa: SLF001 - aiohttp exposes the bound port only here
+        sockets = getattr(server, "sockets", None) or []
+        self.bound_port = sockets[0].getsockname()[1] if sockets else self.port
+        logger.bind(component="api").info("listening on http://{}:{}", self.host, self.bound_port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()

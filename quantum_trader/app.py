@@ -1,0 +1,218 @@
+"""The daemon: startup → main loop → shutdown (uvicorn's shape).
+
+SIGTERM/SIGINT set the stop event; a second one forces exit. Shutdown stops new entries first,
+lets in-flight orders finish (bus drain, bounded by ``shutdown_timeout_seconds``), leaves every
+exchange stop in place, prints a one-screen summary and closes resources in reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+
+from quantum_trader.api.server import ApiServer
+from quantum_trader.bus.redis_mirror import RedisMirror
+from quantum_trader.exchange.base import Exchange
+from quantum_trader.feeds.base import Feed
+from quantum_trader.monitoring.status import snapshot
+from quantum_trader.pipeline import Pipeline, build_pipeline
+from quantum_trader.runtime.supervisor import Supervisor
+from quantum_trader.runtime.systemd import Notifier
+from quantum_trader.settings import Settings
+
+log = logger.bind(component="daemon")
+EX_FORCED = 130
+
+
+def state_dir() -> Path:
+    """``QT_STATE_DIR``, else systemd's ``$STATE_DIRECTORY``, else ``~/.local/state/qtrader``."""
+    raw = os.environ.get("QT_STATE_DIR") or os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+    path = Path(raw) if raw else Path.home() / ".local" / "state" / "qtrader"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class Daemon:
+    def __init__(
+        self,
+        settings: Settings,
+        feed: Feed,
+        mode: str = "paper",
+        duration_s: float | None = None,
+        exchange: Exchange | None = None,
+    ) -> None:
+        self.settings, self.mode, self.duration_s = settings, mode, duration_s
+        self.p: Pipeline = build_pipeline(settings, feed, exchange)
+        self.supervisor = Supervisor(settings.runtime.max_task_restarts)
+        self.notifier = Notifier()
+        self.stop_event = asyncio.Event()
+        self.started = time.monotonic()
+        self.signals_seen = 0
+        url = settings.redis.url
+        self.mirror = (
+            RedisMirror(
+                url.get_secret_value(),
+                settings.redis.stream_maxlen,
+                settings.redis.buffer,
+                settings.redis.position_ttl_seconds,
+            )
+            if url is not None
+            else None
+        )
+        self.api = (
+            ApiServer(self.status, settings.api.host, settings.api.port)
+            if settings.api.enabled
+            else None
+        )
+        self.stop_reason = ""
+
+    async def status(self) -> dict[str, Any]:
+        return await snapshot(
+            self.p, self.mode, self.started, self.mirror, self.supervisor.restarts
+        )
+
+    def _on_signal(self, signum: int) -> None:
+        self.signals_seen += 1
+        name = signal.Signals(signum).name
+        if self.signals_seen == 1:
+            log.warning("{} received: stopping (send again to force)", name)
+            self.stop_reason = name
+            self.stop_event.set()
+            return
+        log.error("{} received again: forced exit", name)
+        os._exit(EX_FORCED)
+
+    async def _health_loop(self) -> None:
+        interval = self.settings.runtime.health_interval_seconds
+        while True:
+            await asyncio.sleep(interval)
+            snap = self.p.health.snapshot()
+            log.info(
+                "health {} ({:.0f}) | equity {:,.2f} | open {} | closed {} | pnl {:+,.2f}",
+                snap["status"],
+                snap["overall"],
+                (await self.p.exchange.fetch_balance()).equity,
+                len(self.p.book.positions),
+                self.p.book.closed_count,
+                self.p.book.realised,
+            )
+
+    async def _watchdog(self) -> None:
+        while True:
+            self.notifier.watchdog()
+            await asyncio.sleep(self.notifier.watchdog_interval)
+
+    async def _wait(self) -> str:
+        waits: dict[str, asyncio.Task[Any]] = {
+            "signal": asyncio.create_task(self.stop_event.wait()),
+            "feed finished": asyncio.create_task(self.p.feed.finished.wait()),
+            "fatal": asyncio.create_task(self.supervisor.fatal.wait()),
+        }
+        if self.duration_s is not None:
+            waits["duration"] = asyncio.create_task(asyncio.sleep(self.duration_s))
+        done, pending = await asyncio.wait(waits.values(), return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        return next(name for name, task in waits.items() if task in done)
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_signal, sig)
+        try:
+            return await self._run()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+
+    async def _run(self) -> int:
+        start_equity = (await self.p.exchange.fetch_balance()).equity
+        async with AsyncExitStack() as stack:
+            self.p.bus.start()
+            stack.push_async_callback(self.p.bus.stop)
+            stack.push_async_callback(self.supervisor.stop)
+            if self.mirror is not None:
+                self.p.bus.add_tap(self.mirror.tap)
+                self.supervisor.start("redis-mirror", self.mirror.run)
+            if self.api is not None:
+                await self.api.start()
+                stack.push_async_callback(self.api.stop)
+            self.supervisor.start("feed", self.p.feed.run)
+            self.supervisor.start("health", self._health_loop)
+            if self.notifier.enabled and self.notifier.watchdog_interval:
+                self.supervisor.start("watchdog", self._watchdog)
+            self.notifier.ready(f"{self.mode} on {self.p.feed.feed.name}")
+            log.info(
+                "qtrader running: mode {} | feed {} | symbols {} | equity {:,.2f}",
+                self.mode,
+                self.p.feed.feed.name,
+                ",".join(self.p.feed.feed.symbols),
+                start_equity,
+            )
+            reason = await self._wait()
+            why = self.stop_reason or reason
+            return await self._shutdown(why, start_equity)
+        return 0  # pragma: no cover - the exit stack does not swallow
+
+    async def _shutdown(self, reason: str, start_equity: float) -> int:
+        self.notifier.stopping()
+        log.info("shutting down ({}): no new entries; exchange stops stay in place", reason)
+        self.p.strategy.accepting = False
+        self.p.execution.accepting = False
+        feed = self.supervisor.tasks.get("feed")
+        if feed is not None:
+            feed.cancel()
+        try:
+            async with asyncio.timeout(self.settings.runtime.shutdown_timeout_seconds * 0.8):
+                await self.p.bus.drain()
+        except TimeoutError:
+            log.error("in-flight work did not finish in time; stopping anyway")
+        status = await self.status()
+        print(summary(status, reason, start_equity), flush=True)
+        try:
+            (state_dir() / "last_summary.json").write_text(json.dumps(status, indent=1))
+        except OSError as exc:
+            log.warning("could not write the summary to the state directory: {}", exc)
+        fatal = self.supervisor.fatal.is_set()
+        if fatal:
+            log.critical("exiting non-zero: {}", self.supervisor.fatal_reason)
+        return 1 if fatal else 0
+
+
+def summary(s: dict[str, Any], reason: str, start_equity: float) -> str:
+    t = s["trades"]
+    losses = t["closed"] - t["wins"]
+    lines = [
+        "",
+        f"qtrader {s['mode']} — stopped: {reason} after {s['uptime_s']:.0f}s "
+        f"({s['feed']['candles']} candles)",
+        f"  trades     {t['closed']} closed ({t['wins']} won, {losses} lost), "
+        f"{t['intents']} intents, {t['entry_rejections']} entries rejected",
+        f"  pnl        {t['realised_pnl']:+,.2f} USDT realised | equity {start_equity:,.2f} → "
+        f"{s['equity']:,.2f}",
+        f"  positions  {len(s['positions'])} open, each with its exchange stop:",
+    ]
+    for pos in s["positions"]:
+        lines.append(
+            f"    {pos['symbol']:<14} {pos['side']:<5} {pos['qty']:g} @ {pos['entry_price']:.6g} "
+            f"{pos['leverage']}x stop {pos['exchange_stop']} ({pos['stop_reason']})"
+        )
+    dead = sum(c["dead_lettered"] for c in s["bus"]["topics"].values())
+    restarts = sum(s["task_restarts"].values())
+    lines.append(
+        f"  errors     {dead} dead letters, {restarts} task restarts, "
+        f"{t['emergency_closes']} emergency closes, {t['liquidations']} liquidations"
+    )
+    lines.append(
+        f"  health     {s['health']['status']} ({s['health']['overall']:.0f}) | "
+        f"redis {s['redis']['state']}"
+    )
+    return "\n".join(lines)

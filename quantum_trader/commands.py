@@ -1,0 +1,146 @@
+"""``qtrader run`` / ``status`` / ``positions``: build what the daemon needs, or read its API."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from quantum_trader.app import Daemon
+from quantum_trader.core.errors import InvalidInput
+from quantum_trader.feeds.base import Feed, parse_speed
+from quantum_trader.feeds.loader import FundingSeries, load_candles, load_funding, symbol_from_name
+from quantum_trader.feeds.replay import ReplayFeed
+from quantum_trader.feeds.synthetic import SyntheticFeed
+from quantum_trader.settings import Settings
+
+EX_USAGE = 2
+TIMEFRAME_MS = {"1m": 60_000, "3m": 180_000, "5m": 300_000, "15m": 900_000}
+
+
+def add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: Any) -> None:
+    p = sub.add_parser("run", help="run the trading daemon")
+    common(p)
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--paper", action="store_true", help="in-process paper exchange (default)")
+    mode.add_argument("--testnet", action="store_true", help="Binance USDT-M demo trading")
+    mode.add_argument("--live", action="store_true", help="real money (needs explicit opt-in)")
+    p.add_argument(
+        "--feed",
+        nargs="+",
+        metavar="KIND [FILE…]",
+        help="synthetic | replay FILE… (default: feed.kind)",
+    )
+    p.add_argument(
+        "--funding",
+        nargs="*",
+        default=None,
+        metavar="FILE",
+        help="funding-rate files for replay (matched by symbol)",
+    )
+    p.add_argument("--speed", help="N × real time, or 'max' (default: feed.speed)")
+    p.add_argument("--duration", type=float, help="stop after this many seconds, exit 0")
+    p.add_argument("--seed", type=int, help="synthetic feed seed (default: feed.seed)")
+    for name in ("status", "positions"):
+        q = sub.add_parser(name, help=f"show the running daemon's {name}")
+        common(q)
+        q.add_argument("--json", action="store_true", help="print the raw JSON")
+        q.add_argument("--url", help="API base URL (default: from api.host/api.port)")
+
+
+def _feed(args: argparse.Namespace, settings: Settings) -> Feed:
+    f = settings.feed
+    kind, *files = args.feed or [f.kind, *map(str, f.files)]
+    speed = parse_speed(args.speed if args.speed is not None else f.speed)
+    if kind == "synthetic":
+        if files:
+            raise InvalidInput("--feed", "synthetic takes no files")
+        return SyntheticFeed(
+            settings.signals.symbols,
+            args.seed if args.seed is not None else f.seed,
+            TIMEFRAME_MS[f.synthetic_timeframe],
+            speed,
+            f.warmup_candles,
+        )
+    if kind == "replay":
+        if not files:
+            raise InvalidInput("--feed", "replay needs at least one FILE")
+        series = [load_candles(path) for path in files]
+        funding_paths = args.funding if args.funding is not None else list(f.funding_files)
+        funding: dict[str, FundingSeries] = {
+            symbol_from_name(Path(p)): load_funding(p) for p in map(str, funding_paths)
+        }
+        return ReplayFeed(series, speed, funding)
+    raise InvalidInput("--feed", f"unknown or unavailable feed {kind!r} (synthetic, replay)")
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.testnet or args.live:
+        print("qtrader run: --testnet/--live execution is not built yet; use --paper")
+        return EX_USAGE
+    feed = _feed(args, settings)
+    daemon = Daemon(settings, feed, "paper", args.duration)
+    return asyncio.run(daemon.run())
+
+
+async def _get_health(url: str) -> dict[str, Any]:
+    timeout = aiohttp.ClientTimeout(total=5)
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as session,
+        session.get(f"{url}/health") as response,
+    ):
+        data: dict[str, Any] = await response.json()
+        return data
+
+
+def _fetch(args: argparse.Namespace, settings: Settings) -> dict[str, Any] | None:
+    url = args.url or f"http://{settings.api.host}:{settings.api.port}"
+    try:
+        return asyncio.run(_get_health(url))
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        print(f"qtrader: no daemon answering at {url}/health ({type(exc).__name__}: {exc})")
+        return None
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    s = _fetch(args, settings)
+    if s is None:
+        return 1
+    if args.json:
+        print(json.dumps(s, indent=2))
+        return 0
+    t, h = s["trades"], s["health"]
+    print(f"qtrader {s['mode']}  {h['status']} ({h['overall']:.0f})  up {s['uptime_s']:.0f}s")
+    print(f"  equity   {s['equity']:,.2f} USDT   realised {t['realised_pnl']:+,.2f}")
+    print(f"  trades   {t['closed']} closed ({t['wins']} won)   open {len(s['positions'])}")
+    print(f"  ILFv2    {s['ilf']['count']} decisions, avg {s['ilf']['average']:.2f}x")
+    print(f"  redis    {s['redis']['state']}   dead letters {len(s['dead_letters'])}")
+    for name, m in h["modules"].items():
+        print(f"  {name:<12} {m['status']:<9} {m['score']:5.1f}  {m['last_error']}")
+    return 0
+
+
+def cmd_positions(args: argparse.Namespace, settings: Settings) -> int:
+    s = _fetch(args, settings)
+    if s is None:
+        return 1
+    if args.json:
+        print(json.dumps(s["positions"], indent=2))
+        return 0
+    if not s["positions"]:
+        print("no open positions")
+        return 0
+    head = f"{'symbol':<15}{'side':<6}{'qty':>12}{'entry':>12}{'lev':>5}{'stop':>12}"
+    print(head + f"{'liq':>12}{'uPnL':>10}  reason")
+    for p in s["positions"]:
+        print(
+            f"{p['symbol']:<15}{p['side']:<6}{p['qty']:>12g}{p['entry_price']:>12.6g}"
+            f"{p['leverage']:>5}{p['exchange_stop'] or 0:>12.6g}"
+            f"{p['liquidation_price'] or 0:>12.6g}{p['unrealised_pnl'] or 0:>10.2f}"
+            f"  {p['stop_reason']}"
+        )
+    return 0
