@@ -121,6 +121,33 @@ class ExecutionService:
             self.health.error("execution", str(exc))
             await self._reject(intent, f"entry failed: {exc}")
             return
+        try:
+            mp = await self._protect(intent, order, guard.levels, lev)
+        except Exception:
+            log.opt(exception=True).error(
+                "{} failed right after its entry filled", intent.intent_id
+            )
+            await self._emergency_close(
+                intent.intent_id, intent.symbol, OrderSide.to_close(intent.side), order.filled_qty
+            )
+            raise
+        if mp is None:
+            return
+        plan = mp.opened.plan
+        self.health.ok("execution")
+        log.info(
+            "{} opened {} {} {:g} @ {:.6g} {}x margin {:,.2f} | stop {:.6g} | tp {} legs {}",
+            intent.intent_id,
+            intent.symbol,
+            intent.side,
+            plan.qty,
+            plan.entry_price,
+            lev,
+            plan.margin,
+            plan.sl_price,
+            "/".join(f"{p:.6g}" for p in plan.tp_prices),
+            "/".join(f"{q:g}" for q in plan.leg_qtys),
+        )
         await self.bus.publish(
             Topic.ORDER_FILLED,
             Fill(
@@ -131,17 +158,25 @@ class ExecutionService:
                 order.filled_qty,
                 order.avg_price,
                 order.fee,
-                self.clock.now_ms(),
+                plan.opened_ts,
             ),
         )
+        await self.bus.publish(Topic.POSITION_OPENED, mp.opened)
+
+    async def _protect(
+        self, intent: TradeIntent, order: Order, levels: Levels, lev: int
+    ) -> ManagedPosition | None:
+        """Right after the fill: the plan, the hard stop, then the TP legs — nothing before."""
+        rules = await self.exchange.market_rules(intent.symbol)
+        now = max(self.clock.now_ms(), intent.ts)
         plan = build_plan(
             intent.symbol,
             intent.side,
             order.avg_price,
             order.filled_qty,
             lev,
-            guard.levels,
-            self.clock.now_ms(),
+            levels,
+            now,
             rules.qty_step,
             rules.price_tick,
         )
@@ -172,25 +207,11 @@ class ExecutionService:
         )
         mp = ManagedPosition(opened, start(plan))
         if not await self._place_stop(mp):
-            return
+            return None
         self.book.positions[intent.symbol] = mp
         if self.tp_on_exchange:
             await self._place_tps(mp)
-        self.health.ok("execution")
-        log.info(
-            "{} opened {} {} {:g} @ {:.6g} {}x margin {:,.2f} | stop {:.6g} | tp {} legs {}",
-            intent.intent_id,
-            intent.symbol,
-            intent.side,
-            plan.qty,
-            plan.entry_price,
-            lev,
-            plan.margin,
-            plan.sl_price,
-            "/".join(f"{p:.6g}" for p in plan.tp_prices),
-            "/".join(f"{q:g}" for q in plan.leg_qtys),
-        )
-        await self.bus.publish(Topic.POSITION_OPENED, opened)
+        return mp
 
     async def _entry_order(
         self, intent: TradeIntent, side: OrderSide, qty: float, cid: str
@@ -219,19 +240,14 @@ class ExecutionService:
                 plan.symbol, OrderSide.to_close(plan.side), plan.sl_price, cid
             )
         except ExchangeError as exc:
-            self.emergency_closes += 1
             log.error(
                 "{} STOP PLACEMENT FAILED ({}): closing {} at market now",
                 mp.opened.intent_id,
                 exc,
                 plan.symbol,
             )
-            await self.exchange.create_market_order(
-                plan.symbol,
-                OrderSide.to_close(plan.side),
-                plan.qty,
-                client_id(mp.opened.intent_id, "emergency"),
-                reduce_only=True,
+            await self._emergency_close(
+                mp.opened.intent_id, plan.symbol, OrderSide.to_close(plan.side), plan.qty
             )
             return False
         mp.stop_order_id = order.id
@@ -239,6 +255,24 @@ class ExecutionService:
             Topic.ORDER_SUBMITTED, OrderEvent(mp.opened.intent_id, "stop", order)
         )
         return True
+
+    async def _emergency_close(
+        self, intent_id: str, symbol: str, side: OrderSide, qty: float
+    ) -> None:
+        self.emergency_closes += 1
+        try:
+            await self.exchange.create_market_order(
+                symbol, side, qty, client_id(intent_id, "emergency"), reduce_only=True
+            )
+            log.error("{} emergency close of {:g} {} sent", intent_id, qty, symbol)
+        except ExchangeError as exc:
+            self.health.error("execution", f"emergency close failed: {exc}")
+            log.critical(
+                "{} EMERGENCY CLOSE FAILED for {} ({}): position may be unprotected",
+                intent_id,
+                symbol,
+                exc,
+            )
 
     async def _place_tps(self, mp: ManagedPosition) -> None:
         plan = mp.opened.plan
