@@ -25,7 +25,7 @@ from quantum_trader.core.types import Consensus, ModelVote, Side, Vote
 
 F64 = npt.NDArray[np.float64]
 MODELS = ("trend", "momentum", "breakout", "mean_reversion")
-WARMUP = 51  # bars before every model can speak
+WARMUP = 50  # bars needed before every model can speak (SMA50)
 
 
 def sma(x: F64, n: int) -> F64:

@@ -103,7 +103,8 @@ def _columns(head: list[str], path: Path) -> list[int]:
     return [time_col, *wanted, volume]
 
 
-def load_candles(path: str | Path, symbol: str | None = None) -> CandleSeries:
+def load_candles(path: str | Path, symbol: str | None = None, ohlc: bool = True) -> CandleSeries:
+    """``ohlc=False`` reads a series that only borrows the candle layout (funding rates)."""
     p = Path(path)
     if not p.is_file():
         raise DataFileError("file", f"{p}: not found")
@@ -123,7 +124,7 @@ def load_candles(path: str | Path, symbol: str | None = None) -> CandleSeries:
             v = float(v_text) if v_text else 0.0
             if not all(math.isfinite(x) for x in (o, h, lo, c, v)):
                 raise ValueError("non-finite value")
-            if min(o, lo, c) <= 0 or h < max(o, c, lo) or lo > min(o, c) or v < 0:
+            if ohlc and (min(o, lo, c) <= 0 or h < max(o, c, lo) or lo > min(o, c) or v < 0):
                 raise ValueError(f"inconsistent candle o={o} h={h} l={lo} c={c} v={v}")
             good.append((ts, o, h, lo, c, v))
         except (ValueError, IndexError, InvalidInput) as exc:
@@ -164,7 +165,7 @@ class FundingSeries:
 
 
 def load_funding(path: str | Path) -> FundingSeries:
-    series = load_candles(path, symbol="FUNDING/USDT:USDT")
+    series = load_candles(path, symbol="FUNDING/USDT:USDT", ohlc=False)
     rate = series.open
     if np.any(np.abs(rate) > 0.05):
         raise DataFileError("funding", f"{Path(path).name}: rates beyond ±5 % — wrong column?")

@@ -42,7 +42,7 @@ class SignalService:
             self.funding[event.symbol] = event.funding_rate
         close_ts = event.candle.ts + event.timeframe_ms
         self.calibrator.resolve(event.symbol, h.close, close_ts)
-        if h.count <= WARMUP:
+        if h.count < WARMUP:
             return
         series = ensemble_series(
             h.tail("high", WINDOW),
