@@ -136,6 +136,7 @@ class Daemon:
     async def _run(self) -> int:
         start_equity = (await self.p.exchange.fetch_balance()).equity
         async with AsyncExitStack() as stack:
+            stack.push_async_callback(self.p.feed.feed.close)
             self.p.bus.start()
             stack.push_async_callback(self.p.bus.stop)
             stack.push_async_callback(self.supervisor.stop)

@@ -13,13 +13,23 @@ import aiohttp
 from quantum_trader.app import Daemon
 from quantum_trader.core.errors import InvalidInput
 from quantum_trader.feeds.base import Feed, parse_speed
+from quantum_trader.feeds.live import LiveFeed, ccxt_client
 from quantum_trader.feeds.loader import FundingSeries, load_candles, load_funding, symbol_from_name
 from quantum_trader.feeds.replay import ReplayFeed
 from quantum_trader.feeds.synthetic import SyntheticFeed
 from quantum_trader.settings import Settings
 
 EX_USAGE = 2
-TIMEFRAME_MS = {"1m": 60_000, "3m": 180_000, "5m": 300_000, "15m": 900_000}
+TIMEFRAME_MS = {
+    "1m": 60_000,
+    "3m": 180_000,
+    "5m": 300_000,
+    "15m": 900_000,
+    "30m": 1_800_000,
+    "1h": 3_600_000,
+    "2h": 7_200_000,
+    "4h": 14_400_000,
+}
 
 
 def add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: Any) -> None:
@@ -33,7 +43,7 @@ def add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], com
         "--feed",
         nargs="+",
         metavar="KIND [FILE…]",
-        help="synthetic | replay FILE… (default: feed.kind)",
+        help="synthetic | replay FILE… | live (default: feed.kind)",
     )
     p.add_argument(
         "--funding",
@@ -75,7 +85,16 @@ def _feed(args: argparse.Namespace, settings: Settings) -> Feed:
             symbol_from_name(Path(p)): load_funding(p) for p in map(str, funding_paths)
         }
         return ReplayFeed(series, speed, funding)
-    raise InvalidInput("--feed", f"unknown or unavailable feed {kind!r} (synthetic, replay)")
+    if kind == "live":
+        tf = settings.signals.timeframe
+        return LiveFeed(
+            ccxt_client(settings.exchange.exchange_id),
+            settings.signals.symbols,
+            tf,
+            TIMEFRAME_MS[tf],
+            f.poll_seconds,
+        )
+    raise InvalidInput("--feed", f"unknown feed {kind!r} (synthetic, replay FILE…, live)")
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:

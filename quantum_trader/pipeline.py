@@ -35,6 +35,7 @@ from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.runtime.clock import SimClock
 from quantum_trader.settings import Settings, decision_params, filter_params
 from quantum_trader.signals.calibrator import Calibrator
+from quantum_trader.signals.http_source import HttpSignalSource
 from quantum_trader.signals.service import SignalService
 from quantum_trader.signals.strategy import StrategyService
 from quantum_trader.sizing.sizer import FallbackSizer, Sizer
@@ -123,8 +124,17 @@ def build_pipeline(
         int(r.circuit_breaker_cooldown_minutes * 60_000),
     )
     feed_service = FeedService(feed, bus, health, paper, clock)
+    sig = settings.signals
+    external = (
+        HttpSignalSource(sig.http_url, sig.http_timeout_seconds) if sig.source == "http" else None
+    )
     signals = SignalService(
-        bus, health, Calibrator(settings.calibration.min_resolved), settings.feed.volatility_days
+        bus,
+        health,
+        Calibrator(settings.calibration.min_resolved),
+        settings.feed.volatility_days,
+        external,
+        sig.timeframe,
     )
     strategy = StrategyService(
         bus, ex, book, health, sizer, risk, clock, filter_params(settings), params

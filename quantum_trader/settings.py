@@ -75,6 +75,9 @@ class SignalSettings(Section):
     allowed_consensus: tuple[Consensus, ...] = (Consensus.UNANIMOUS, Consensus.STRONG)
     high_vol_atr_pct: float = Field(0.05, ge=0, le=1)
     high_vol_min_confidence: float = Field(0.80, ge=0, le=1)
+    source: Literal["builtin", "http"] = "builtin"
+    http_url: str = "http://127.0.0.1:8001"
+    http_timeout_seconds: float = Field(5.0, gt=0, le=60)
 
 
 class LeverageSettings(Section):

@@ -18,6 +18,10 @@ class Feed(Protocol):
         """Closed candles in time order; finite feeds end, live feeds run until cancelled."""
         ...
 
+    async def close(self) -> None:
+        """Release connections (live feeds)."""
+        ...
+
 
 class Pacer:
     """Sleeps so that simulated time runs ``speed``× real time; ``None`` = as fast as possible."""

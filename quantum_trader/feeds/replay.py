@@ -47,3 +47,6 @@ class ReplayFeed:
             )
             if i + 1 < len(s):
                 heapq.heappush(heap, (int(s.ts[i + 1]), k, i + 1))
+
+    async def close(self) -> None:
+        return None

@@ -109,3 +109,6 @@ class SyntheticFeed:
                 candle, funding = self.market.next_candle(symbol, ts)
                 yield CandleEvent(symbol, candle, self.timeframe_ms, funding)
             i += 1
+
+    async def close(self) -> None:
+        return None

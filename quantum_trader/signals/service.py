@@ -1,16 +1,20 @@
-"""Signal service: candles → symbol history → ensemble call → calibrated ``signal.generated``."""
+"""Signal service: candles → symbol history → ensemble (or HTTP engine) call → calibrated
+``signal.generated`` with the features the strategy needs."""
 
 from __future__ import annotations
+
+import time
 
 from loguru import logger
 
 from quantum_trader.bus.bus import Bus
 from quantum_trader.bus.messages import CandleEvent, Features, SignalEvent, Topic
-from quantum_trader.core.ensemble import WARMUP, call_at, ensemble_series
+from quantum_trader.core.ensemble import WARMUP, EnsembleCall, call_at, ensemble_series
 from quantum_trader.core.history import SymbolHistory
-from quantum_trader.core.types import Signal
+from quantum_trader.core.types import Consensus, ModelVote, Side, Signal, Vote
 from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.signals.calibrator import Calibrator
+from quantum_trader.signals.http_source import HttpSignalSource
 
 log = logger.bind(component="signals")
 WINDOW = 120  # bars handed to the ensemble (every indicator is windowed, ≤ 51 bars)
@@ -19,10 +23,17 @@ HORIZON_BARS = 15
 
 class SignalService:
     def __init__(
-        self, bus: Bus, health: HealthMonitor, calibrator: Calibrator, volatility_days: float = 30.0
+        self,
+        bus: Bus,
+        health: HealthMonitor,
+        calibrator: Calibrator,
+        volatility_days: float = 30.0,
+        external: HttpSignalSource | None = None,
+        timeframe: str = "15m",
     ) -> None:
         self.bus, self.health, self.calibrator = bus, health, calibrator
         self.volatility_days = volatility_days
+        self.external, self.timeframe = external, timeframe
         self.histories: dict[str, SymbolHistory] = {}
         self.funding: dict[str, float] = {}
         self.generated = 0
@@ -44,19 +55,13 @@ class SignalService:
         self.calibrator.resolve(event.symbol, h.close, close_ts)
         if h.count < WARMUP:
             return
-        series = ensemble_series(
-            h.tail("high", WINDOW),
-            h.tail("low", WINDOW),
-            h.tail("close", WINDOW),
-            h.tail("atr_pct", WINDOW),
-        )
-        call = call_at(series, series.votes.shape[0] - 1)
-        self.health.ok("signals")
-        if call.side is None:
+        call = await self._call(event, h)
+        if call is None or call.side is None:
             return
         calibration = self.calibrator.calibrate(call.confidence)
         horizon_ms = HORIZON_BARS * event.timeframe_ms
         self.calibrator.track(event.symbol, call.side, h.close, close_ts + horizon_ms)
+        source = "builtin" if self.external is None else "http"
         signal = Signal(
             event.symbol,
             call.side,
@@ -65,7 +70,7 @@ class SignalService:
             close_ts,
             horizon_ms,
             call.votes,
-            "builtin",
+            source,
         )
         features = Features(
             h.close,
@@ -87,3 +92,25 @@ class SignalService:
             " ".join(f"{v.model}:{v.vote}" for v in call.votes),
         )
         await self.bus.publish(Topic.SIGNAL, SignalEvent(signal, features))
+
+    async def _call(self, event: CandleEvent, h: SymbolHistory) -> EnsembleCall | None:
+        if self.external is None:
+            series = ensemble_series(
+                h.tail("high", WINDOW),
+                h.tail("low", WINDOW),
+                h.tail("close", WINDOW),
+                h.tail("atr_pct", WINDOW),
+            )
+            self.health.ok("signals")
+            return call_at(series, series.votes.shape[0] - 1)
+        started = time.perf_counter()
+        answer = await self.external.ask(
+            event.symbol, event.candle.close, event.candle.volume, self.timeframe
+        )
+        if answer is None:
+            self.health.error("signals", self.external.last_error)
+            return None
+        self.health.ok("signals", (time.perf_counter() - started) * 1000)
+        side = Side(answer.side) if answer.side else None
+        vote = ModelVote("http", Vote(answer.side) if answer.side else Vote.FLAT, answer.confidence)
+        return EnsembleCall(side, answer.confidence, Consensus.UNANIMOUS, (vote,))

@@ -1,0 +1,80 @@
+"""The live ccxt-polling feed, driven by a hand-written fake client."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from quantum_trader.feeds.live import LiveFeed
+
+T = 1_704_067_200_000
+M = 60_000
+
+
+class FakeClient:
+    def __init__(self) -> None:
+        self.rows: list[list[Any]] = []
+        self.fail_next = 0
+        self.funding_fails = False
+        self.calls: list[tuple[str, int | None, int | None]] = []
+
+    async def fetch_ohlcv(
+        self, symbol: str, timeframe: str, since: int | None = None, limit: int | None = None
+    ) -> list[list[float]]:
+        self.calls.append((symbol, since, limit))
+        if self.fail_next:
+            self.fail_next -= 1
+            raise ConnectionError("exchange unreachable")
+        return [r for r in self.rows if since is None or r[0] >= since]
+
+    async def fetch_funding_rate(self, symbol: str) -> dict[str, Any]:
+        if self.funding_fails:
+            raise ConnectionError("no funding")
+        return {"fundingRate": 0.0001}
+
+    async def close(self) -> None:
+        return None
+
+
+def row(i: int, price: float = 100.0) -> list[Any]:
+    return [T + i * M, price, price + 1, price - 1, price, 5.0]
+
+
+async def _take(feed: LiveFeed, n: int) -> list[Any]:
+    out = []
+    async with asyncio.timeout(5):
+        async for event in feed.events():
+            out.append(event)
+            if len(out) == n:
+                return out
+    return out
+
+
+async def test_delivers_closed_candles_once_and_skips_the_forming_one() -> None:
+    client = FakeClient()
+    client.rows = [row(0), row(1), row(2)]
+    now = [T + 2 * M + 30_000]  # candle 2 is still forming
+    feed = LiveFeed(client, ("BTC/USDT:USDT",), "1m", M, poll_seconds=0.01, now_ms=lambda: now[0])
+    first = await _take(feed, 2)
+    assert [e.candle.ts for e in first] == [T, T + M]
+    assert first[0].funding_rate == 0.0001
+    assert client.calls[0] == ("BTC/USDT:USDT", None, 500)  # history on the first poll
+    client.rows.append(row(3))
+    now[0] = T + 4 * M
+    later = await _take(feed, 2)
+    assert [e.candle.ts for e in later] == [T + 2 * M, T + 3 * M]
+    assert client.calls[-1][1] == T + M + 1  # asks only for what it has not seen
+
+
+async def test_failures_are_counted_and_never_end_the_feed() -> None:
+    client = FakeClient()
+    client.rows = [row(0), ["bad", None, 1, 1, 1, 1], row(1, -5.0), row(2)]
+    client.fail_next = 1
+    client.funding_fails = True
+    feed = LiveFeed(
+        client, ("BTC/USDT:USDT",), "1m", M, poll_seconds=0.01, now_ms=lambda: T + 10 * M
+    )
+    feed_events = await asyncio.wait_for(_take(feed, 2), 10)
+    assert [e.candle.ts for e in feed_events] == [T, T + 2 * M]
+    assert feed_events[0].funding_rate == 0.0
+    assert feed.errors >= 4  # the failed poll, the funding miss, the two bad rows
