@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install lint typecheck test pytest explain clean
+.PHONY: install lint test pytest run explain clean
 
 install: $(STAMP)
 
@@ -26,7 +26,10 @@ pytest: $(STAMP)
 
 test: lint pytest
 
-# The README's main job on embedded defaults: explain one full trade decision.
+# The README's main job on embedded defaults: the paper daemon on a synthetic market for 90 s.
+run: $(STAMP)
+	$(BIN)/qtrader run --paper --duration 90
+
 explain: $(STAMP)
 	$(BIN)/qtrader explain --confidence 0.85 --volatility 1.2 --pnl-trend 0.4 --symbol-risk 1.0 \
 		--margin-util 0.3 --divergence 0.02 --funding -0.001

@@ -101,7 +101,7 @@ def filter_signal(
         kind = (
             Rejection.CONFIDENCE_HIGH_VOL if atr_pct > p.high_vol_atr_pct else Rejection.CONFIDENCE
         )
-        return _no(kind, f"confidence {signal.confidence:.3f} < {needed:g} (atr_pct {atr_pct:.4f})")
+        return _no(kind, f"confidence {signal.confidence:.4f} < {needed:g} (atr_pct {atr_pct:.4f})")
     if ctx.kill_switch:
         return _no(Rejection.KILL_SWITCH, "kill switch tripped")
     if ctx.circuit_breaker:
