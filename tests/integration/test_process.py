@@ -44,6 +44,17 @@ def _stderr(tmp_path: Path) -> str:
     return (tmp_path / "stderr.log").read_text()
 
 
+def _cli(tmp_path: Path, port: int, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own module
+        [sys.executable, "-m", "quantum_trader", *args],
+        env=_env(tmp_path, port),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
 def _health(port: int) -> dict[str, Any] | None:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:  # noqa: S310
@@ -79,24 +90,9 @@ def test_sigterm_exits_zero_in_time_and_leaves_stops(tmp_path: Path) -> None:
             metrics = r.read().decode()
         assert 'qtrader_health_score{module="overall"}' in metrics
         assert "qtrader_bus_published_total" in metrics
-        cli = [sys.executable, "-m", "quantum_trader"]
-        status = subprocess.run(
-            [*cli, "status"],
-            env=_env(tmp_path, port),  # noqa: S603
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
+        status = _cli(tmp_path, port, "status")
         assert status.returncode == 0 and "qtrader paper" in status.stdout
-        positions = subprocess.run(
-            [*cli, "positions"],
-            env=_env(tmp_path, port),  # noqa: S603
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
+        positions = _cli(tmp_path, port, "positions")
         assert positions.returncode == 0 and "USDT:USDT" in positions.stdout
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
@@ -141,13 +137,6 @@ def test_second_signal_forces_exit(tmp_path: Path) -> None:
 
 
 def test_status_without_a_daemon_says_so(tmp_path: Path) -> None:
-    done = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "quantum_trader", "status"],
-        env=_env(tmp_path, free_port()),
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    done = _cli(tmp_path, free_port(), "status")
     assert done.returncode == 1
     assert "no daemon answering" in done.stdout
