@@ -24,6 +24,7 @@ from quantum_trader.core.exits import ExitParams
 from quantum_trader.core.risk import RiskGuard
 from quantum_trader.core.types import Fill, TradeIntent
 from quantum_trader.exchange.base import Exchange
+from quantum_trader.exchange.monitored import monitored
 from quantum_trader.exchange.paper import PaperExchange
 from quantum_trader.exchange.paper_engine import PaperConfig
 from quantum_trader.execution.book import Book
@@ -110,10 +111,12 @@ def build_pipeline(
     if exchange is None:
         exchange = paper_exchange(settings)
     paper = exchange if isinstance(exchange, PaperExchange) else None
-    ex: Exchange = exchange
+    health = HealthMonitor(
+        {"market_data": 30.0 if feed.simulated else 3 * settings.feed.poll_seconds}
+    )
+    ex = monitored(exchange, health)
     clock = SimClock()
     book = Book()
-    health = HealthMonitor()
     sizer = sizer or FallbackSizer()
     params = decision_params(settings)
     register_topics(bus, frozenset(feed.symbols))

@@ -1,0 +1,43 @@
+"""Wraps any exchange so every call feeds the ``exchange`` module's health: latency, and errors
+(a definite rejection is an answer, so it counts as connectivity that works)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, cast
+
+from quantum_trader.exchange.base import Exchange, ExchangeError, OrderRejected
+from quantum_trader.monitoring.health import HealthMonitor
+
+
+class MonitoredExchange:
+    def __init__(self, inner: Exchange, health: HealthMonitor) -> None:
+        self._inner, self._health = inner, health
+        self.name = inner.name
+
+    def __getattr__(self, attr: str) -> Any:
+        target = getattr(self._inner, attr)
+        if not callable(target):
+            return target
+        return self._timed(attr, target)
+
+    def _timed(self, attr: str, call: Callable[..., Any]) -> Callable[..., Any]:
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                result = await call(*args, **kwargs)
+            except OrderRejected:
+                self._health.ok("exchange", (time.perf_counter() - started) * 1000)
+                raise
+            except ExchangeError as exc:
+                self._health.error("exchange", f"{attr}: {exc}")
+                raise
+            self._health.ok("exchange", (time.perf_counter() - started) * 1000)
+            return result
+
+        return wrapper
+
+
+def monitored(inner: Exchange, health: HealthMonitor) -> Exchange:
+    return cast(Exchange, MonitoredExchange(inner, health))
