@@ -27,6 +27,8 @@ from quantum_trader.pipeline import Pipeline, build_pipeline
 from quantum_trader.runtime.supervisor import Supervisor
 from quantum_trader.runtime.systemd import Notifier
 from quantum_trader.settings import Settings
+from quantum_trader.sizing.factory import make_sizer
+from quantum_trader.sizing.sizer import Sizer
 
 log = logger.bind(component="daemon")
 EX_FORCED = 130
@@ -48,9 +50,12 @@ class Daemon:
         mode: str = "paper",
         duration_s: float | None = None,
         exchange: Exchange | None = None,
+        sizer: Sizer | None = None,
     ) -> None:
         self.settings, self.mode, self.duration_s = settings, mode, duration_s
-        self.p: Pipeline = build_pipeline(settings, feed, exchange)
+        self.p: Pipeline = build_pipeline(
+            settings, feed, exchange, sizer or make_sizer(settings, state_dir())
+        )
         self.supervisor = Supervisor(settings.runtime.max_task_restarts)
         self.notifier = Notifier()
         self.stop_event = asyncio.Event()

@@ -21,6 +21,7 @@ from quantum_trader.core.errors import CoreError, InvalidInput
 from quantum_trader.core.liquidation import BracketTable
 from quantum_trader.explain import decision_dict, decision_table
 from quantum_trader.logging import register_secret, setup_logging
+from quantum_trader.rl_commands import add_rl_parser, cmd_rl
 from quantum_trader.settings import (
     EX_CONFIG,
     ConfigError,
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _explain_parser(sub)
     add_run_parser(sub, _common)
+    add_rl_parser(sub, _common)
     check = sub.add_parser("check-config", help="print the effective configuration, secrets masked")
     _common(check)
     check.add_argument("--json", action="store_true", help="print JSON instead of TOML")
@@ -156,6 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": cmd_run,
         "status": cmd_status,
         "positions": cmd_positions,
+        "rl": cmd_rl,
     }
     try:
         return handlers[args.command](args, settings)

@@ -117,7 +117,7 @@ def build_pipeline(
     ex = monitored(exchange, health)
     clock = SimClock()
     book = Book()
-    sizer = sizer or FallbackSizer()
+    sizer = sizer or FallbackSizer("no sizer configured")
     params = decision_params(settings)
     register_topics(bus, frozenset(feed.symbols))
     r = settings.risk
@@ -147,14 +147,11 @@ def build_pipeline(
     )
     exits = ExitManager(bus, ex, book, health, clock, exit_params(settings))
 
-    async def learn(experience: PnlExperience) -> None:
-        sizer.learn(experience)
-
     bus.subscribe("exits", [Topic.ORDER_FILLED, Topic.CANDLE], exits.on_message)
     bus.subscribe("signals", Topic.CANDLE, signals.on_candle)
     bus.subscribe("strategy", Topic.SIGNAL, strategy.on_signal)
     bus.subscribe("execution", Topic.INTENT, execution.on_intent)
-    bus.subscribe("sizer", Topic.PNL, learn)
+    bus.subscribe("sizer", Topic.PNL, sizer.learn)
     return Pipeline(
         settings,
         bus,

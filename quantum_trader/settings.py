@@ -152,6 +152,15 @@ class ExitSettings(Section):
     time_stop_minutes: float = Field(0.0, ge=0)
 
 
+class RLSettings(Section):
+    enabled: bool = True
+    retrain_every: int = Field(100, ge=1, le=100_000)
+    buffer: int = Field(1_000, ge=10, le=1_000_000)
+    learning_rate: float = Field(1e-3, gt=0, le=1)
+    exploration_sigma: float = Field(0.25, gt=0, le=1)
+    epochs: int = Field(10, ge=1, le=1_000)
+
+
 class ApiSettings(Section):
     enabled: bool = True
     host: str = "127.0.0.1"
@@ -204,6 +213,7 @@ class Settings(BaseSettings):
     feed: FeedSettings = FeedSettings()
     paper: PaperSettings = PaperSettings()
     exits: ExitSettings = ExitSettings()
+    rl: RLSettings = RLSettings()
     api: ApiSettings = ApiSettings()
     redis: RedisSettings = RedisSettings()
     runtime: RuntimeSettings = RuntimeSettings()

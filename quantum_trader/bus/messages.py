@@ -87,6 +87,7 @@ class PositionOpened:
     regime: Regime
     rl_state: tuple[float, ...]
     multiplier: float
+    target_leverage: int = 0  # ILFv2's whole leverage before the guard (0: unknown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,7 @@ class PnlExperience:
     roe: float
     confidence: float
     ts: int
+    target_leverage: int
 
 
 @dataclass(frozen=True, slots=True)

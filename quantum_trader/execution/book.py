@@ -42,6 +42,7 @@ class EntryContext:
 
     rl_state: tuple[float, ...]
     multiplier: float
+    target_leverage: int = 0
 
 
 class Book:

@@ -223,5 +223,6 @@ class ExitManager:
             pnl.roe,
             opened.confidence,
             now,
+            opened.target_leverage or plan.leverage,
         )
         await self.bus.publish(Topic.PNL, experience)

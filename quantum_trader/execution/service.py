@@ -204,6 +204,7 @@ class ExecutionService:
             intent.regime,
             ctx.rl_state,
             ctx.multiplier,
+            ctx.target_leverage or lev,
         )
         mp = ManagedPosition(opened, start(plan))
         if not await self._place_stop(mp):

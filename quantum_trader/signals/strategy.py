@@ -137,7 +137,7 @@ class StrategyService:
             source=sig.source,
             reason=f"{sig.consensus} ensemble; {d.guard.reason}",
         )
-        self.book.entry_context[intent_id] = EntryContext(state, s.multiplier)
+        self.book.entry_context[intent_id] = EntryContext(state, s.multiplier, d.ilf.leverage)
         self.leverage_stats.record(d.leverage)
         self.intents += 1
         await self.bus.publish(

@@ -15,7 +15,7 @@ class Sizer(Protocol):
         """state = (confidence, volatility, pnl_trend, divergence, funding_rate, margin_util)."""
         ...
 
-    def learn(self, experience: PnlExperience) -> None: ...
+    async def learn(self, experience: PnlExperience) -> None: ...
 
     def snapshot(self) -> dict[str, object]: ...
 
@@ -23,15 +23,28 @@ class Sizer(Protocol):
 class FallbackSizer:
     name = "fallback"
 
-    def __init__(self) -> None:
+    def __init__(self, reason: str = "rl.enabled is false") -> None:
         self.experiences = 0
+        self.reason = reason
+        self.decisions = 0
 
     def multiplier(self, state: tuple[float, ...]) -> float:
         conf, vol, trend, div, _funding, _util = state
+        self.decisions += 1
         return fallback_multiplier(conf, trend, vol, div)
 
-    def learn(self, experience: PnlExperience) -> None:
+    async def learn(self, experience: PnlExperience) -> None:
         self.experiences += 1  # the fallback formula has nothing to learn
 
     def snapshot(self) -> dict[str, object]:
-        return {"policy": self.name, "experiences": self.experiences, "torch_available": False}
+        torch_missing = self.reason.startswith("torch unavailable")
+        return {
+            "policy": self.name,
+            "version": "fallback",
+            "reason": self.reason,
+            "trades_processed": self.experiences,
+            "policy_updates": 0,
+            "mean_reward": 0.0,
+            "torch_available": not torch_missing,
+            "fallback_count": self.decisions,
+        }

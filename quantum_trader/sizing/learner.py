@@ -1,0 +1,112 @@
+"""Learning for the sizer: a contextual-bandit policy gradient that is correct for a continuous
+action.
+
+The behaviour policy is a Gaussian N(μ(s), σ) around the mean multiplier; an experience keeps the
+log-probability its action had when it was taken. Rewards are z-scored; a state-value baseline
+V(s) (a small MLP fitted to them by least squares) is subtracted, because most of a reward's spread
+comes from the state a trade was in, not from the size chosen. An update then maximises the clipped
+importance-weighted objective min(ρ·A, clip(ρ, 1 ± ε)·A), ρ = π_new(a|s) / π_old(a|s),
+A = z(r) − V(s), for a few epochs (Adam).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
+
+import torch
+from torch import nn
+
+from quantum_trader.core.rl_reward import zscore
+from quantum_trader.sizing.policy import STATE_MEAN, STATE_STD, SizerPolicy
+
+LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
+
+@dataclass(frozen=True, slots=True)
+class Experience:
+    state: tuple[float, ...]
+    action: float
+    reward: float
+    logp: float  # log π_old(action | state) when it was taken
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateStats:
+    n: int
+    loss: float
+    seconds: float
+    mean_reward: float
+
+
+class ValueBaseline(nn.Module):
+    """V(s): the expected z-scored reward of a state, whatever the size."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("state_mean", torch.tensor(STATE_MEAN, dtype=torch.float32))
+        self.register_buffer("state_std", torch.tensor(STATE_STD, dtype=torch.float32))
+        self.net = nn.Sequential(nn.Linear(6, 64), nn.ReLU(), nn.Linear(64, 1))
+
+    def forward(self, state: torch.Tensor) -> torch.Tensor:
+        mean = cast(torch.Tensor, self.state_mean)
+        std = cast(torch.Tensor, self.state_std)
+        out: torch.Tensor = self.net((state - mean) / std).squeeze(-1)
+        return out
+
+
+def gaussian_logp(mean: torch.Tensor, action: torch.Tensor, sigma: float) -> torch.Tensor:
+    return -((action - mean) ** 2) / (2 * sigma**2) - math.log(sigma) - LOG_SQRT_2PI
+
+
+def _step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    optimizer.zero_grad()
+    loss.backward()  # type: ignore[no-untyped-call]
+    optimizer.step()
+
+
+class Learner:
+    def __init__(
+        self, sigma: float = 0.25, lr: float = 1e-3, epochs: int = 10, clip: float = 0.2
+    ) -> None:
+        self.sigma, self.lr, self.epochs, self.clip = sigma, lr, epochs, clip
+
+    def logp(self, mean: float, action: float) -> float:
+        return float(gaussian_logp(torch.tensor(mean), torch.tensor(action), self.sigma))
+
+    def update(
+        self,
+        policy: SizerPolicy,
+        optimizer: torch.optim.Optimizer,
+        batch: Sequence[Experience],
+        baseline: ValueBaseline,
+        baseline_optimizer: torch.optim.Optimizer,
+    ) -> UpdateStats:
+        started = time.perf_counter()
+        states = torch.tensor([e.state for e in batch], dtype=torch.float32)
+        actions = torch.tensor([e.action for e in batch], dtype=torch.float32)
+        old_logp = torch.tensor([e.logp for e in batch], dtype=torch.float32)
+        rewards = [e.reward for e in batch]
+        z = torch.tensor(zscore(rewards), dtype=torch.float32)
+        for _ in range(self.epochs):
+            _step(baseline_optimizer, ((baseline(states) - z) ** 2).mean())
+        with torch.no_grad():
+            advantage = z - baseline(states)
+            advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
+        loss = torch.tensor(0.0)
+        policy.train()
+        for _ in range(self.epochs):
+            ratio = torch.exp(gaussian_logp(policy(states), actions, self.sigma) - old_logp)
+            clipped = torch.clamp(ratio, 1 - self.clip, 1 + self.clip)
+            loss = -torch.min(ratio * advantage, clipped * advantage).mean()
+            _step(optimizer, loss)
+        policy.eval()
+        return UpdateStats(
+            len(batch),
+            float(loss.detach()),
+            time.perf_counter() - started,
+            sum(rewards) / len(rewards),
+        )

@@ -1,0 +1,229 @@
+"""The RL position sizer: a torch policy that sizes every trade and learns from every closed one.
+
+- ``multiplier(state)``: the policy's mean action (deterministic; no exploration in trading). Any
+  failure or non-finite output → the SPEC §7 fallback formula, logged and counted.
+- ``learn(experience)``: the reward of SPEC §7 (sized ROE) → the replay buffer (1,000) and the
+  experience log. An update runs every ``retrain_every`` closed trades, or when the mean |reward| of
+  the last 50 falls below 0.001; it trains a copy in a worker thread (the event loop keeps going),
+  swaps it in, and writes the checkpoint atomically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import math
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from loguru import logger
+
+from quantum_trader.bus.messages import PnlExperience
+from quantum_trader.core.rl_reward import check_state, sizing_reward
+from quantum_trader.core.sizing import fallback_multiplier
+from quantum_trader.sizing import checkpoint
+from quantum_trader.sizing.experiences import ExperienceLog
+from quantum_trader.sizing.learner import Experience, Learner, UpdateStats, ValueBaseline
+from quantum_trader.sizing.market import SizingMarket
+from quantum_trader.sizing.policy import SizerPolicy
+
+log = logger.bind(component="rl")
+CHECKPOINT = "rl_sizer.pt"
+EXPERIENCES = "rl_experiences.jsonl"
+
+
+@dataclass(frozen=True, slots=True)
+class RLConfig:
+    retrain_every: int = 100
+    buffer: int = 1_000
+    lr: float = 1e-3
+    sigma: float = 0.25
+    epochs: int = 10
+    low_reward: float = 0.001
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    mean_reward_policy: float
+    mean_reward_constant: float
+    mean_reward_optimum: float
+    correlation: float
+
+    @property
+    def improvement(self) -> float:
+        return self.mean_reward_policy / self.mean_reward_constant - 1.0
+
+
+class RLSizer:
+    name = "rl"
+
+    def __init__(self, state_dir: Path, config: RLConfig | None = None) -> None:
+        self.cfg = config or RLConfig()
+        self.path = state_dir / CHECKPOINT
+        torch.set_num_threads(1)  # a 6→64→64→1 net gains nothing from threads
+        self.policy = SizerPolicy()
+        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.cfg.lr)
+        self.baseline = ValueBaseline()
+        self.baseline_optimizer = torch.optim.Adam(self.baseline.parameters(), lr=self.cfg.lr)
+        self.counters, self.checkpoint_error = checkpoint.load(
+            self.path, self.policy, self.optimizer
+        )
+        self.policy.eval()
+        self.learner = Learner(self.cfg.sigma, self.cfg.lr, self.cfg.epochs)
+        self.log = ExperienceLog(state_dir / EXPERIENCES, self.cfg.buffer)
+        self.buffer: deque[Experience] = deque(self.log.load(), maxlen=self.cfg.buffer)
+        self.recent: deque[float] = deque(maxlen=50)
+        self.since_update = 0
+        self.fallbacks = 0
+        self.last_update: UpdateStats | None = None
+        self.update_errors = 0
+
+    # ------------------------------------------------------------------ inference
+    def mean_action(self, state: tuple[float, ...]) -> float:
+        with torch.no_grad():
+            out = float(self.policy(torch.tensor([state], dtype=torch.float32))[0])
+        if not math.isfinite(out):
+            raise ValueError(f"policy output {out}")
+        return out
+
+    def multiplier(self, state: tuple[float, ...]) -> float:
+        try:
+            return self.mean_action(check_state(state))
+        except Exception as exc:  # noqa: BLE001 - sizing must never stop a trade decision
+            self.fallbacks += 1
+            log.warning(
+                "policy failed ({}): fallback formula used ({} so far)", exc, self.fallbacks
+            )
+            conf, vol, trend, div, _f, _u = (
+                float(v) if math.isfinite(float(v)) else 0.0 for v in state
+            )
+            return fallback_multiplier(conf, trend, vol, div)
+
+    # ------------------------------------------------------------------ learning
+    def experience_of(self, e: PnlExperience) -> Experience:
+        state = check_state(e.state)
+        reward = sizing_reward(
+            e.roe, e.action, e.confidence, e.leverage, e.target_leverage, state[3], state[2]
+        )
+        return Experience(
+            state, e.action, reward, self.learner.logp(self.mean_action(state), e.action)
+        )
+
+    async def learn(self, e: PnlExperience) -> None:
+        exp = self.experience_of(e)
+        self.buffer.append(exp)
+        self.log.append(exp)
+        self.recent.append(exp.reward)
+        self.since_update += 1
+        self.counters = checkpoint.Counters(
+            self.counters.policy_updates,
+            self.counters.trades_processed + 1,
+            self.counters.avg_reward,
+        )
+        low = (
+            len(self.recent) == self.recent.maxlen
+            and sum(abs(r) for r in self.recent) / len(self.recent) < self.cfg.low_reward
+        )
+        if self.since_update >= self.cfg.retrain_every or (low and self.since_update >= 10):
+            await self.update()
+
+    def _train_copy(self, batch: list[Experience]) -> tuple[SizerPolicy, Any, UpdateStats]:
+        """Train copies (the live policy keeps serving); the baseline is only used here."""
+        policy, optimizer = copy.deepcopy((self.policy, self.optimizer))
+        stats = self.learner.update(
+            policy, optimizer, batch, self.baseline, self.baseline_optimizer
+        )
+        return policy, optimizer, stats
+
+    async def update(self) -> None:
+        """Train a copy off the event loop, swap it in, checkpoint."""
+        batch = list(self.buffer)
+        self.since_update = 0
+        try:
+            policy, optimizer, stats = await asyncio.to_thread(self._train_copy, batch)
+        except Exception:
+            self.update_errors += 1
+            log.opt(exception=True).error("policy update failed; keeping the current policy")
+            return
+        self._adopt(policy, optimizer, stats)
+        await asyncio.to_thread(
+            checkpoint.save, self.path, self.policy, self.optimizer, self.counters
+        )
+
+    def _adopt(self, policy: SizerPolicy, optimizer: Any, stats: UpdateStats) -> None:
+        self.policy, self.optimizer, self.last_update = policy, optimizer, stats
+        self.counters = checkpoint.Counters(
+            self.counters.policy_updates + 1, self.counters.trades_processed, stats.mean_reward
+        )
+        log.info(
+            "policy {} after {} trades: {} experiences, mean reward {:+.5f}, {:.0f} ms",
+            self.counters.version,
+            self.counters.trades_processed,
+            stats.n,
+            stats.mean_reward,
+            stats.seconds * 1000,
+        )
+
+    # ------------------------------------------------------------------ synthetic training
+    def train_synthetic(self, episodes: int, seed: int = 0, trades: int = 100) -> None:
+        """Explore on the synthetic sizing market: Gaussian noise around the mean action."""
+        market = SizingMarket(seed)
+        rng = np.random.default_rng(seed + 1)
+        torch.manual_seed(seed)
+        for _ in range(episodes):
+            states = market.states(trades)
+            with torch.no_grad():
+                mean = self.policy(torch.tensor(states, dtype=torch.float32)).double().numpy()
+            actions = np.clip(mean + rng.normal(0.0, self.cfg.sigma, trades), 0.5, 1.5)
+            rewards = market.rewards(states, actions)
+            for s, a, m, r in zip(states, actions, mean, rewards, strict=True):
+                self.buffer.append(
+                    Experience(
+                        tuple(float(x) for x in s),
+                        float(a),
+                        float(r),
+                        self.learner.logp(float(m), float(a)),
+                    )
+                )
+            self.counters = checkpoint.Counters(
+                self.counters.policy_updates,
+                self.counters.trades_processed + trades,
+                self.counters.avg_reward,
+            )
+            self._adopt(*self._train_copy(list(self.buffer)))
+        checkpoint.save(self.path, self.policy, self.optimizer, self.counters)
+
+    def evaluate(self, seed: int = 12_345, n: int = 4_000) -> Evaluation:
+        """Noise-free expected rewards on held-out states: the policy vs 1.0× vs the optimum."""
+        market = SizingMarket(seed)
+        states = market.states(n)
+        with torch.no_grad():
+            actions = self.policy(torch.tensor(states, dtype=torch.float32)).double().numpy()
+        optimum = market.optimum(states)
+        return Evaluation(
+            float(market.rewards(states, actions, noisy=False).mean()),
+            float(market.rewards(states, np.ones(n), noisy=False).mean()),
+            float(market.rewards(states, optimum, noisy=False).mean()),
+            float(np.corrcoef(actions, optimum)[0, 1]),
+        )
+
+    def snapshot(self) -> dict[str, object]:
+        return {
+            "policy": self.name,
+            "version": self.counters.version,
+            "trades_processed": self.counters.trades_processed,
+            "policy_updates": self.counters.policy_updates,
+            "mean_reward": round(self.counters.avg_reward, 6),
+            "buffer": len(self.buffer),
+            "torch_available": True,
+            "fallback_count": self.fallbacks,
+            "update_errors": self.update_errors,
+            "checkpoint_error": self.checkpoint_error,
+            "last_update_ms": round(self.last_update.seconds * 1000, 1)
+            if self.last_update
+            else None,
+        }
