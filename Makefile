@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install lint test pytest run explain clean
+.PHONY: install lint test pytest run explain bench clean
 
 install: $(STAMP)
 
@@ -17,8 +17,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check quantum_trader tests
-	$(BIN)/ruff format --check quantum_trader tests
+	$(BIN)/ruff check quantum_trader tests bench
+	$(BIN)/ruff format --check quantum_trader tests bench
 	$(BIN)/mypy
 
 pytest: $(STAMP)
@@ -29,6 +29,10 @@ test: lint pytest
 # The README's main job on embedded defaults: the paper daemon on a synthetic market for 90 s.
 run: $(STAMP)
 	$(BIN)/qtrader run --paper --duration 90
+
+# Benchmarks print figures (with a baseline measured in the same run); they assert nothing.
+bench: $(STAMP)
+	$(BIN)/python bench/rl_bench.py
 
 explain: $(STAMP)
 	$(BIN)/qtrader explain --confidence 0.85 --volatility 1.2 --pnl-trend 0.4 --symbol-risk 1.0 \
