@@ -54,7 +54,10 @@ class Daemon:
     ) -> None:
         self.settings, self.mode, self.duration_s = settings, mode, duration_s
         self.p: Pipeline = build_pipeline(
-            settings, feed, exchange, sizer or make_sizer(settings, state_dir())
+            settings,
+            feed,
+            exchange,
+            sizer or make_sizer(settings, state_dir(), offload=not feed.simulated),
         )
         self.supervisor = Supervisor(settings.runtime.max_task_restarts)
         self.notifier = Notifier()
@@ -168,14 +171,27 @@ class Daemon:
             return await self._shutdown(why, start_equity)
         return 0  # pragma: no cover - the exit stack does not swallow
 
+    async def _stop_feed(self) -> None:
+        """Let the candle in hand finish (inline handlers may be mid-order), then stop."""
+        self.p.feed.request_stop()
+        task = self.supervisor.tasks.get("feed")
+        if task is None or task.done():
+            return
+        if not self.p.feed.busy:
+            task.cancel()  # waiting for the next candle: nothing is interrupted
+        try:
+            async with asyncio.timeout(self.settings.runtime.shutdown_timeout_seconds * 0.5):
+                await asyncio.gather(task, return_exceptions=True)
+        except TimeoutError:
+            log.error("the feed did not stop in time; cancelling it")
+            task.cancel()
+
     async def _shutdown(self, reason: str, start_equity: float) -> int:
         self.notifier.stopping()
         log.info("shutting down ({}): no new entries; exchange stops stay in place", reason)
         self.p.strategy.accepting = False
         self.p.execution.accepting = False
-        feed = self.supervisor.tasks.get("feed")
-        if feed is not None:
-            feed.cancel()
+        await self._stop_feed()
         try:
             async with asyncio.timeout(self.settings.runtime.shutdown_timeout_seconds * 0.8):
                 await self.p.bus.drain()

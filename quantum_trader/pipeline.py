@@ -107,7 +107,7 @@ def register_topics(bus: Bus, symbols: frozenset[str]) -> None:
 def build_pipeline(
     settings: Settings, feed: Feed, exchange: Exchange | None = None, sizer: Sizer | None = None
 ) -> Pipeline:
-    bus = Bus()
+    bus = Bus(inline=feed.simulated)  # simulated time: deterministic depth-first delivery
     if exchange is None:
         exchange = paper_exchange(settings)
     paper = exchange if isinstance(exchange, PaperExchange) else None

@@ -159,6 +159,7 @@ class RLSettings(Section):
     learning_rate: float = Field(1e-3, gt=0, le=1)
     exploration_sigma: float = Field(0.25, gt=0, le=1)
     epochs: int = Field(10, ge=1, le=1_000)
+    seed: int = Field(0, ge=0)
 
 
 class ApiSettings(Section):

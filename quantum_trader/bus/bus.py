@@ -1,5 +1,10 @@
 """The in-memory pub/sub bus (STYLE: bounded queue per subscriber, one consumer task each).
 
+Two delivery modes. ``queued`` (live): each subscriber has a bounded inbox and one consumer task.
+``inline`` (simulated time: paper replay, synthetic, backtest): ``publish`` awaits each subscriber's
+handler in subscription order, depth-first, so every run of the same candles reacts in the same
+order — the daemon's replay and the backtester make the same trades by construction.
+
 Payloads are checked at publish: the topic's dataclass passes; a mapping goes through the topic's
 edge parser (e.g. ``trade.intent`` → :func:`parse_trade_intent`); anything else, or a parser error,
 is dead-lettered with its reason and never reaches a consumer. A handler that raises dead-letters
@@ -63,8 +68,11 @@ def _key_of(payload: Any) -> str:
 
 
 class Bus:
-    def __init__(self, maxsize: int = 10_000, dead_letter_keep: int = 1_000) -> None:
+    def __init__(
+        self, maxsize: int = 10_000, dead_letter_keep: int = 1_000, inline: bool = False
+    ) -> None:
         self._maxsize = maxsize
+        self.inline = inline
         self._types: dict[str, type] = {}
         self._parsers: dict[str, Parser] = {}
         self._subs: list[Subscriber] = []
@@ -102,6 +110,8 @@ class Bus:
         self._taps.append(tap)
 
     def start(self) -> None:
+        if self.inline:
+            return  # handlers run inside publish
         for sub in self._subs:
             task = asyncio.create_task(self._consume(sub), name=f"bus:{sub.name}")
             self._tasks.append(task)
@@ -151,7 +161,9 @@ class Bus:
         for sub in self._subs:
             if name not in sub.topics:
                 continue
-            if latest:
+            if self.inline:
+                await self._handle(sub, env)
+            elif latest:
                 before = sub.inbox.dropped
                 sub.inbox.offer_latest(env)
                 self.counters[name].dropped += sub.inbox.dropped - before
@@ -163,19 +175,24 @@ class Bus:
     async def _consume(self, sub: Subscriber) -> None:
         while True:
             env = await sub.inbox.get()
-            started = time.perf_counter()
             try:
-                await sub.handler(env.payload)
-                self.counters[env.topic].delivered += 1
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a bad message must never kill a consumer
-                sub.errors += 1
-                self._dead_letter(env.topic, sub.name, f"{type(exc).__name__}: {exc}", env.payload)
+                await self._handle(sub, env)
             finally:
-                sub.handled += 1
-                sub.latencies_ms.append((time.perf_counter() - started) * 1000)
                 sub.inbox.done()
+
+    async def _handle(self, sub: Subscriber, env: Envelope) -> None:
+        started = time.perf_counter()
+        try:
+            await sub.handler(env.payload)
+            self.counters[env.topic].delivered += 1
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bad message must never kill a consumer
+            sub.errors += 1
+            self._dead_letter(env.topic, sub.name, f"{type(exc).__name__}: {exc}", env.payload)
+        finally:
+            sub.handled += 1
+            sub.latencies_ms.append((time.perf_counter() - started) * 1000)
 
     async def drain(self) -> None:
         """Wait until every inbox is empty and every handler idle (wrap in asyncio.timeout)."""

@@ -9,7 +9,7 @@ import asyncio
 from loguru import logger
 
 from quantum_trader.bus.bus import Bus
-from quantum_trader.bus.messages import Topic
+from quantum_trader.bus.messages import CandleEvent, Topic
 from quantum_trader.exchange.paper import PaperExchange
 from quantum_trader.feeds.base import Feed
 from quantum_trader.monitoring.health import HealthMonitor
@@ -33,23 +33,40 @@ class FeedService:
         self.settle_timeout = settle_timeout
         self.candles = 0
         self.finished = asyncio.Event()
+        self.busy = False
+        self._stop = False
+
+    def request_stop(self) -> None:
+        """Stop after the candle in hand; handlers are never interrupted halfway."""
+        self._stop = True
 
     async def run(self) -> None:
         async for event in self.feed.events():
-            if self.clock is not None:
-                self.clock.set(event.candle.ts + event.timeframe_ms)
-            if self.paper is not None:
-                self.paper.on_candle(event.symbol, event.candle, event.funding_rate)
-                for fill in await self.paper.take_fills():
-                    await self.bus.publish(Topic.ORDER_FILLED, fill)
-            await self.bus.publish(Topic.CANDLE, event)
-            self.candles += 1
-            self.health.ok("market_data")
-            if self.feed.simulated:
-                try:
-                    async with asyncio.timeout(self.settle_timeout):
-                        await self.bus.drain()
-                except TimeoutError:
-                    log.warning("bus did not settle within {}s after a candle", self.settle_timeout)
+            if self._stop:
+                break
+            self.busy = True
+            try:
+                await self._deliver(event)
+            finally:
+                self.busy = False
+            if self._stop:
+                break
         log.info("feed {} finished after {} candles", self.feed.name, self.candles)
         self.finished.set()
+
+    async def _deliver(self, event: CandleEvent) -> None:
+        if self.clock is not None:
+            self.clock.set(event.candle.ts + event.timeframe_ms)
+        if self.paper is not None:
+            self.paper.on_candle(event.symbol, event.candle, event.funding_rate)
+            for fill in await self.paper.take_fills():
+                await self.bus.publish(Topic.ORDER_FILLED, fill)
+        await self.bus.publish(Topic.CANDLE, event)
+        self.candles += 1
+        self.health.ok("market_data")
+        if self.feed.simulated and not self.bus.inline:
+            try:
+                async with asyncio.timeout(self.settle_timeout):
+                    await self.bus.drain()
+            except TimeoutError:
+                log.warning("bus did not settle within {}s after a candle", self.settle_timeout)

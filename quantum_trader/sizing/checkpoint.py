@@ -67,7 +67,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def load(
-    path: Path, policy: SizerPolicy, optimizer: torch.optim.Optimizer
+    path: Path, policy: SizerPolicy, optimizer: torch.optim.Optimizer, fresh_seed: int = 0
 ) -> tuple[Counters, str | None]:
     """Load into ``policy``/``optimizer``. Returns the counters and, when the file was unusable,
     the reason (the file is then renamed ``*.corrupt-<time>`` and a fresh policy is used)."""
@@ -96,8 +96,7 @@ def load(
             reason,
             aside.name,
         )
-        fresh = SizerPolicy()
-        policy.load_state_dict(fresh.state_dict())
+        policy.load_state_dict(SizerPolicy(fresh_seed).state_dict())
         return Counters(), reason
     log.info(
         "RL checkpoint {} loaded: {} ({} trades processed)",

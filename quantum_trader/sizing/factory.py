@@ -10,7 +10,9 @@ from quantum_trader.settings import Settings
 from quantum_trader.sizing.sizer import FallbackSizer, Sizer
 
 
-def make_sizer(settings: Settings, state_dir: Path) -> Sizer:
+def make_sizer(settings: Settings, state_dir: Path, offload: bool = True) -> Sizer:
+    """``offload``: train in a worker thread (live). In simulated time updates run inline so every
+    replay of the same candles sizes the same way."""
     rl = settings.rl
     if not rl.enabled:
         return FallbackSizer()
@@ -21,5 +23,12 @@ def make_sizer(settings: Settings, state_dir: Path) -> Sizer:
         return FallbackSizer(reason=f"torch unavailable: {exc}")
     return RLSizer(
         state_dir,
-        RLConfig(rl.retrain_every, rl.buffer, rl.learning_rate, rl.exploration_sigma, rl.epochs),
+        RLConfig(
+            rl.retrain_every,
+            rl.buffer,
+            rl.learning_rate,
+            rl.exploration_sigma,
+            rl.epochs,
+            offload=offload,
+        ),
     )

@@ -45,11 +45,13 @@ class UpdateStats:
 class ValueBaseline(nn.Module):
     """V(s): the expected z-scored reward of a state, whatever the size."""
 
-    def __init__(self) -> None:
+    def __init__(self, seed: int = 0) -> None:
         super().__init__()
         self.register_buffer("state_mean", torch.tensor(STATE_MEAN, dtype=torch.float32))
         self.register_buffer("state_std", torch.tensor(STATE_STD, dtype=torch.float32))
-        self.net = nn.Sequential(nn.Linear(6, 64), nn.ReLU(), nn.Linear(64, 1))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed + 1)
+            self.net = nn.Sequential(nn.Linear(6, 64), nn.ReLU(), nn.Linear(64, 1))
 
     def forward(self, state: torch.Tensor) -> torch.Tensor:
         mean = cast(torch.Tensor, self.state_mean)

@@ -19,13 +19,16 @@ STATE_STD = (0.15, 0.6, 0.5, 0.02, 0.0005, 0.2)
 
 
 class SizerPolicy(nn.Module):
-    def __init__(self) -> None:
+    def __init__(self, seed: int = 0) -> None:
+        """A fresh policy's weights come from ``seed``: two runs start identical."""
         super().__init__()
         self.register_buffer("state_mean", torch.tensor(STATE_MEAN, dtype=torch.float32))
         self.register_buffer("state_std", torch.tensor(STATE_STD, dtype=torch.float32))
-        self.net = nn.Sequential(
-            nn.Linear(6, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1)
-        )
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.net = nn.Sequential(
+                nn.Linear(6, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1)
+            )
 
     def forward(self, state: torch.Tensor) -> torch.Tensor:
         """Mean multiplier in [0.5, 1.5] for a batch of states, shape (n, 6) → (n,)."""

@@ -44,6 +44,8 @@ class RLConfig:
     sigma: float = 0.25
     epochs: int = 10
     low_reward: float = 0.001
+    offload: bool = True  # train in a worker thread; False in simulated time (deterministic)
+    seed: int = 0  # a fresh policy's initial weights
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +67,12 @@ class RLSizer:
         self.cfg = config or RLConfig()
         self.path = state_dir / CHECKPOINT
         torch.set_num_threads(1)  # a 6→64→64→1 net gains nothing from threads
-        self.policy = SizerPolicy()
+        self.policy = SizerPolicy(self.cfg.seed)
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.cfg.lr)
-        self.baseline = ValueBaseline()
+        self.baseline = ValueBaseline(self.cfg.seed)
         self.baseline_optimizer = torch.optim.Adam(self.baseline.parameters(), lr=self.cfg.lr)
         self.counters, self.checkpoint_error = checkpoint.load(
-            self.path, self.policy, self.optimizer
+            self.path, self.policy, self.optimizer, self.cfg.seed
         )
         self.policy.eval()
         self.learner = Learner(self.cfg.sigma, self.cfg.lr, self.cfg.epochs)
@@ -144,7 +146,10 @@ class RLSizer:
         batch = list(self.buffer)
         self.since_update = 0
         try:
-            policy, optimizer, stats = await asyncio.to_thread(self._train_copy, batch)
+            if self.cfg.offload:
+                policy, optimizer, stats = await asyncio.to_thread(self._train_copy, batch)
+            else:
+                policy, optimizer, stats = self._train_copy(batch)
         except Exception:
             self.update_errors += 1
             log.opt(exception=True).error("policy update failed; keeping the current policy")

@@ -177,3 +177,27 @@ async def test_drain_with_no_work_returns(n: int) -> None:
 
 async def _noop(payload: Any) -> None:
     return None
+
+
+async def test_inline_mode_delivers_depth_first_in_subscription_order() -> None:
+    bus = Bus(inline=True)
+    seen: list[str] = []
+
+    async def first(payload: Any) -> None:
+        seen.append(f"first:{payload}")
+        if payload == "a":
+            await bus.publish("t2", "b")
+
+    async def second(payload: Any) -> None:
+        seen.append(f"second:{payload}")
+
+    async def broken(payload: Any) -> None:
+        raise RuntimeError("nope")
+
+    bus.subscribe("first", ["t1"], first)
+    bus.subscribe("broken", ["t1"], broken)
+    bus.subscribe("second", ["t1", "t2"], second)
+    bus.start()  # nothing to start: handlers run inside publish
+    await bus.publish("t1", "a")
+    assert seen == ["first:a", "second:b", "second:a"]
+    assert bus.dead_letters[-1].where == "broken"
