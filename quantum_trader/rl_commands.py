@@ -33,7 +33,14 @@ def _sizer(settings: Settings, where: Path) -> RLSizer:
     rl = settings.rl
     return RLSizer(
         where,
-        RLConfig(rl.retrain_every, rl.buffer, rl.learning_rate, rl.exploration_sigma, rl.epochs),
+        RLConfig(
+            rl.retrain_every,
+            rl.buffer,
+            rl.learning_rate,
+            rl.exploration_sigma,
+            rl.epochs,
+            seed=rl.seed,
+        ),
     )
 
 

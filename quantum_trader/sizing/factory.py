@@ -30,5 +30,6 @@ def make_sizer(settings: Settings, state_dir: Path, offload: bool = True) -> Siz
             rl.exploration_sigma,
             rl.epochs,
             offload=offload,
+            seed=rl.seed,
         ),
     )
