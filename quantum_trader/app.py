@@ -19,6 +19,7 @@ from typing import Any
 from loguru import logger
 
 from quantum_trader.api.server import ApiServer
+from quantum_trader.bus.messages import Topic
 from quantum_trader.bus.redis_mirror import RedisMirror
 from quantum_trader.exchange.base import Exchange
 from quantum_trader.feeds.base import Feed
@@ -29,6 +30,8 @@ from quantum_trader.runtime.systemd import Notifier
 from quantum_trader.settings import Settings
 from quantum_trader.sizing.factory import make_sizer
 from quantum_trader.sizing.sizer import Sizer
+from quantum_trader.store.trades import FILE as TRADES_FILE
+from quantum_trader.store.trades import TradeLog
 
 log = logger.bind(component="daemon")
 EX_FORCED = 130
@@ -59,6 +62,8 @@ class Daemon:
             exchange,
             sizer or make_sizer(settings, state_dir(), offload=not feed.simulated),
         )
+        self.trade_log = TradeLog(state_dir() / TRADES_FILE)
+        self.p.bus.subscribe("trade-log", Topic.POSITION_CLOSED, self.trade_log.on_closed)
         self.supervisor = Supervisor(settings.runtime.max_task_restarts)
         self.notifier = Notifier()
         self.stop_event = asyncio.Event()

@@ -14,6 +14,7 @@ from dataclasses import replace
 from loguru import logger
 
 from quantum_trader import __version__
+from quantum_trader.backtest.cli import add_backtest_parser, cmd_backtest
 from quantum_trader.commands import add_run_parser, cmd_positions, cmd_run, cmd_status
 from quantum_trader.core.decision import DecisionInputs, decide
 from quantum_trader.core.edge import parse_side
@@ -70,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     _explain_parser(sub)
     add_run_parser(sub, _common)
     add_rl_parser(sub, _common)
+    add_backtest_parser(sub, _common)
     check = sub.add_parser("check-config", help="print the effective configuration, secrets masked")
     _common(check)
     check.add_argument("--json", action="store_true", help="print JSON instead of TOML")
@@ -149,9 +151,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EX_CONFIG
     for secret in settings.secret_values():
         register_secret(secret)
-    setup_logging(
-        args.log_level or settings.logging.level, args.log_json or settings.logging.json_lines
-    )
+    quiet = args.command in ("backtest", "rl")  # thousands of decisions: warnings only
+    level = args.log_level or ("WARNING" if quiet else settings.logging.level)
+    setup_logging(level, args.log_json or settings.logging.json_lines)
     handlers = {
         "explain": cmd_explain,
         "check-config": cmd_check_config,
@@ -159,6 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "status": cmd_status,
         "positions": cmd_positions,
         "rl": cmd_rl,
+        "backtest": cmd_backtest,
     }
     try:
         return handlers[args.command](args, settings)

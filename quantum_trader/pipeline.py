@@ -138,6 +138,7 @@ def build_pipeline(
         settings.feed.volatility_days,
         external,
         sig.timeframe,
+        sig.force_confidence,
     )
     strategy = StrategyService(
         bus, ex, book, health, sizer, risk, clock, filter_params(settings), params

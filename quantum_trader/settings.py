@@ -75,6 +75,7 @@ class SignalSettings(Section):
     allowed_consensus: tuple[Consensus, ...] = (Consensus.UNANIMOUS, Consensus.STRONG)
     high_vol_atr_pct: float = Field(0.05, ge=0, le=1)
     high_vol_min_confidence: float = Field(0.80, ge=0, le=1)
+    force_confidence: float = Field(0.0, ge=0, le=1)
     source: Literal["builtin", "http"] = "builtin"
     http_url: str = "http://127.0.0.1:8001"
     http_timeout_seconds: float = Field(5.0, gt=0, le=60)
@@ -226,6 +227,12 @@ class Settings(BaseSettings):
         """Every secret's plain value, to be masked wherever it might be logged."""
         secrets = (self.exchange.api_key, self.exchange.api_secret, self.redis.url)
         return [s.get_secret_value() for s in secrets if s is not None]
+
+    @model_validator(mode="after")
+    def _stress_knobs_stay_in_paper(self) -> Settings:
+        if self.signals.force_confidence and self.exchange.mode != "paper":
+            raise ValueError("signals.force_confidence is for paper and backtests only")
+        return self
 
     @classmethod
     def settings_customise_sources(

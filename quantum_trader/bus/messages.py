@@ -10,6 +10,7 @@ from typing import Any
 
 from quantum_trader.core.exits import ExitPlan
 from quantum_trader.core.levels import Levels
+from quantum_trader.core.leverage import LeverageFactors
 from quantum_trader.core.types import Candle, Regime, Side, Signal
 from quantum_trader.exchange.base import Order
 
@@ -63,6 +64,9 @@ class LevelsEvent:
     leverage: int
     levels: Levels
     reasoning: str
+    leverage_raw: float = 0.0
+    factors: LeverageFactors | None = None
+    guard: str = ""
 
 
 @dataclass(frozen=True, slots=True)

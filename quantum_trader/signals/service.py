@@ -30,10 +30,12 @@ class SignalService:
         volatility_days: float = 30.0,
         external: HttpSignalSource | None = None,
         timeframe: str = "15m",
+        force_confidence: float = 0.0,
     ) -> None:
         self.bus, self.health, self.calibrator = bus, health, calibrator
         self.volatility_days = volatility_days
         self.external, self.timeframe = external, timeframe
+        self.force_confidence = force_confidence  # stress tests only (paper, backtest)
         self.histories: dict[str, SymbolHistory] = {}
         self.funding: dict[str, float] = {}
         self.generated = 0
@@ -62,11 +64,14 @@ class SignalService:
         horizon_ms = HORIZON_BARS * event.timeframe_ms
         self.calibrator.track(event.symbol, call.side, h.close, close_ts + horizon_ms)
         source = "builtin" if self.external is None else "http"
+        confidence, consensus = calibration.calibrated, call.consensus
+        if self.force_confidence:  # stress tests: every call is confident and unanimous
+            confidence, consensus = self.force_confidence, Consensus.UNANIMOUS
         signal = Signal(
             event.symbol,
             call.side,
-            calibration.calibrated,
-            call.consensus,
+            confidence,
+            consensus,
             close_ts,
             horizon_ms,
             call.votes,

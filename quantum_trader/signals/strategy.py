@@ -142,6 +142,16 @@ class StrategyService:
         self.intents += 1
         await self.bus.publish(
             Topic.LEVELS,
-            LevelsEvent(intent_id, sig.symbol, sig.side, d.leverage, lv, d.ilf.reasoning),
+            LevelsEvent(
+                intent_id,
+                sig.symbol,
+                sig.side,
+                d.leverage,
+                lv,
+                d.ilf.reasoning,
+                d.ilf.raw,
+                d.ilf.factors,
+                d.guard.reason,
+            ),
         )
         await self.bus.publish(Topic.INTENT, intent)

@@ -1,0 +1,1 @@
+"""Backtests: recorded candles through the daemon's own pipeline, metrics and reports."""

@@ -1,0 +1,152 @@
+"""``qtrader backtest``: parse, load the data, run, write the results, print a summary."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from quantum_trader.backtest.report import write_all, write_trades
+from quantum_trader.backtest.runner import BacktestRun, run_backtest
+from quantum_trader.core.edge import normalise_symbol, parse_ts
+from quantum_trader.core.errors import InvalidInput
+from quantum_trader.feeds.loader import CandleSeries, load_candles, load_funding, symbol_from_name
+from quantum_trader.settings import Settings
+from quantum_trader.sizing.rl_sizer import CHECKPOINT
+
+PROGRESS_FROM_BARS = 100_000
+
+
+def add_backtest_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    p = sub.add_parser("backtest", help="recorded candles through the daemon's own decisions")
+    common(p)
+    p.add_argument("--data", nargs="+", required=True, metavar="FILE", help="candle files")
+    p.add_argument("--funding", nargs="*", default=[], metavar="FILE", help="funding-rate files")
+    p.add_argument("--symbols", nargs="*", metavar="SYMBOL", help="only these symbols")
+    p.add_argument("--from", dest="start", help="first candle (ISO-8601 or epoch ms)")
+    p.add_argument("--to", dest="end", help="last candle (ISO-8601 or epoch ms)")
+    p.add_argument("--out", default="backtest-out", help="results folder (default backtest-out)")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument("--force-confidence", type=float, help="stress test: every signal this sure")
+    p.add_argument("--max-leverage", type=float, help="override leverage.max_leverage")
+    p.add_argument("--rl-checkpoint", help="start the sizer from this checkpoint (else fresh)")
+    p.add_argument("--no-report", action="store_true", help="skip the PNG and HTML")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+
+
+def _slice(s: CandleSeries, start: int | None, end: int | None) -> CandleSeries:
+    mask = np.ones(len(s), dtype=bool)
+    if start is not None:
+        mask &= s.ts >= start
+    if end is not None:
+        mask &= s.ts <= end
+    return CandleSeries(
+        s.symbol,
+        s.timeframe_ms,
+        s.ts[mask],
+        s.open[mask],
+        s.high[mask],
+        s.low[mask],
+        s.close[mask],
+        s.volume[mask],
+        s.source,
+        s.skipped,
+        s.skipped_count,
+    )
+
+
+def _settings(args: argparse.Namespace, settings: Settings) -> Settings:
+    update: dict[str, Any] = {}
+    if args.force_confidence is not None:
+        if not 0 < args.force_confidence <= 1:
+            raise InvalidInput("--force-confidence", "must be in (0, 1]")
+        update["signals"] = settings.signals.model_copy(
+            update={"force_confidence": args.force_confidence}
+        )
+    if args.max_leverage is not None:
+        if not settings.leverage.min_leverage <= args.max_leverage <= 125:
+            raise InvalidInput("--max-leverage", "must be in [leverage.min_leverage, 125]")
+        update["leverage"] = settings.leverage.model_copy(
+            update={"max_leverage": args.max_leverage}
+        )
+    return settings.model_copy(update=update)
+
+
+def _load(args: argparse.Namespace) -> list[CandleSeries]:
+    start = parse_ts(args.start, "--from") if args.start else None
+    end = parse_ts(args.end, "--to") if args.end else None
+    wanted = {normalise_symbol(s) for s in args.symbols} if args.symbols else None
+    series = [_slice(load_candles(path), start, end) for path in args.data]
+    series = [s for s in series if (wanted is None or s.symbol in wanted) and len(s)]
+    if not series:
+        raise InvalidInput("--data", "no candles left after --symbols/--from/--to")
+    return series
+
+
+def _run(settings: Settings, args: argparse.Namespace, series: list[CandleSeries]) -> BacktestRun:
+    funding = {symbol_from_name(Path(p)): load_funding(p) for p in args.funding}
+    bars = sum(len(s) for s in series)
+    show = args.progress if args.progress is not None else bars >= PROGRESS_FROM_BARS
+    with tempfile.TemporaryDirectory(prefix="qtrader-bt-") as rl_dir:
+        if args.rl_checkpoint:
+            shutil.copy(args.rl_checkpoint, Path(rl_dir) / CHECKPOINT)
+        if not show:
+            return asyncio.run(run_backtest(settings, series, funding, Path(rl_dir)))
+        columns = (
+            TextColumn("backtest"),
+            BarColumn(),
+            TextColumn("{task.completed:,}/{task.total:,} bars"),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, transient=True) as progress:
+            task = progress.add_task("bars", total=bars)
+            return asyncio.run(
+                run_backtest(
+                    settings, series, funding, Path(rl_dir), lambda: progress.advance(task)
+                )
+            )
+
+
+def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
+    settings = _settings(args, settings)
+    series = _load(args)
+    run = _run(settings, args, series)
+    m, rec = run.metrics, run.recorder
+    out = Path(args.out)
+    title = f"qtrader backtest — {', '.join(s.symbol for s in series)}"
+    if args.no_report:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.json").write_text(json.dumps(asdict(m), indent=2))
+        write_trades(out / "trades.csv", rec.trades)
+    else:
+        write_all(out, title, m, rec.trades, rec.ts, rec.equity)
+    if args.json:
+        print(json.dumps(asdict(m), indent=2))
+        return 0
+    pf = f"{m.profit_factor:.2f}" if m.profit_factor is not None else "n/a"
+    print(
+        f"{title}\n"
+        f"  bars       {m.bars:,} in {m.wall_seconds:.2f}s ({m.bars_per_second:,.0f} bars/s)\n"
+        f"  trades     {m.trades} | win rate {m.win_rate:.1%} | profit factor {pf} | "
+        f"avg leverage {m.average_leverage:.1f}x\n"
+        f"  return     {m.total_return:+.2%} | max drawdown {m.max_drawdown:.2%} | Sharpe "
+        f"{m.sharpe:.2f} | Sortino {m.sortino:.2f} | exposure {m.exposure:.1%}\n"
+        f"  exits      TP1 {m.tp1_hit_rate:.1%} TP2 {m.tp2_hit_rate:.1%} TP3 "
+        f"{m.tp3_hit_rate:.1%} SL {m.sl_hit_rate:.1%} | liquidations {m.liquidations}\n"
+        f"  pnl        {m.realised_pnl:+,.2f} USDT (fees {m.fees:,.2f}, funding "
+        f"{m.funding:+,.2f}) | equity {m.start_equity:,.2f} → {m.end_equity:,.2f}\n"
+        f"  results    {out}/"
+    )
+    return 0

@@ -1,0 +1,97 @@
+"""Backtest metrics from the equity curve and the trades, pure.
+
+Per-bar returns r_t = E_t / E_{t−1} − 1; Sharpe = mean(r) / std(r) × √(bars per year);
+Sortino = mean(r) / √mean(min(r, 0)²) × √(bars per year); max drawdown = max(1 − E / running peak);
+profit factor = gross wins / gross losses; exposure = share of bars with a position open;
+TPn hit rate = share of trades whose n-th leg filled; SL hit rate = share closed by the first stop.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from quantum_trader.backtest.recorder import TradeRow
+
+YEAR_MS = 365 * 86_400_000
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    total_return: float
+    max_drawdown: float
+    sharpe: float
+    sortino: float
+    trades: int
+    win_rate: float
+    profit_factor: float | None
+    exposure: float
+    average_leverage: float
+    tp1_hit_rate: float
+    tp2_hit_rate: float
+    tp3_hit_rate: float
+    sl_hit_rate: float
+    liquidations: int
+    realised_pnl: float
+    fees: float
+    funding: float
+    start_equity: float
+    end_equity: float
+    bars: int
+    wall_seconds: float
+    bars_per_second: float
+
+
+def drawdown(equity: Sequence[float] | npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    e = np.asarray(equity, dtype=np.float64)
+    out: npt.NDArray[np.float64] = 1.0 - e / np.maximum.accumulate(e) if e.size else e
+    return out
+
+
+def compute(
+    equity: Sequence[float],
+    ts: Sequence[int],
+    exposed: Sequence[bool],
+    trades: Sequence[TradeRow],
+    liquidations: int,
+    bars: int,
+    wall_seconds: float,
+) -> Metrics:
+    e = np.asarray(equity, dtype=np.float64)
+    r = e[1:] / e[:-1] - 1.0 if e.size > 1 else np.zeros(0)
+    span = (ts[-1] - ts[0]) if len(ts) > 1 else 0
+    per_year = (len(ts) - 1) * YEAR_MS / span if span > 0 else 0.0
+    std = float(r.std()) if r.size > 1 else 0.0
+    downside = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2))) if r.size else 0.0
+    mean = float(r.mean()) if r.size else 0.0
+    n = len(trades)
+    wins = sum(t.pnl for t in trades if t.pnl > 0)
+    losses = -sum(t.pnl for t in trades if t.pnl < 0)
+    return Metrics(
+        total_return=float(e[-1] / e[0] - 1.0) if e.size else 0.0,
+        max_drawdown=float(drawdown(e).max()) if e.size else 0.0,
+        sharpe=mean / std * math.sqrt(per_year) if std > 0 else 0.0,
+        sortino=mean / downside * math.sqrt(per_year) if downside > 0 else 0.0,
+        trades=n,
+        win_rate=sum(1 for t in trades if t.pnl > 0) / n if n else 0.0,
+        profit_factor=wins / losses if losses > 0 else None,
+        exposure=float(np.mean(exposed)) if len(exposed) else 0.0,
+        average_leverage=sum(t.leverage for t in trades) / n if n else 0.0,
+        tp1_hit_rate=sum(1 for t in trades if t.legs_hit >= 1) / n if n else 0.0,
+        tp2_hit_rate=sum(1 for t in trades if t.legs_hit >= 2) / n if n else 0.0,
+        tp3_hit_rate=sum(1 for t in trades if t.legs_hit >= 3) / n if n else 0.0,
+        sl_hit_rate=sum(1 for t in trades if t.exit_reason == "stop_loss") / n if n else 0.0,
+        liquidations=liquidations,
+        realised_pnl=sum(t.pnl for t in trades),
+        fees=sum(t.fees for t in trades),
+        funding=sum(t.funding for t in trades),
+        start_equity=float(e[0]) if e.size else 0.0,
+        end_equity=float(e[-1]) if e.size else 0.0,
+        bars=bars,
+        wall_seconds=wall_seconds,
+        bars_per_second=bars / wall_seconds if wall_seconds > 0 else 0.0,
+    )

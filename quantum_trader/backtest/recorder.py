@@ -1,0 +1,119 @@
+"""Records a backtest from the bus: one row per closed trade (with the leverage factors, levels and
+liquidation price it was opened with) and the equity after every candle."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from quantum_trader.bus.bus import Bus
+from quantum_trader.bus.messages import (
+    CandleEvent,
+    LevelsEvent,
+    PositionClosed,
+    PositionOpened,
+    Topic,
+)
+from quantum_trader.exchange.paper import PaperExchange
+
+
+@dataclass(frozen=True, slots=True)
+class TradeRow:
+    intent_id: str
+    symbol: str
+    side: str
+    entry_ts: int
+    exit_ts: int
+    entry_price: float
+    exit_price: float
+    qty: float
+    margin: float
+    leverage: int
+    leverage_raw: float
+    factors: str
+    tp1_price: float
+    tp2_price: float
+    tp3_price: float
+    sl_price: float
+    sl_distance: float
+    liquidation_price: float
+    legs_hit: int
+    exit_reason: str
+    fees: float
+    funding: float
+    gross_pnl: float
+    pnl: float
+    roe: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Recorder:
+    def __init__(self, bus: Bus, paper: PaperExchange) -> None:
+        self.paper = paper
+        self.levels: dict[str, LevelsEvent] = {}
+        self.opened: dict[str, tuple[PositionOpened, float]] = {}
+        self.trades: list[TradeRow] = []
+        self.ts: list[int] = []
+        self.equity: list[float] = []
+        self.exposed: list[bool] = []
+        self.on_bar: Any = None  # progress callback
+        bus.subscribe(
+            "recorder",
+            [Topic.LEVELS, Topic.POSITION_OPENED, Topic.POSITION_CLOSED, Topic.CANDLE],
+            self.on_message,
+        )
+
+    async def on_message(self, message: object) -> None:
+        if isinstance(message, CandleEvent):
+            engine = self.paper.engine
+            self.ts.append(message.candle.ts + message.timeframe_ms)
+            self.equity.append(engine.balance().equity)
+            self.exposed.append(bool(engine.positions))
+            if self.on_bar is not None:
+                self.on_bar()
+        elif isinstance(message, LevelsEvent):
+            self.levels[message.intent_id] = message
+        elif isinstance(message, PositionOpened):
+            pos = self.paper.engine.position(message.plan.symbol)
+            self.opened[message.intent_id] = (message, pos.liquidation_price if pos else 0.0)
+        elif isinstance(message, PositionClosed):
+            self.trades.append(self._row(message))
+
+    def _row(self, c: PositionClosed) -> TradeRow:
+        opened, liq = self.opened.pop(c.intent_id)
+        lv = self.levels.pop(c.intent_id, None)
+        plan = opened.plan
+        factors = (
+            " ".join(f"{k}={v:.4g}" for k, v in asdict(lv.factors).items())
+            if lv is not None and lv.factors is not None
+            else ""
+        )
+        return TradeRow(
+            c.intent_id,
+            c.symbol,
+            c.side.value,
+            c.opened_ts,
+            c.closed_ts,
+            c.entry_price,
+            c.exit_price,
+            c.qty,
+            c.margin,
+            c.leverage,
+            lv.leverage_raw if lv else 0.0,
+            factors,
+            plan.tp_prices[0],
+            plan.tp_prices[1],
+            plan.tp_prices[2],
+            plan.sl_price,
+            plan.sl_distance,
+            liq,
+            c.legs_hit,
+            c.exit_reason,
+            c.fees,
+            c.funding,
+            c.gross_pnl,
+            c.pnl,
+            c.roe,
+        )

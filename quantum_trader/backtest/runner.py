@@ -1,0 +1,52 @@
+"""Run a backtest: recorded candles through the daemon's own pipeline (paper exchange, signals,
+filter, ILFv2, levels + guard, sizing, execution, exit manager, sizer) on the deterministic bus,
+recorded and measured. No decision is re-implemented here."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from quantum_trader.backtest.metrics import Metrics, compute
+from quantum_trader.backtest.recorder import Recorder
+from quantum_trader.feeds.loader import CandleSeries, FundingSeries
+from quantum_trader.feeds.replay import ReplayFeed
+from quantum_trader.pipeline import Pipeline, build_pipeline
+from quantum_trader.settings import Settings
+from quantum_trader.sizing.factory import make_sizer
+
+
+@dataclass
+class BacktestRun:
+    metrics: Metrics
+    recorder: Recorder
+    pipeline: Pipeline
+
+
+async def run_backtest(
+    settings: Settings,
+    series: Sequence[CandleSeries],
+    funding: dict[str, FundingSeries],
+    rl_dir: Path,
+    on_bar: Callable[[], None] | None = None,
+) -> BacktestRun:
+    feed = ReplayFeed(series, speed=None, funding=funding)
+    p = build_pipeline(settings, feed, sizer=make_sizer(settings, rl_dir, offload=False))
+    assert p.paper is not None  # noqa: S101 - a backtest always runs on the paper exchange
+    recorder = Recorder(p.bus, p.paper)
+    recorder.on_bar = on_bar
+    started = time.perf_counter()
+    await p.feed.run()
+    wall = time.perf_counter() - started
+    metrics = compute(
+        recorder.equity,
+        recorder.ts,
+        recorder.exposed,
+        recorder.trades,
+        p.paper.engine.liquidations,
+        p.feed.candles,
+        wall,
+    )
+    return BacktestRun(metrics, recorder, p)

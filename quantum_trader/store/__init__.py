@@ -1,0 +1,1 @@
+"""Persistence of what the daemon did."""

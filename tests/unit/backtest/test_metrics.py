@@ -1,0 +1,73 @@
+"""Backtest metrics with hand-computed values."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from quantum_trader.backtest.metrics import YEAR_MS, compute, drawdown
+from quantum_trader.backtest.recorder import TradeRow
+
+
+def trade(pnl: float, legs: int, reason: str, lev: int = 10) -> TradeRow:
+    return TradeRow(
+        "i",
+        "BTC/USDT:USDT",
+        "LONG",
+        0,
+        1,
+        100.0,
+        101.0,
+        1.0,
+        10.0,
+        lev,
+        10.5,
+        "",
+        101.0,
+        102.0,
+        103.0,
+        99.0,
+        0.01,
+        90.0,
+        legs,
+        reason,
+        0.1,
+        0.0,
+        pnl + 0.1,
+        pnl,
+        pnl / 10,
+    )
+
+
+def test_drawdown() -> None:
+    assert drawdown([100, 110, 99, 121]).tolist() == pytest.approx([0, 0, 0.1, 0])
+
+
+def test_metrics_by_hand() -> None:
+    equity = [100.0, 110.0, 99.0, 99.0]
+    ts = [0, YEAR_MS // 3, 2 * YEAR_MS // 3, YEAR_MS]  # three returns in one year
+    trades = [
+        trade(10.0, 3, "tp3", 10),
+        trade(-5.0, 0, "stop_loss", 20),
+        trade(2.0, 1, "breakeven", 30),
+    ]
+    m = compute(equity, ts, [False, True, True, False], trades, 0, 4, 2.0)
+    assert m.total_return == pytest.approx(-0.01)
+    assert m.max_drawdown == pytest.approx(0.1)
+    r = [0.1, -0.1, 0.0]
+    mean, std = sum(r) / 3, math.sqrt(sum(x * x for x in r) / 3)
+    assert m.sharpe == pytest.approx(mean / std * math.sqrt(3))
+    assert m.sortino == pytest.approx(mean / math.sqrt(0.01 / 3) * math.sqrt(3))
+    assert (m.trades, m.win_rate) == (3, pytest.approx(2 / 3))
+    assert m.profit_factor == pytest.approx(12 / 5)
+    assert m.exposure == 0.5 and m.average_leverage == 20
+    assert (m.tp1_hit_rate, m.tp2_hit_rate, m.tp3_hit_rate) == pytest.approx((2 / 3, 1 / 3, 1 / 3))
+    assert m.sl_hit_rate == pytest.approx(1 / 3)
+    assert m.realised_pnl == pytest.approx(7.0) and m.fees == pytest.approx(0.3)
+    assert m.bars_per_second == 2.0
+
+
+def test_no_losses_no_profit_factor() -> None:
+    m = compute([100.0, 101.0], [0, 60_000], [True, False], [trade(1.0, 1, "tp1")], 0, 2, 1.0)
+    assert m.profit_factor is None
