@@ -33,6 +33,7 @@ run: $(STAMP)
 # Benchmarks print figures (with a baseline measured in the same run); they assert nothing.
 bench: $(STAMP)
 	$(BIN)/python bench/rl_bench.py
+	$(BIN)/python bench/backtest_bench.py
 
 explain: $(STAMP)
 	$(BIN)/qtrader explain --confidence 0.85 --volatility 1.2 --pnl-trend 0.4 --symbol-risk 1.0 \
