@@ -117,3 +117,19 @@ async def test_pacer_and_speed() -> None:
     for i in range(6):
         await pacer.wait_until(i * 60_000 * 10)  # 10 minutes apart → 10 ms each
     assert 0.04 <= time.monotonic() - started < 1.0
+
+
+def test_fast_numeric_path_validates_like_the_slow_one(tmp_path: Path) -> None:
+    f = tmp_path / "BTCUSDT-1m-fast.csv"
+    f.write_text(
+        "timestamp_ms,open,high,low,close,volume\n"
+        "1704067200000,100,101,99,100.5,1\n"
+        "1704067260000,100.5,nan,99,100,1\n"
+        "1704067320000,100,99,101,100,1\n"
+        "1704067380,100,101,99,100.2,1\n"  # seconds: converted to ms
+        "1704067440000,100,101,99,100.2,-1\n"
+    )
+    s = load_candles(f)
+    assert s.ts.tolist() == [1_704_067_200_000, 1_704_067_380_000]
+    assert s.skipped_count == 3
+    assert [x.split(":")[0] for x in s.skipped] == ["line 3", "line 4", "line 6"]
