@@ -13,6 +13,7 @@ isolated margin).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
@@ -31,6 +32,7 @@ from quantum_trader.exchange.base import (
 )
 
 EIGHT_HOURS_MS = 8 * 3_600_000
+KEEP_FINISHED = 50_000  # finished orders kept for lookups by id / client id
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,8 @@ class PaperEngine:
         self.wallet = config.starting_balance
         self.positions: dict[str, _Pos] = {}
         self.orders: dict[str, Order] = {}
+        self._live: dict[str, dict[str, None]] = {}  # symbol → live order ids, in order
+        self._finished: deque[str] = deque()
         self._client: dict[str, str] = {}
         self.leverage: dict[str, int] = {}
         self.last: dict[str, float] = {}
@@ -122,11 +126,23 @@ class PaperEngine:
         )
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
-        return [
-            o
-            for o in self.orders.values()
-            if o.status.live and (symbol is None or o.symbol == symbol)
-        ]
+        """Live orders only, from the index: O(open orders), not O(orders ever placed)."""
+        symbols = [symbol] if symbol is not None else list(self._live)
+        return [self.orders[i] for s in symbols for i in self._live.get(s, ())]
+
+    def _set(self, order: Order) -> Order:
+        """Store an order's new state and keep the live index and the bounded history."""
+        self.orders[order.id] = order
+        live = self._live.setdefault(order.symbol, {})
+        if order.status.live:
+            live[order.id] = None
+            return order
+        if live.pop(order.id, 1) is None:  # it was live: now finished
+            self._finished.append(order.id)
+            while len(self._finished) > KEEP_FINISHED:
+                old = self.orders.pop(self._finished.popleft())
+                self._client.pop(old.client_id, None)
+        return order
 
     def by_client_id(self, client_id: str) -> Order | None:
         oid = self._client.get(client_id)
@@ -169,9 +185,8 @@ class PaperEngine:
             close_position=kind is OrderType.STOP_MARKET,
             ts=self.now,
         )
-        self.orders[order.id] = order
         self._client[client_id] = order.id
-        return order
+        return self._set(order)
 
     def _check_qty(self, symbol: str, qty: float, price: float, reduce_only: bool) -> None:
         r = self.rules(symbol)
@@ -265,8 +280,7 @@ class PaperEngine:
         order = self.orders.get(order_id)
         if order is None or not order.status.live:
             raise OrderRejected("-2011", "Unknown order sent.")
-        self.orders[order_id] = replace(order, status=OrderStatus.CANCELED)
-        return self.orders[order_id]
+        return self._set(replace(order, status=OrderStatus.CANCELED))
 
     # ------------------------------------------------------------------ matching
     def _execute(
@@ -292,7 +306,7 @@ class PaperEngine:
         done = replace(
             order, status=OrderStatus.FILLED, filled_qty=qty, avg_price=price, fee=fee, ts=self.now
         )
-        self.orders[order.id] = done
+        self._set(done)
         if resting:  # immediate fills come back in the order response
             self.fills.append(
                 Fill(
@@ -323,7 +337,7 @@ class PaperEngine:
     def _expire_closers(self, symbol: str) -> None:
         for order in self.open_orders(symbol):
             if order.reduce_only or order.close_position:
-                self.orders[order.id] = replace(order, status=OrderStatus.EXPIRED)
+                self._set(replace(order, status=OrderStatus.EXPIRED))
 
     def _trigger(self, order: Order, a: float, b: float, gap: bool) -> float | None:
         """The fill price if the move a→b reaches the order, else None."""
@@ -360,7 +374,7 @@ class PaperEngine:
                 continue
             pos_now = self.positions.get(symbol)
             if pos_now is None:
-                self.orders[oid] = replace(order, status=OrderStatus.EXPIRED)
+                self._set(replace(order, status=OrderStatus.EXPIRED))
                 continue
             qty = pos_now.qty if order.close_position else min(order.qty, pos_now.qty)
             maker = order.type is OrderType.LIMIT and not gap

@@ -128,3 +128,23 @@ def test_per_symbol_rules() -> None:
     e.on_candle(SYM, T0, 100.0, 100.0, 100.0, 100.0)
     with pytest.raises(OrderRejected, match="-1111"):
         e.market(SYM, OrderSide.BUY, 0.5, "x")
+
+
+def test_open_orders_come_from_the_live_index_and_history_is_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from quantum_trader.exchange import paper_engine
+
+    monkeypatch.setattr(paper_engine, "KEEP_FINISHED", 4)
+    e = engine(slippage=0.0)
+    for i in range(5):
+        e.market(SYM, OrderSide.BUY, 2.0, f"in{i}")
+        e.market(SYM, OrderSide.SELL, 2.0, f"out{i}", reduce_only=True)
+    assert len(e.orders) == 4  # the oldest finished orders were let go
+    assert e.by_client_id("out4") is not None and e.by_client_id("in0") is None
+    e.market(SYM, OrderSide.BUY, 2.0, "pos")
+    stop = e.stop_market(SYM, OrderSide.SELL, 90.0, "sl")
+    tp = e.limit(SYM, OrderSide.SELL, 1.0, 110.0, "tp")
+    assert [o.id for o in e.open_orders(SYM)] == [stop.id, tp.id]
+    e.cancel(tp.id)
+    assert [o.id for o in e.open_orders()] == [stop.id]
