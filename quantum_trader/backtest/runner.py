@@ -11,11 +11,19 @@ from pathlib import Path
 
 from quantum_trader.backtest.metrics import Metrics, compute
 from quantum_trader.backtest.recorder import Recorder
+from quantum_trader.core.ensemble import EnsembleSeries, ensemble_series
+from quantum_trader.core.features import wilder_atr
 from quantum_trader.feeds.loader import CandleSeries, FundingSeries
 from quantum_trader.feeds.replay import ReplayFeed
 from quantum_trader.pipeline import Pipeline, build_pipeline
 from quantum_trader.settings import Settings
 from quantum_trader.sizing.factory import make_sizer
+
+
+def whole_series_ensemble(s: CandleSeries) -> EnsembleSeries:
+    """The ensemble over the whole series at once (vectorised; equal to the daemon's windows)."""
+    atr_pct = wilder_atr(s.high, s.low, s.close) / s.close
+    return ensemble_series(s.high, s.low, s.close, atr_pct)
 
 
 @dataclass
@@ -34,6 +42,7 @@ async def run_backtest(
 ) -> BacktestRun:
     feed = ReplayFeed(series, speed=None, funding=funding)
     p = build_pipeline(settings, feed, sizer=make_sizer(settings, rl_dir, offload=False))
+    p.signals.precomputed = {s.symbol: whole_series_ensemble(s) for s in series}
     assert p.paper is not None  # noqa: S101 - a backtest always runs on the paper exchange
     recorder = Recorder(p.bus, p.paper)
     recorder.on_bar = on_bar
