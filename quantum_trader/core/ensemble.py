@@ -15,6 +15,7 @@ Confidence = mean p of the agreeing models × (0.85 + 0.15 × agreeing / N).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -124,24 +125,21 @@ def consensus_of(n_long: int, n_short: int, n: int) -> Consensus:
 
 
 def call_at(series: EnsembleSeries, i: int) -> EnsembleCall:
-    """The ensemble's call at bar ``i`` (no call during warm-up or when every model is flat)."""
-    votes_row, probs_row = series.votes[i], series.probs[i]
-    if np.isnan(votes_row).any():
+    """The ensemble's call at bar ``i`` (no call during warm-up or when longs and shorts tie)."""
+    votes = series.votes[i].tolist()
+    if any(math.isnan(v) for v in votes):
         return EnsembleCall(None, 0.0, Consensus.WEAK, ())
-    mv = tuple(
-        ModelVote(
-            name,
-            Vote.LONG if v > 0 else Vote.SHORT if v < 0 else Vote.FLAT,
-            float(min(1.0, max(0.0, p))),
-        )
-        for name, v, p in zip(MODELS, votes_row.tolist(), probs_row.tolist(), strict=True)
-    )
-    n_long = sum(1 for v in mv if v.vote is Vote.LONG)
-    n_short = sum(1 for v in mv if v.vote is Vote.SHORT)
-    consensus = consensus_of(n_long, n_short, len(mv))
+    n_long = sum(1 for v in votes if v > 0)
+    n_short = sum(1 for v in votes if v < 0)
+    consensus = consensus_of(n_long, n_short, len(votes))
     if n_long == n_short:
-        return EnsembleCall(None, 0.0, consensus, mv)
+        return EnsembleCall(None, 0.0, consensus, ())
     side = Side.LONG if n_long > n_short else Side.SHORT
-    agreeing = [v.probability for v in mv if v.vote.value == side.value]
+    probs = [float(min(1.0, max(0.0, p))) for p in series.probs[i].tolist()]
+    mv = tuple(
+        ModelVote(name, Vote.LONG if v > 0 else Vote.SHORT if v < 0 else Vote.FLAT, p)
+        for name, v, p in zip(MODELS, votes, probs, strict=True)
+    )
+    agreeing = [p for v, p in zip(votes, probs, strict=True) if v * side.sign > 0]
     confidence = sum(agreeing) / len(agreeing) * (0.85 + 0.15 * len(agreeing) / len(mv))
     return EnsembleCall(side, float(confidence), consensus, mv)

@@ -129,12 +129,17 @@ def regime(
     h, lo, c = _ohlc(high, low, close)
     if c.size < window or window < 2:
         raise InvalidInput("close", f"regime needs {max(window, 2)} candles, got {c.size}")
-    h, lo, c = h[-window:], lo[-window:], c[-window:]
-    returns = c[1:] / c[:-1] - 1.0
-    vol = math.sqrt(float(np.mean(returns * returns)))
-    mean_close = float(c.mean())
-    trend = abs(float(c[-1]) - mean_close) / mean_close
-    mean_range = float(np.mean((h - lo) / c))
+    return regime_of(h[-window:].tolist(), lo[-window:].tolist(), c[-window:].tolist())
+
+
+def regime_of(high: list[float], low: list[float], close: list[float]) -> Regime:
+    """The regime rules on plain lists already checked (the per-candle path: no numpy calls)."""
+    n = len(close)
+    returns = [close[i] / close[i - 1] - 1.0 for i in range(1, n)]
+    vol = math.sqrt(sum(r * r for r in returns) / len(returns))
+    mean_close = sum(close) / n
+    trend = abs(close[-1] - mean_close) / mean_close
+    mean_range = sum((h - lo) / c for h, lo, c in zip(high, low, close, strict=True)) / n
     if trend > 0.02 and vol < 0.03:
         return Regime.TRENDING
     if mean_range < 0.015 and trend < 0.01:

@@ -19,10 +19,11 @@ from quantum_trader.core.checks import clamp
 from quantum_trader.core.errors import InvalidInput
 from quantum_trader.core.features import (
     ATR_PERIOD,
+    REGIME_WINDOW,
     VOLATILITY_MAX,
     VOLATILITY_MIN_HISTORY,
     F64Array,
-    regime,
+    regime_of,
 )
 from quantum_trader.core.types import Candle, Regime
 
@@ -114,4 +115,9 @@ class SymbolHistory:
         return clamp(self._recent[-1] / median, 0.0, VOLATILITY_MAX)
 
     def regime(self) -> Regime:
-        return regime(self.tail("high", 20), self.tail("low", 20), self.tail("close", 20))
+        w = REGIME_WINDOW
+        return regime_of(
+            self.tail("high", w).tolist(),
+            self.tail("low", w).tolist(),
+            self.tail("close", w).tolist(),
+        )

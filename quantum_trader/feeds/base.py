@@ -31,11 +31,16 @@ class Pacer:
             raise ValueError(f"speed must be > 0 or max, got {speed}")
         self.speed = speed
         self._last_ts: int | None = None
+        self._count = 0
 
     async def wait_until(self, ts: int) -> None:
         if self.speed is None or self._last_ts is None:
             self._last_ts = ts
-            await asyncio.sleep(0)
+            self._count += 1
+            if (
+                self._count % 64 == 0
+            ):  # at full speed, let other tasks (API, signals) run now and then
+                await asyncio.sleep(0)
             return
         delay = max(0.0, (ts - self._last_ts) / 1000.0 / self.speed)
         self._last_ts = ts

@@ -33,7 +33,7 @@ class ReplayFeed:
             ts, k, i = heapq.heappop(heap)
             s = self.series[k]
             await self.pacer.wait_until(ts)
-            candle = Candle(
+            candle = Candle.trusted(
                 ts,
                 float(s.open[i]),
                 float(s.high[i]),

@@ -16,6 +16,9 @@ WEIGHTS = {
 }
 
 
+CACHE_S = 1.0
+
+
 def status_of(score: float) -> str:
     if score >= 80:
         return "HEALTHY"
@@ -51,6 +54,8 @@ class HealthMonitor:
     def __init__(self, stale_after: dict[str, float] | None = None) -> None:
         stale = stale_after or {}
         self.modules = {name: ModuleHealth(name, stale.get(name, 0.0)) for name in WEIGHTS}
+        self._scored_at = -CACHE_S
+        self._cached: dict[str, float] = {}
 
     def ok(self, module: str, latency_ms: float | None = None) -> None:
         m = self.modules[module]
@@ -64,12 +69,20 @@ class HealthMonitor:
         m.outcomes.append(False)
         m.last_error = message[:300]
 
+    def _scores(self) -> dict[str, float]:
+        """Every module's score, recomputed at most once a second (they move on that scale)."""
+        now = time.monotonic()
+        if now - self._scored_at >= CACHE_S:
+            self._cached = {n: m.score(now) for n, m in self.modules.items()}
+            self._scored_at = now
+        return self._cached
+
     def score(self, module: str) -> float:
-        return self.modules[module].score(time.monotonic())
+        return self._scores()[module]
 
     def overall(self) -> float:
-        now = time.monotonic()
-        return sum(w * self.modules[n].score(now) for n, w in WEIGHTS.items())
+        scores = self._scores()
+        return sum(w * scores[n] for n, w in WEIGHTS.items())
 
     def snapshot(self) -> dict[str, object]:
         now = time.monotonic()
