@@ -7,11 +7,14 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quantum_trader.app import state_dir
 from quantum_trader.settings import Settings
-from quantum_trader.sizing.rl_sizer import CHECKPOINT, EXPERIENCES, RLConfig, RLSizer
+from quantum_trader.sizing.files import CHECKPOINT, EXPERIENCES
+
+if TYPE_CHECKING:
+    from quantum_trader.sizing.rl_sizer import RLSizer
 
 
 def add_rl_parser(
@@ -30,6 +33,8 @@ def add_rl_parser(
 
 
 def _sizer(settings: Settings, where: Path) -> RLSizer:
+    from quantum_trader.sizing.rl_sizer import RLConfig, RLSizer  # torch: only when needed
+
     rl = settings.rl
     return RLSizer(
         where,

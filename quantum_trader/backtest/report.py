@@ -12,14 +12,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, fields
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
-import numpy as np  # noqa: E402
-
-from quantum_trader.backtest.metrics import Metrics, drawdown  # noqa: E402
-from quantum_trader.backtest.recorder import TradeRow  # noqa: E402
+from quantum_trader.backtest.metrics import Metrics, drawdown
+from quantum_trader.backtest.recorder import TradeRow
 
 
 def write_trades(path: Path, trades: Sequence[TradeRow]) -> None:
@@ -31,6 +27,11 @@ def write_trades(path: Path, trades: Sequence[TradeRow]) -> None:
 
 
 def plot(ts: Sequence[int], equity: Sequence[float], title: str) -> bytes:
+    import matplotlib  # imported here: only reports need it (a third of a second)
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     x = np.asarray(ts, dtype="datetime64[ms]")
     e = np.asarray(equity, dtype=np.float64)
     fig, (top, bottom) = plt.subplots(

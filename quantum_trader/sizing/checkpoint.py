@@ -31,7 +31,7 @@ class Counters:
 
 
 def save(
-    path: Path, policy: SizerPolicy, optimizer: torch.optim.Optimizer, counters: Counters
+    path: Path, policy: SizerPolicy, optimizer_state: dict[str, Any], counters: Counters
 ) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -39,7 +39,7 @@ def save(
         "format": FORMAT,
         "version": counters.version,
         "weights": policy.state_dict(),
-        "optimizer": optimizer.state_dict(),
+        "optimizer": optimizer_state,
         "policy_updates": counters.policy_updates,
         "trades_processed": counters.trades_processed,
         "avg_reward": counters.avg_reward,
@@ -66,17 +66,24 @@ def _read(path: Path) -> dict[str, Any]:
     return payload
 
 
-def load(
-    path: Path, policy: SizerPolicy, optimizer: torch.optim.Optimizer, fresh_seed: int = 0
-) -> tuple[Counters, str | None]:
-    """Load into ``policy``/``optimizer``. Returns the counters and, when the file was unusable,
-    the reason (the file is then renamed ``*.corrupt-<time>`` and a fresh policy is used)."""
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    counters: Counters
+    optimizer_state: dict[str, Any] | None  # applied when the first update builds the optimizer
+    error: str | None  # why the file was unusable (it was kept aside; a fresh policy is in use)
+
+
+def load(path: Path, policy: SizerPolicy, fresh_seed: int = 0) -> Loaded:
+    """Load the weights into ``policy``; hand back the counters and the optimizer state. The
+    optimizer itself is built only when an update needs it (building one costs a second)."""
     if not path.exists():
-        return Counters(), None
+        return Loaded(Counters(), None, None)
     try:
         payload = _read(path)
         policy.load_state_dict(payload["weights"])
-        optimizer.load_state_dict(payload["optimizer"])
+        state = payload["optimizer"]
+        if not isinstance(state, dict):
+            raise TypeError("optimizer state is not a mapping")
         counters = Counters(
             int(payload["policy_updates"]),
             int(payload["trades_processed"]),
@@ -97,11 +104,11 @@ def load(
             aside.name,
         )
         policy.load_state_dict(SizerPolicy(fresh_seed).state_dict())
-        return Counters(), reason
+        return Loaded(Counters(), None, reason)
     log.info(
         "RL checkpoint {} loaded: {} ({} trades processed)",
         path,
         counters.version,
         counters.trades_processed,
     )
-    return counters, None
+    return Loaded(counters, state, None)

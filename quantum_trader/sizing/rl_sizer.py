@@ -27,13 +27,13 @@ from quantum_trader.core.rl_reward import check_state, sizing_reward
 from quantum_trader.core.sizing import fallback_multiplier
 from quantum_trader.sizing import checkpoint
 from quantum_trader.sizing.experiences import ExperienceLog
+from quantum_trader.sizing.files import CHECKPOINT, EXPERIENCES
 from quantum_trader.sizing.learner import Experience, Learner, UpdateStats, ValueBaseline
 from quantum_trader.sizing.market import SizingMarket
 from quantum_trader.sizing.policy import SizerPolicy
 
 log = logger.bind(component="rl")
-CHECKPOINT = "rl_sizer.pt"
-EXPERIENCES = "rl_experiences.jsonl"
+__all__ = ["CHECKPOINT", "EXPERIENCES", "Evaluation", "RLConfig", "RLSizer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +68,12 @@ class RLSizer:
         self.path = state_dir / CHECKPOINT
         torch.set_num_threads(1)  # a 6→64→64→1 net gains nothing from threads
         self.policy = SizerPolicy(self.cfg.seed)
-        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.cfg.lr)
         self.baseline = ValueBaseline(self.cfg.seed)
-        self.baseline_optimizer = torch.optim.Adam(self.baseline.parameters(), lr=self.cfg.lr)
-        self.counters, self.checkpoint_error = checkpoint.load(
-            self.path, self.policy, self.optimizer, self.cfg.seed
-        )
+        self.optimizer: torch.optim.Optimizer | None = None  # built by the first update
+        self.baseline_optimizer: torch.optim.Optimizer | None = None
+        loaded = checkpoint.load(self.path, self.policy, self.cfg.seed)
+        self.counters, self.checkpoint_error = loaded.counters, loaded.error
+        self._optimizer_state = loaded.optimizer_state
         self.policy.eval()
         self.learner = Learner(self.cfg.sigma, self.cfg.lr, self.cfg.epochs)
         self.log = ExperienceLog(state_dir / EXPERIENCES, self.cfg.buffer)
@@ -133,12 +133,25 @@ class RLSizer:
         if self.since_update >= self.cfg.retrain_every or (low and self.since_update >= 10):
             await self.update()
 
+    def _optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+        """Build the optimizers on first use, restoring the checkpoint's state when it fits."""
+        if self.optimizer is None:
+            self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.cfg.lr)
+            if self._optimizer_state is not None:
+                try:
+                    self.optimizer.load_state_dict(self._optimizer_state)
+                except (KeyError, ValueError, RuntimeError, TypeError) as exc:
+                    log.warning("checkpoint optimizer state unusable ({}): fresh optimizer", exc)
+                self._optimizer_state = None
+        if self.baseline_optimizer is None:
+            self.baseline_optimizer = torch.optim.Adam(self.baseline.parameters(), lr=self.cfg.lr)
+        return self.optimizer, self.baseline_optimizer
+
     def _train_copy(self, batch: list[Experience]) -> tuple[SizerPolicy, Any, UpdateStats]:
         """Train copies (the live policy keeps serving); the baseline is only used here."""
-        policy, optimizer = copy.deepcopy((self.policy, self.optimizer))
-        stats = self.learner.update(
-            policy, optimizer, batch, self.baseline, self.baseline_optimizer
-        )
+        optimizer, baseline_optimizer = self._optimizers()
+        policy, optimizer = copy.deepcopy((self.policy, optimizer))
+        stats = self.learner.update(policy, optimizer, batch, self.baseline, baseline_optimizer)
         return policy, optimizer, stats
 
     async def update(self) -> None:
@@ -156,8 +169,13 @@ class RLSizer:
             return
         self._adopt(policy, optimizer, stats)
         await asyncio.to_thread(
-            checkpoint.save, self.path, self.policy, self.optimizer, self.counters
+            checkpoint.save, self.path, self.policy, self._optimizer_dict(), self.counters
         )
+
+    def _optimizer_dict(self) -> dict[str, Any]:
+        if self.optimizer is not None:
+            return dict(self.optimizer.state_dict())
+        return self._optimizer_state or {}
 
     def _adopt(self, policy: SizerPolicy, optimizer: Any, stats: UpdateStats) -> None:
         self.policy, self.optimizer, self.last_update = policy, optimizer, stats
@@ -200,7 +218,7 @@ class RLSizer:
                 self.counters.avg_reward,
             )
             self._adopt(*self._train_copy(list(self.buffer)))
-        checkpoint.save(self.path, self.policy, self.optimizer, self.counters)
+        checkpoint.save(self.path, self.policy, self._optimizer_dict(), self.counters)
 
     def evaluate(self, seed: int = 12_345, n: int = 4_000) -> Evaluation:
         """Noise-free expected rewards on held-out states: the policy vs 1.0× vs the optimum."""

@@ -49,18 +49,28 @@ def test_policy_range_and_numpy_parity() -> None:
 
 
 def test_checkpoint_round_trip(tmp_path: Path) -> None:
-    policy = SizerPolicy()
+    policy = SizerPolicy(seed=5)
     opt = torch.optim.Adam(policy.parameters(), lr=1e-3)
-    checkpoint.save(tmp_path / "c.pt", policy, opt, checkpoint.Counters(7, 700, 0.012))
+    checkpoint.save(tmp_path / "c.pt", policy, opt.state_dict(), checkpoint.Counters(7, 700, 0.012))
     fresh = SizerPolicy()
-    counters, error = checkpoint.load(
-        tmp_path / "c.pt", fresh, torch.optim.Adam(fresh.parameters())
-    )
-    assert error is None and counters == checkpoint.Counters(7, 700, 0.012)
-    assert counters.version == "v3.7"
+    loaded = checkpoint.load(tmp_path / "c.pt", fresh)
+    assert loaded.error is None and loaded.counters == checkpoint.Counters(7, 700, 0.012)
+    assert loaded.counters.version == "v3.7"
+    assert loaded.optimizer_state is not None and "param_groups" in loaded.optimizer_state
     for a, b in zip(policy.state_dict().values(), fresh.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]  # no temp file left behind
+
+
+def test_optimizers_are_built_on_first_update_with_the_saved_state(tmp_path: Path) -> None:
+    first = RLSizer(tmp_path)
+    first.train_synthetic(2, seed=1)
+    restarted = RLSizer(tmp_path)
+    assert restarted.optimizer is None  # nothing built at start (it costs a second)
+    optimizer, _ = restarted._optimizers()
+    assert first.optimizer is not None
+    saved = first.optimizer.state_dict()["state"][0]["step"]
+    assert optimizer.state_dict()["state"][0]["step"] == saved  # Adam's moments carried over
 
 
 def _corrupt_truncated(path: Path) -> None:
