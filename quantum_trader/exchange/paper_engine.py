@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from loguru import logger
 
 from quantum_trader.core.liquidation import DEFAULT_BRACKETS, BracketTable, liquidation_price
-from quantum_trader.core.sizing import MarketRules, round_down_to_step, rules_for_price
+from quantum_trader.core.sizing import MarketRules, rules_for_price
 from quantum_trader.core.types import Fill, OrderSide, Side
 from quantum_trader.exchange.base import (
     Balance,
@@ -30,6 +30,7 @@ from quantum_trader.exchange.base import (
     OrderType,
     Position,
 )
+from quantum_trader.exchange.paper_rules import check_qty, check_reduce, side_of
 
 EIGHT_HOURS_MS = 8 * 3_600_000
 KEEP_FINISHED = 50_000  # finished orders kept for lookups by id / client id
@@ -61,10 +62,6 @@ class FundingPayment:
     symbol: str
     ts: int
     amount: float  # received > 0, paid < 0
-
-
-def _side_of(order_side: OrderSide) -> Side:
-    return Side.LONG if order_side is OrderSide.BUY else Side.SHORT
 
 
 class PaperEngine:
@@ -188,23 +185,9 @@ class PaperEngine:
         self._client[client_id] = order.id
         return self._set(order)
 
-    def _check_qty(self, symbol: str, qty: float, price: float, reduce_only: bool) -> None:
-        r = self.rules(symbol)
-        if qty <= 0 or round_down_to_step(qty, r.qty_step) != qty:
-            raise OrderRejected("-1111", f"quantity {qty} is not a multiple of {r.qty_step}")
-        if qty < r.min_qty or qty > r.max_qty:
-            raise OrderRejected("-4003", f"quantity {qty} outside [{r.min_qty}, {r.max_qty}]")
-        if not reduce_only and qty * price < r.min_notional:
-            raise OrderRejected(
-                "-4164",
-                f"Order's notional must be no smaller than {r.min_notional:g}"
-                " (unless you choose reduce only)",
-            )
-
-    def _check_reduce(self, symbol: str, side: OrderSide) -> None:
+    def _side(self, symbol: str) -> Side | None:
         pos = self.positions.get(symbol)
-        if pos is None or _side_of(side) is pos.side:
-            raise OrderRejected("-2022", "ReduceOnly Order is rejected.")
+        return pos.side if pos is not None else None
 
     def _price(self, symbol: str) -> float:
         if symbol not in self.last:
@@ -215,9 +198,9 @@ class PaperEngine:
         self, symbol: str, side: OrderSide, qty: float, client_id: str, reduce_only: bool = False
     ) -> Order:
         last = self._price(symbol)
-        self._check_qty(symbol, qty, last, reduce_only)
+        check_qty(self.rules(symbol), qty, last, reduce_only)
         if reduce_only:
-            self._check_reduce(symbol, side)
+            check_reduce(self._side(symbol), side)
         price = (
             last * (1 + self.cfg.slippage)
             if side is OrderSide.BUY
@@ -232,7 +215,7 @@ class PaperEngine:
 
     def _check_margin(self, symbol: str, side: OrderSide, qty: float, price: float) -> None:
         pos = self.positions.get(symbol)
-        if pos is not None and pos.side is not _side_of(side):
+        if pos is not None and pos.side is not side_of(side):
             return  # reducing first
         lev = self.leverage.get(symbol, 20)
         need = qty * price / lev + qty * price * self.cfg.taker_fee
@@ -249,9 +232,9 @@ class PaperEngine:
         reduce_only: bool = True,
     ) -> Order:
         last = self._price(symbol)
-        self._check_qty(symbol, qty, price, reduce_only)
+        check_qty(self.rules(symbol), qty, price, reduce_only)
         if reduce_only:
-            self._check_reduce(symbol, side)
+            check_reduce(self._side(symbol), side)
         order = self._new_order(
             symbol, side, OrderType.LIMIT, qty, client_id, price=price, reduce_only=reduce_only
         )
@@ -288,7 +271,7 @@ class PaperEngine:
     ) -> Order:
         fee = qty * price * (self.cfg.maker_fee if maker else self.cfg.taker_fee)
         self.wallet -= fee
-        side = _side_of(order.side)
+        side = side_of(order.side)
         pos = self.positions.get(order.symbol)
         if pos is None or pos.side is side:
             self._open(order.symbol, side, qty, price)
