@@ -76,6 +76,23 @@ class SymbolHistory:
         self._prev_close = c
         self.last_ts = candle.ts
 
+    def restore(self, arrays: dict[str, F64Array], n: int, true_ranges: F64Array) -> None:
+        """Become exactly the history of a symbol after its first ``n`` candles, from arrays of
+        every column (``atr`` from :func:`features.wilder_atr`, the same recursion). Backtests
+        skip quiet stretches and restore before the next candle that matters."""
+        m = min(n, self.capacity)
+        for name, arr in self._buf.items():
+            arr[:m] = arrays[name][n - m : n]
+        self._n, self.count = m, n
+        self._tr_seed = true_ranges[: min(n, self.period)].tolist()
+        self._atr = float(arrays["atr"][n - 1]) if n else math.nan
+        self._prev_close = float(arrays["close"][n - 1]) if n else math.nan
+        self.last_ts = int(arrays["ts"][n - 1]) if n else -1
+        pct = arrays["atr_pct"][:n]
+        recent = pct[~np.isnan(pct)][-self.vol_window :].tolist()
+        self._recent = deque(recent)
+        self._sorted = SortedList(recent)
+
     def tail(self, name: str, n: int | None = None) -> F64Array:
         """The last ``n`` values of a column (all retained values when None)."""
         start = 0 if n is None else max(0, self._n - n)

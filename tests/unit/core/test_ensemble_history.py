@@ -96,3 +96,48 @@ def test_history_rejects_out_of_order_candles() -> None:
     hist.append(Candle(T, 1, 1, 1, 1, 1))
     with pytest.raises(InvalidInput, match="not after"):
         hist.append(Candle(T, 1, 1, 1, 1, 1))
+
+
+def test_restore_equals_the_incremental_history() -> None:
+    from quantum_trader.core.features import true_range
+
+    h, lo, c = _market(500)
+    o = np.concatenate([[c[0]], c[:-1]])
+    ts = np.array([T + i * 60_000 for i in range(500)], dtype=np.float64)
+    atr = wilder_atr(h, lo, c)
+    arrays = {
+        "ts": ts,
+        "open": o,
+        "high": h,
+        "low": lo,
+        "close": c,
+        "volume": np.ones(500),
+        "atr": atr,
+        "atr_pct": atr / c,
+    }
+    for n in (10, 14, 100, 333, 500):
+        live = SymbolHistory(capacity=100, vol_window=80)
+        for i in range(n):
+            live.append(
+                Candle(int(ts[i]), float(o[i]), float(h[i]), float(lo[i]), float(c[i]), 1.0)
+            )
+        restored = SymbolHistory(capacity=100, vol_window=80)
+        restored.restore(arrays, n, true_range(h, lo, c))
+        assert restored.count == live.count and restored.last_ts == live.last_ts
+        for col in ("close", "atr", "atr_pct", "high"):
+            np.testing.assert_array_equal(restored.tail(col, 100), live.tail(col, 100))
+        if n >= 20:
+            assert restored.volatility() == live.volatility()
+            assert restored.regime() is live.regime()
+        # and both carry on identically
+        nxt = Candle(
+            int(ts[n - 1]) + 60_000,
+            float(c[n - 1]),
+            float(c[n - 1]) + 5,
+            float(c[n - 1]) - 5,
+            float(c[n - 1]) + 1,
+            1.0,
+        )
+        live.append(nxt)
+        restored.append(nxt)
+        np.testing.assert_equal(restored.atr, live.atr)  # NaN-aware

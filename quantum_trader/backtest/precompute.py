@@ -1,0 +1,171 @@
+"""Everything about a backtest that depends on the candles alone, computed once and vectorised:
+the ensemble's call on every bar (equal to :func:`call_at`, bit for bit), the merged event order
+of several symbols (the replay's), and the calibrator's whole timeline — every signal with a side
+is tracked and resolved at its horizon whatever is traded, so the calibrated confidence of every
+signal, and the state of the calibrator before any event, are known in advance."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from quantum_trader.core.ensemble import WARMUP, ensemble_series
+from quantum_trader.core.features import wilder_atr
+from quantum_trader.core.types import Side
+from quantum_trader.feeds.loader import CandleSeries
+from quantum_trader.signals.calibrator import Calibrator, _Pending
+from quantum_trader.signals.service import HORIZON_BARS
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+CONSENSUS = ("UNANIMOUS", "STRONG", "SPLIT", "WEAK")
+
+
+@dataclass
+class SymbolCalls:
+    series: CandleSeries
+    atr: F64
+    atr_pct: F64
+    side: I64  # +1 LONG, −1 SHORT, 0 no call
+    confidence: F64  # raw ensemble confidence where side ≠ 0
+    consensus: I64  # index into CONSENSUS
+    close_ts: I64
+
+
+def symbol_calls(s: CandleSeries) -> SymbolCalls:
+    atr = wilder_atr(s.high, s.low, s.close)
+    atr_pct = atr / s.close
+    ens = ensemble_series(s.high, s.low, s.close, atr_pct)
+    votes, probs = ens.votes, np.clip(ens.probs, 0.0, 1.0)
+    valid: npt.NDArray[np.bool_] = np.asarray(~np.isnan(votes).any(axis=1))
+    valid[: WARMUP - 1] = False
+    n_long = (votes > 0).sum(axis=1)
+    n_short = (votes < 0).sum(axis=1)
+    side = np.where(valid & (n_long != n_short), np.where(n_long > n_short, 1, -1), 0)
+    agree = np.maximum(n_long, n_short)
+    consensus = np.where(
+        agree == 4, 0, np.where(agree * 4 >= 12, 1, np.where(n_long == n_short, 2, 3))
+    )
+    consensus = np.where(valid, consensus, 3)
+    total = np.zeros(votes.shape[0])
+    for m in range(votes.shape[1]):  # in model order, as call_at sums them
+        total = total + np.where(votes[:, m] * side > 0, probs[:, m], 0.0)
+    count = np.where(side > 0, n_long, n_short).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        confidence = np.where(side != 0, total / count * (0.85 + 0.15 * count / 4), 0.0)
+    return SymbolCalls(
+        s,
+        atr,
+        atr_pct,
+        side.astype(np.int64),
+        confidence,
+        consensus.astype(np.int64),
+        s.ts + s.timeframe_ms,
+    )
+
+
+@dataclass
+class Timeline:
+    """The replay's merged events and the calibrator's evolution over them."""
+
+    calls: list[SymbolCalls]
+    ev_sym: I64  # series index of each event
+    ev_bar: I64  # bar index of each event
+    ev_close: I64  # close time of each event
+    position: list[I64]  # per series: bar → event position
+    sig_pos: I64  # event position of every signal (track order)
+    res_pos: I64  # event position where it resolves (len(events) if never)
+    outcome_order: I64  # signal indices in the order their outcomes were appended
+    outcome_pos: I64  # res_pos in that order
+    outcomes: npt.NDArray[np.bool_]
+    calibrated: F64  # per event: the calibrated confidence of its signal (0 if none)
+
+    def calibrator_before(self, e: int, min_resolved: int, keep: int = 500) -> Calibrator:
+        """The calibrator exactly as the pipeline has it just before event ``e``."""
+        cal = Calibrator(min_resolved, keep)
+        n = int(np.searchsorted(self.outcome_pos, e, side="left"))
+        cal._outcomes = deque(self.outcomes[max(0, n - keep) : n].tolist(), maxlen=keep)
+        pending = np.flatnonzero((self.sig_pos < e) & (self.res_pos >= e))
+        for k in pending.tolist():
+            pos = int(self.sig_pos[k])
+            sym, bar = int(self.ev_sym[pos]), int(self.ev_bar[pos])
+            c = self.calls[sym]
+            cal._pending.append(
+                _Pending(
+                    c.series.symbol,
+                    Side.LONG if c.side[bar] > 0 else Side.SHORT,
+                    float(c.series.close[bar]),
+                    int(c.close_ts[bar]) + HORIZON_BARS * c.series.timeframe_ms,
+                )
+            )
+        return cal
+
+
+def _calibrate(raw: F64, acc: F64, resolved: I64, min_resolved: int) -> F64:
+    """calibrate_confidence, vectorised with the same operations in the same order."""
+    factor = np.where(raw < 0.5, 1.0, np.clip(acc / np.where(raw > 0, raw, 1.0), 0.5, 1.5))
+    calibrated = np.clip(raw * (0.7 * factor + 0.3), 0.1, 0.95)
+    return np.where(resolved < min_resolved, raw, calibrated)
+
+
+def timeline(series: Sequence[CandleSeries], min_resolved: int, keep: int = 500) -> Timeline:
+    calls = [symbol_calls(s) for s in series]
+    ts = np.concatenate([c.series.ts for c in calls])
+    sym = np.concatenate([np.full(len(c.series), k) for k, c in enumerate(calls)])
+    bar = np.concatenate([np.arange(len(c.series)) for c in calls])
+    order = np.lexsort((sym, ts))  # the replay pops (ts, series index)
+    ev_sym, ev_bar = sym[order], bar[order]
+    ev_close = np.concatenate([c.close_ts for c in calls])[order]
+    position = [np.empty(len(c.series), dtype=np.int64) for c in calls]
+    for p, (k, i) in enumerate(zip(ev_sym.tolist(), ev_bar.tolist(), strict=True)):
+        position[k][i] = p
+    n_events = len(order)
+    sig_pos_l, res_pos_l, out_l = [], [], []
+    for k, c in enumerate(calls):
+        bars = np.flatnonzero(c.side != 0)
+        due = c.close_ts[bars] + HORIZON_BARS * c.series.timeframe_ms
+        res_bar = np.searchsorted(c.close_ts, due, side="left")
+        ok = res_bar < len(c.series)
+        res = np.full(bars.size, n_events, dtype=np.int64)
+        res[ok] = position[k][res_bar[ok]]
+        price = c.series.close[bars]
+        later = c.series.close[np.minimum(res_bar, len(c.series) - 1)]
+        sig_pos_l.append(position[k][bars])
+        res_pos_l.append(res)
+        out_l.append((later - price) * c.side[bars] > 0)
+    sig_pos = np.concatenate(sig_pos_l) if sig_pos_l else np.zeros(0, dtype=np.int64)
+    res_pos = np.concatenate(res_pos_l) if res_pos_l else np.zeros(0, dtype=np.int64)
+    outcome_all = np.concatenate(out_l) if out_l else np.zeros(0, dtype=bool)
+    track = np.argsort(sig_pos, kind="stable")
+    sig_pos, res_pos, outcome_all = sig_pos[track], res_pos[track], outcome_all[track]
+    resolved = np.flatnonzero(res_pos < n_events)
+    outcome_order = resolved[np.lexsort((sig_pos[resolved], res_pos[resolved]))]
+    outcome_pos = res_pos[outcome_order]
+    outcomes = outcome_all[outcome_order]
+    # calibrated confidence of the signal at each event (outcomes resolved at the event count)
+    cum = np.concatenate([[0], np.cumsum(outcomes.astype(np.int64))])
+    n_at = np.searchsorted(outcome_pos, sig_pos, side="right")
+    window = np.minimum(n_at, keep)
+    hits = cum[n_at] - cum[np.maximum(0, n_at - keep)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        acc = np.where(window > 0, hits / np.maximum(window, 1), 0.0)
+    raw = np.array([calls[int(ev_sym[p])].confidence[int(ev_bar[p])] for p in sig_pos.tolist()])
+    calibrated = np.zeros(n_events)
+    calibrated[sig_pos] = _calibrate(raw, acc, window if keep else n_at, min_resolved)
+    return Timeline(
+        calls,
+        ev_sym,
+        ev_bar,
+        ev_close,
+        position,
+        sig_pos,
+        res_pos,
+        outcome_order,
+        outcome_pos,
+        outcomes,
+        calibrated,
+    )
