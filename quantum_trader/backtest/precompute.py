@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from quantum_trader.core.ensemble import WARMUP, ensemble_series
+from quantum_trader.core.ensemble import WARMUP, EnsembleSeries, ensemble_series
 from quantum_trader.core.features import wilder_atr
 from quantum_trader.core.types import Side
 from quantum_trader.feeds.loader import CandleSeries
@@ -34,6 +34,7 @@ class SymbolCalls:
     confidence: F64  # raw ensemble confidence where side ≠ 0
     consensus: I64  # index into CONSENSUS
     close_ts: I64
+    ensemble: EnsembleSeries
 
 
 def symbol_calls(s: CandleSeries) -> SymbolCalls:
@@ -65,6 +66,7 @@ def symbol_calls(s: CandleSeries) -> SymbolCalls:
         confidence,
         consensus.astype(np.int64),
         s.ts + s.timeframe_ms,
+        ens,
     )
 
 

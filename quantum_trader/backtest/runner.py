@@ -9,7 +9,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from quantum_trader.backtest.fastforward import FastForward
 from quantum_trader.backtest.metrics import Metrics, compute
+from quantum_trader.backtest.precompute import timeline
 from quantum_trader.backtest.recorder import Recorder
 from quantum_trader.core.ensemble import EnsembleSeries, ensemble_series
 from quantum_trader.core.features import wilder_atr
@@ -39,15 +41,23 @@ async def run_backtest(
     funding: dict[str, FundingSeries],
     rl_dir: Path,
     on_bar: Callable[[], None] | None = None,
+    fast: bool = True,
 ) -> BacktestRun:
+    """``fast``: step over quiet stretches (:mod:`fastforward`); the trades are the same as
+    delivering every candle (``fast=False``), which a test checks."""
+    started = time.perf_counter()
     feed = ReplayFeed(series, speed=None, funding=funding)
     p = build_pipeline(settings, feed, sizer=make_sizer(settings, rl_dir, offload=False))
-    p.signals.precomputed = {s.symbol: whole_series_ensemble(s) for s in series}
     assert p.paper is not None  # noqa: S101 - a backtest always runs on the paper exchange
     recorder = Recorder(p.bus, p.paper)
     recorder.on_bar = on_bar
-    started = time.perf_counter()
-    await p.feed.run()
+    if fast and settings.signals.source == "builtin":
+        tl = timeline(series, settings.calibration.min_resolved)
+        p.signals.precomputed = {c.series.symbol: c.ensemble for c in tl.calls}
+        await FastForward(p, recorder, tl, settings, funding).run()
+    else:
+        p.signals.precomputed = {s.symbol: whole_series_ensemble(s) for s in series}
+        await p.feed.run()
     wall = time.perf_counter() - started
     metrics = compute(
         recorder.equity,

@@ -1,0 +1,186 @@
+"""Skip-ahead driver for backtests: the daemon's pipeline decides every bar that can matter, and
+quiet stretches are stepped over with their state advanced exactly.
+
+A bar can matter when a position or an order is live, or when its signal passes the filter's
+consensus and confidence checks (known in advance: see :mod:`precompute`). Otherwise, with the
+book flat, the pipeline would only have appended the candle to the symbol's history, moved the
+calibrator, recorded flat equity, and — for signals — updated the risk guard with unchanged equity,
+which changes the guard only on a new UTC day or when a breaker cooldown ends. Before the next bar
+that matters, the histories are restored from arrays (equal to the incremental ones), the paper
+exchange sees the last skipped candle, and the calibrator is restored from its timeline.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from quantum_trader.backtest.precompute import CONSENSUS, Timeline
+from quantum_trader.backtest.recorder import Recorder
+from quantum_trader.bus.messages import CandleEvent
+from quantum_trader.core.features import true_range
+from quantum_trader.core.risk import DAY_MS
+from quantum_trader.core.types import Candle
+from quantum_trader.feeds.loader import FundingSeries
+from quantum_trader.pipeline import Pipeline
+from quantum_trader.settings import Settings, filter_params
+
+
+class FastForward:
+    def __init__(
+        self,
+        p: Pipeline,
+        recorder: Recorder,
+        tl: Timeline,
+        settings: Settings,
+        funding: dict[str, FundingSeries],
+    ) -> None:
+        assert p.paper is not None  # noqa: S101 - backtests run on the paper exchange
+        self.p, self.recorder, self.tl, self.funding = p, recorder, tl, funding
+        self.engine = p.paper.engine
+        self.min_resolved = settings.calibration.min_resolved
+        self.arrays = [
+            {
+                "ts": c.series.ts.astype(np.float64),
+                "open": c.series.open,
+                "high": c.series.high,
+                "low": c.series.low,
+                "close": c.series.close,
+                "volume": c.series.volume,
+                "atr": c.atr,
+                "atr_pct": c.atr_pct,
+            }
+            for c in tl.calls
+        ]
+        self.true_ranges = [
+            true_range(c.series.high, c.series.low, c.series.close) for c in tl.calls
+        ]
+        self.candidate = self._candidates(settings)
+        self.next_candidate = self._next(self.candidate)
+        self.signal_events = np.flatnonzero(
+            np.array(
+                [
+                    tl.calls[k].side[i]
+                    for k, i in zip(tl.ev_sym.tolist(), tl.ev_bar.tolist(), strict=True)
+                ]
+            )
+            != 0
+        )
+        self.dirty = False
+        self.skipped = 0
+        self.handovers = 0
+
+    def _candidates(self, settings: Settings) -> npt.NDArray[np.bool_]:
+        tl, fp = self.tl, filter_params(settings)
+        sym, bar = tl.ev_sym, tl.ev_bar
+        side = np.empty(sym.size, dtype=np.int64)
+        cons = np.empty(sym.size, dtype=np.int64)
+        atr_pct = np.empty(sym.size)
+        for k, c in enumerate(tl.calls):
+            mask = sym == k
+            side[mask], cons[mask] = c.side[bar[mask]], c.consensus[bar[mask]]
+            atr_pct[mask] = c.atr_pct[bar[mask]]
+        if settings.signals.force_confidence:
+            out: npt.NDArray[np.bool_] = side != 0
+            return out
+        allowed = np.isin(cons, [CONSENSUS.index(str(x)) for x in fp.allowed_consensus])
+        with np.errstate(invalid="ignore"):
+            needed = np.where(
+                atr_pct > fp.high_vol_atr_pct, fp.high_vol_min_confidence, fp.min_confidence
+            )
+        flags: npt.NDArray[np.bool_] = (side != 0) & allowed & (tl.calibrated >= needed)
+        return flags
+
+    @staticmethod
+    def _next(flags: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+        """For each event, the index of the next flagged event at or after it (len if none)."""
+        idx = np.where(flags, np.arange(flags.size), flags.size)
+        out: npt.NDArray[np.int64] = np.minimum.accumulate(idx[::-1])[::-1]
+        return out
+
+    def _event(self, e: int) -> CandleEvent:
+        k, i = int(self.tl.ev_sym[e]), int(self.tl.ev_bar[e])
+        s = self.tl.calls[k].series
+        candle = Candle.trusted(
+            int(s.ts[i]),
+            float(s.open[i]),
+            float(s.high[i]),
+            float(s.low[i]),
+            float(s.close[i]),
+            float(s.volume[i]),
+        )
+        rates = self.funding.get(s.symbol)
+        return CandleEvent(
+            s.symbol, candle, s.timeframe_ms, rates.rate_at(candle.ts) if rates else None
+        )
+
+    def _flat(self) -> bool:
+        return not (self.p.book.positions or self.engine.positions or self.engine.open_orders())
+
+    def _sync(self, e: int) -> None:
+        """Bring the pipeline to exactly where it would be just before event ``e``."""
+        if not self.dirty:
+            return
+        self.handovers += 1
+        for k in range(len(self.tl.calls)):
+            n = int(np.searchsorted(self.tl.position[k], e))
+            if n == 0:
+                continue
+            first = self._event(int(self.tl.position[k][0]))
+            history = self.p.signals.history(first)
+            if history.count < n:
+                history.restore(self.arrays[k], n, self.true_ranges[k])
+                last = self._event(int(self.tl.position[k][n - 1]))
+                self.engine.on_candle(
+                    last.symbol,
+                    last.candle.ts,
+                    last.candle.open,
+                    last.candle.high,
+                    last.candle.low,
+                    last.candle.close,
+                    last.funding_rate,
+                )
+                if last.funding_rate is not None:
+                    self.p.signals.funding[last.symbol] = last.funding_rate
+        self.p.signals.calibrator = self.tl.calibrator_before(e, self.min_resolved)
+        self.dirty = False
+
+    def _skip(self, e: int, j: int) -> None:
+        """Events [e, j) are quiet: record them and move the risk guard as the strategy would."""
+        closes = self.tl.ev_close[e:j]
+        equity = self.engine.balance().equity
+        rec = self.recorder
+        rec.ts.extend(closes.tolist())
+        rec.equity.extend([equity] * (j - e))
+        rec.exposed.extend([False] * (j - e))
+        if rec.on_bar is not None:
+            for _ in range(j - e):
+                rec.on_bar()
+        self.p.feed.candles += j - e
+        self.skipped += j - e
+        self.dirty = True
+        lo, hi = np.searchsorted(self.signal_events, [e, j])
+        ts = self.tl.ev_close[self.signal_events[lo:hi]]
+        risk, at = self.p.strategy.risk, 0
+        while at < ts.size:  # the first signal, then each new day and each breaker expiry
+            risk.update(equity, int(ts[at]))
+            day_end = (int(ts[at]) // DAY_MS + 1) * DAY_MS
+            nxt = [int(np.searchsorted(ts, day_end))]
+            if risk.status(int(ts[at])).breaker_until_ms > ts[at]:
+                nxt.append(int(np.searchsorted(ts, risk.status(0).breaker_until_ms)))
+            at = max(at + 1, min(nxt))
+        if ts.size:
+            self.p.clock.set(int(closes[-1]))
+
+    async def run(self) -> None:
+        total, e = self.tl.ev_sym.size, 0
+        while e < total:
+            if self.candidate[e] or not self._flat():
+                self._sync(e)
+                await self.p.feed._deliver(self._event(e))
+                e += 1
+                continue
+            j = int(self.next_candidate[e])
+            self._skip(e, j)
+            e = j
+        self.p.feed.finished.set()

@@ -1,0 +1,80 @@
+"""The skip-ahead backtest makes exactly the trades, and the per-bar equity curve, of delivering
+every candle through the pipeline — across calibration, forced confidence, funding, and several
+symbols trading at the same time."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from quantum_trader.backtest.runner import BacktestRun, run_backtest
+from quantum_trader.feeds.loader import CandleSeries, load_candles, load_funding
+from quantum_trader.feeds.synthetic import SyntheticMarket
+from quantum_trader.settings import Settings
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+BTC = DATA / "BTCUSDT-1m-2023-03-binanceus.csv"
+XRP = DATA / "XRPUSDT-PERP-5m-2021-11.csv"
+XRP_FUNDING = DATA / "XRPUSDT-PERP-funding-8h-2021-11.csv"
+needs_data = pytest.mark.skipif(not BTC.exists(), reason="../shared/data is not beside")
+
+
+def _overlapping(tmp: Path, bars: int = 6_000) -> list[CandleSeries]:
+    market = SyntheticMarket(("ETH/USDT:USDT", "SOL/USDT:USDT"), seed=3)
+    out = []
+    for symbol in market.symbols:
+        path = tmp / f"{symbol.split('/')[0]}USDT-1m.csv"
+        rows = ["timestamp_ms,open,high,low,close,volume"]
+        for i in range(bars):
+            c, _ = market.next_candle(symbol, 1_704_067_200_000 + i * 60_000)
+            rows.append(f"{c.ts},{c.open!r},{c.high!r},{c.low!r},{c.close!r},{c.volume!r}")
+        path.write_text("\n".join(rows) + "\n")
+        out.append(load_candles(path))
+    return out
+
+
+def _both(
+    settings: Settings, series: list[CandleSeries], funding: dict[str, object], tmp: Path
+) -> tuple[BacktestRun, BacktestRun]:
+    runs = []
+    for fast in (False, True):
+        state = tmp / ("fast" if fast else "full")
+        state.mkdir()
+        runs.append(asyncio.run(run_backtest(settings, series, funding, state, fast=fast)))  # type: ignore[arg-type]
+    return runs[0], runs[1]
+
+
+def _same(full: BacktestRun, fast: BacktestRun, at_least: int) -> None:
+    assert len(full.recorder.trades) >= at_least
+    assert fast.recorder.trades == full.recorder.trades
+    assert fast.recorder.equity == full.recorder.equity
+    assert fast.recorder.ts == full.recorder.ts
+    assert fast.recorder.exposed == full.recorder.exposed
+    assert fast.metrics.bars == full.metrics.bars
+
+
+@needs_data
+@pytest.mark.parametrize("force", [0.0, 0.95])
+def test_btc(tmp_path: Path, force: float) -> None:
+    settings = Settings(signals={"force_confidence": force}, leverage={"max_leverage": 80})
+    full, fast = _both(settings, [load_candles(BTC)], {}, tmp_path)
+    _same(full, fast, 2 if not force else 50)
+
+
+@needs_data
+def test_xrp_with_funding(tmp_path: Path) -> None:
+    settings = Settings(signals={"force_confidence": 0.95})
+    funding = {"XRP/USDT:USDT": load_funding(XRP_FUNDING)}
+    full, fast = _both(settings, [load_candles(XRP)], funding, tmp_path)
+    _same(full, fast, 30)
+    assert any(t.funding != 0 for t in fast.recorder.trades)
+
+
+@pytest.mark.parametrize("force", [0.0, 0.9])
+def test_two_symbols_trading_at_once(tmp_path: Path, force: float) -> None:
+    settings = Settings(signals={"force_confidence": force})
+    full, fast = _both(settings, _overlapping(tmp_path), {}, tmp_path)
+    _same(full, fast, 40)
+    assert len({t.symbol for t in fast.recorder.trades}) == 2
