@@ -55,17 +55,12 @@ class FastForward:
         self.true_ranges = [
             true_range(c.series.high, c.series.low, c.series.close) for c in tl.calls
         ]
+        self.side = np.zeros(tl.ev_sym.size, dtype=np.int64)
+        for k, c in enumerate(tl.calls):
+            self.side[tl.position[k]] = c.side
         self.candidate = self._candidates(settings)
         self.next_candidate = self._next(self.candidate)
-        self.signal_events = np.flatnonzero(
-            np.array(
-                [
-                    tl.calls[k].side[i]
-                    for k, i in zip(tl.ev_sym.tolist(), tl.ev_bar.tolist(), strict=True)
-                ]
-            )
-            != 0
-        )
+        self.signal_events = np.flatnonzero(self.side != 0)
         self.dirty = False
         self.skipped = 0
         self.handovers = 0

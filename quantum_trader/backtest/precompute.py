@@ -123,8 +123,11 @@ def timeline(series: Sequence[CandleSeries], min_resolved: int, keep: int = 500)
     ev_sym, ev_bar = sym[order], bar[order]
     ev_close = np.concatenate([c.close_ts for c in calls])[order]
     position = [np.empty(len(c.series), dtype=np.int64) for c in calls]
-    for p, (k, i) in enumerate(zip(ev_sym.tolist(), ev_bar.tolist(), strict=True)):
-        position[k][i] = p
+    raw_ev = np.zeros(ev_sym.size)
+    for k, c in enumerate(calls):
+        where = np.flatnonzero(ev_sym == k)
+        position[k][ev_bar[where]] = where
+        raw_ev[where] = c.confidence[ev_bar[where]]
     n_events = len(order)
     sig_pos_l, res_pos_l, out_l = [], [], []
     for k, c in enumerate(calls):
@@ -155,7 +158,7 @@ def timeline(series: Sequence[CandleSeries], min_resolved: int, keep: int = 500)
     hits = cum[n_at] - cum[np.maximum(0, n_at - keep)]
     with np.errstate(invalid="ignore", divide="ignore"):
         acc = np.where(window > 0, hits / np.maximum(window, 1), 0.0)
-    raw = np.array([calls[int(ev_sym[p])].confidence[int(ev_bar[p])] for p in sig_pos.tolist()])
+    raw = raw_ev[sig_pos]
     calibrated = np.zeros(n_events)
     calibrated[sig_pos] = _calibrate(raw, acc, window if keep else n_at, min_resolved)
     return Timeline(
