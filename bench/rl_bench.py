@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""RL sizer benchmark: one sizing decision's latency (p50/p99) through the torch policy, the same
-forward pass in numpy, and — as the baseline measured in the same run — the SPEC fallback
-formula; then the duration of one policy update over 1,000 experiences.
+"""RL sizer benchmark: one sizing decision's latency (p50/p99) through the sizer (numpy forward
+pass), the same network in torch, and — as the baseline measured in the same run — the SPEC
+fallback formula; then the duration of one policy update over 1,000 experiences.
 
     .venv/bin/python bench/rl_bench.py [--decisions 20000] [--updates 5]
 """
@@ -16,13 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import torch
 from loguru import logger
 
 from quantum_trader.core.sizing import fallback_multiplier
-from quantum_trader.sizing.learner import Experience
 from quantum_trader.sizing.market import SizingMarket
-from quantum_trader.sizing.policy import NumpyPolicy
+from quantum_trader.sizing.policy import SizerPolicy
 from quantum_trader.sizing.rl_sizer import RLSizer
+from quantum_trader.sizing.state import Experience
 
 
 def latencies(
@@ -53,11 +54,13 @@ def main() -> None:
         sizer = RLSizer(Path(tmp))
         market = SizingMarket(7)
         states = [tuple(float(x) for x in row) for row in market.states(args.decisions)]
-        numpy_policy = NumpyPolicy.from_policy(sizer.policy)
+        torch_policy = SizerPolicy(0)
         cases = {
             "fallback formula (baseline)": lambda s: fallback_multiplier(s[0], s[2], s[1], s[3]),
-            "torch policy (RLSizer.multiplier)": sizer.multiplier,
-            "numpy forward (backtest path)": lambda s: float(numpy_policy(np.array(s))[0]),
+            "RLSizer.multiplier (numpy forward)": sizer.multiplier,
+            "torch forward (training network)": lambda s: float(
+                torch_policy(torch.tensor([s], dtype=torch.float32))[0]
+            ),
         }
         base_p99 = 0.0
         print(f"one sizing decision, {args.decisions:,} calls each (ms):")
@@ -66,7 +69,7 @@ def main() -> None:
             p50, p99 = pct(lat, 0.50), pct(lat, 0.99)
             base_p99 = base_p99 or p99
             verdict = ""
-            if "torch" in name:
+            if "RLSizer" in name:
                 verdict = "  target p99 ≤ 0.2 ms: " + ("met" if p99 <= 0.2 else "MISSED")
             print(
                 f"  {name:<36} p50 {p50:.4f}  p99 {p99:.4f}  "
@@ -77,11 +80,12 @@ def main() -> None:
         batch = [
             Experience(states[i], float(actions[i]), float(rewards[i]), 0.0) for i in range(1000)
         ]
-        sizer._optimizers()  # built once at the first update (a one-off second), not timed here
+        trainer = sizer.trainer()
+        trainer.optimizers()  # built once at the first update (a one-off second), not timed here
         durations = []
         for _ in range(args.updates):
             t = time.perf_counter()
-            sizer._train_copy(batch)
+            trainer.train_copy(batch)
             durations.append(time.perf_counter() - t)
         print(
             f"one policy update over 1,000 experiences ({sizer.cfg.epochs} epochs): "

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from quantum_trader.app import state_dir
 from quantum_trader.settings import Settings
-from quantum_trader.sizing.files import CHECKPOINT, EXPERIENCES
+from quantum_trader.sizing.state import CHECKPOINT, EXPERIENCES
 
 if TYPE_CHECKING:
     from quantum_trader.sizing.rl_sizer import RLSizer

@@ -21,7 +21,7 @@ from quantum_trader.core.edge import normalise_symbol, parse_ts
 from quantum_trader.core.errors import InvalidInput
 from quantum_trader.feeds.loader import CandleSeries, load_candles, load_funding, symbol_from_name
 from quantum_trader.settings import Settings
-from quantum_trader.sizing.files import CHECKPOINT
+from quantum_trader.sizing.state import CHECKPOINT
 
 PROGRESS_FROM_BARS = 100_000
 

@@ -14,20 +14,10 @@ import torch
 from loguru import logger
 
 from quantum_trader.sizing.policy import SizerPolicy
+from quantum_trader.sizing.state import Counters
 
 log = logger.bind(component="rl")
 FORMAT = "qtrader-sizer-v3"
-
-
-@dataclass(frozen=True, slots=True)
-class Counters:
-    policy_updates: int = 0
-    trades_processed: int = 0
-    avg_reward: float = 0.0
-
-    @property
-    def version(self) -> str:
-        return f"v3.{self.policy_updates}"
 
 
 def save(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from loguru import logger
 
-from quantum_trader.sizing.learner import Experience
+from quantum_trader.sizing.state import Experience
 
 log = logger.bind(component="rl")
 

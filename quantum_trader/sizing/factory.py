@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
 
 from loguru import logger
@@ -10,17 +12,27 @@ from quantum_trader.settings import Settings
 from quantum_trader.sizing.sizer import FallbackSizer, Sizer
 
 
+def torch_available() -> bool:
+    """Whether torch can be imported — asked without importing it (that costs a second)."""
+    if "torch" in sys.modules:
+        return sys.modules["torch"] is not None
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def make_sizer(settings: Settings, state_dir: Path, offload: bool = True) -> Sizer:
     """``offload``: train in a worker thread (live). In simulated time updates run inline so every
     replay of the same candles sizes the same way."""
     rl = settings.rl
     if not rl.enabled:
         return FallbackSizer()
-    try:
-        from quantum_trader.sizing.rl_sizer import RLConfig, RLSizer
-    except ImportError as exc:
-        logger.bind(component="rl").error("torch unavailable ({}): fallback sizing formula", exc)
-        return FallbackSizer(reason=f"torch unavailable: {exc}")
+    if not torch_available():
+        logger.bind(component="rl").error("torch unavailable: fallback sizing formula")
+        return FallbackSizer(reason="torch unavailable")
+    from quantum_trader.sizing.rl_sizer import RLConfig, RLSizer
+
     return RLSizer(
         state_dir,
         RLConfig(

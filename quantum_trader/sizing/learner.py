@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import cast
 
 import torch
@@ -22,24 +21,9 @@ from torch import nn
 
 from quantum_trader.core.rl_reward import zscore
 from quantum_trader.sizing.policy import STATE_MEAN, STATE_STD, SizerPolicy
+from quantum_trader.sizing.state import Experience, UpdateStats
 
 LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
-
-
-@dataclass(frozen=True, slots=True)
-class Experience:
-    state: tuple[float, ...]
-    action: float
-    reward: float
-    logp: float  # log π_old(action | state) when it was taken
-
-
-@dataclass(frozen=True, slots=True)
-class UpdateStats:
-    n: int
-    loss: float
-    seconds: float
-    mean_reward: float
 
 
 class ValueBaseline(nn.Module):
@@ -75,9 +59,6 @@ class Learner:
         self, sigma: float = 0.25, lr: float = 1e-3, epochs: int = 10, clip: float = 0.2
     ) -> None:
         self.sigma, self.lr, self.epochs, self.clip = sigma, lr, epochs, clip
-
-    def logp(self, mean: float, action: float) -> float:
-        return float(gaussian_logp(torch.tensor(mean), torch.tensor(action), self.sigma))
 
     def update(
         self,

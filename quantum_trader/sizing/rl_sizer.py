@@ -1,7 +1,8 @@
-"""The RL position sizer: a torch policy that sizes every trade and learns from every closed one.
+"""The RL position sizer: a policy that sizes every trade and learns from every closed one.
 
-- ``multiplier(state)``: the policy's mean action (deterministic; no exploration in trading). Any
-  failure or non-finite output → the SPEC §7 fallback formula, logged and counted.
+- ``multiplier(state)``: the policy's mean action (deterministic; no exploration in trading),
+  computed in numpy — torch is imported only to load a checkpoint or to train. Any failure or
+  non-finite output → the SPEC §7 fallback formula, logged and counted.
 - ``learn(experience)``: the reward of SPEC §7 (sized ROE) → the replay buffer (1,000) and the
   experience log. An update runs every ``retrain_every`` closed trades, or when the mean |reward| of
   the last 50 falls below 0.001; it trains a copy in a worker thread (the event loop keeps going),
@@ -11,26 +12,34 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import math
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 from loguru import logger
 
 from quantum_trader.bus.messages import PnlExperience
 from quantum_trader.core.rl_reward import check_state, sizing_reward
 from quantum_trader.core.sizing import fallback_multiplier
-from quantum_trader.sizing import checkpoint
 from quantum_trader.sizing.experiences import ExperienceLog
-from quantum_trader.sizing.files import CHECKPOINT, EXPERIENCES
-from quantum_trader.sizing.learner import Experience, Learner, UpdateStats, ValueBaseline
+from quantum_trader.sizing.factory import torch_available
 from quantum_trader.sizing.market import SizingMarket
-from quantum_trader.sizing.policy import SizerPolicy
+from quantum_trader.sizing.numpy_policy import NumpyPolicy
+from quantum_trader.sizing.state import (
+    CHECKPOINT,
+    EXPERIENCES,
+    Counters,
+    Experience,
+    UpdateStats,
+    gaussian_logp,
+)
+
+if TYPE_CHECKING:
+    from quantum_trader.sizing.policy import SizerPolicy
+    from quantum_trader.sizing.trainer import Trainer
 
 log = logger.bind(component="rl")
 __all__ = ["CHECKPOINT", "EXPERIENCES", "Evaluation", "RLConfig", "RLSizer"]
@@ -66,16 +75,14 @@ class RLSizer:
     def __init__(self, state_dir: Path, config: RLConfig | None = None) -> None:
         self.cfg = config or RLConfig()
         self.path = state_dir / CHECKPOINT
-        torch.set_num_threads(1)  # a 6→64→64→1 net gains nothing from threads
-        self.policy = SizerPolicy(self.cfg.seed)
-        self.baseline = ValueBaseline(self.cfg.seed)
-        self.optimizer: torch.optim.Optimizer | None = None  # built by the first update
-        self.baseline_optimizer: torch.optim.Optimizer | None = None
-        loaded = checkpoint.load(self.path, self.policy, self.cfg.seed)
-        self.counters, self.checkpoint_error = loaded.counters, loaded.error
-        self._optimizer_state = loaded.optimizer_state
-        self.policy.eval()
-        self.learner = Learner(self.cfg.sigma, self.cfg.lr, self.cfg.epochs)
+        self._trainer: Trainer | None = None
+        self.counters, self.checkpoint_error = Counters(), None
+        if self.path.exists() or self.cfg.seed != 0:
+            loaded = self.trainer().load(self.path)
+            self.counters, self.checkpoint_error = loaded.counters, loaded.error
+            self.numpy = self.trainer().numpy()
+        else:
+            self.numpy = NumpyPolicy.fresh()  # equals torch's seed-0 initialisation (tested)
         self.log = ExperienceLog(state_dir / EXPERIENCES, self.cfg.buffer)
         self.buffer: deque[Experience] = deque(self.log.load(), maxlen=self.cfg.buffer)
         self.recent: deque[float] = deque(maxlen=50)
@@ -84,10 +91,18 @@ class RLSizer:
         self.last_update: UpdateStats | None = None
         self.update_errors = 0
 
+    def trainer(self) -> Trainer:
+        """The torch half, imported and built on first use."""
+        if self._trainer is None:
+            from quantum_trader.sizing.trainer import Trainer
+
+            c = self.cfg
+            self._trainer = Trainer(c.seed, c.lr, c.sigma, c.epochs)
+        return self._trainer
+
     # ------------------------------------------------------------------ inference
     def mean_action(self, state: tuple[float, ...]) -> float:
-        with torch.no_grad():
-            out = float(self.policy(torch.tensor([state], dtype=torch.float32))[0])
+        out = float(self.numpy(state)[0])
         if not math.isfinite(out):
             raise ValueError(f"policy output {out}")
         return out
@@ -111,9 +126,8 @@ class RLSizer:
         reward = sizing_reward(
             e.roe, e.action, e.confidence, e.leverage, e.target_leverage, state[3], state[2]
         )
-        return Experience(
-            state, e.action, reward, self.learner.logp(self.mean_action(state), e.action)
-        )
+        logp = gaussian_logp(self.mean_action(state), e.action, self.cfg.sigma)
+        return Experience(state, e.action, reward, logp)
 
     async def learn(self, e: PnlExperience) -> None:
         exp = self.experience_of(e)
@@ -121,7 +135,7 @@ class RLSizer:
         self.log.append(exp)
         self.recent.append(exp.reward)
         self.since_update += 1
-        self.counters = checkpoint.Counters(
+        self.counters = Counters(
             self.counters.policy_updates,
             self.counters.trades_processed + 1,
             self.counters.avg_reward,
@@ -133,53 +147,31 @@ class RLSizer:
         if self.since_update >= self.cfg.retrain_every or (low and self.since_update >= 10):
             await self.update()
 
-    def _optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
-        """Build the optimizers on first use, restoring the checkpoint's state when it fits."""
-        if self.optimizer is None:
-            self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.cfg.lr)
-            if self._optimizer_state is not None:
-                try:
-                    self.optimizer.load_state_dict(self._optimizer_state)
-                except (KeyError, ValueError, RuntimeError, TypeError) as exc:
-                    log.warning("checkpoint optimizer state unusable ({}): fresh optimizer", exc)
-                self._optimizer_state = None
-        if self.baseline_optimizer is None:
-            self.baseline_optimizer = torch.optim.Adam(self.baseline.parameters(), lr=self.cfg.lr)
-        return self.optimizer, self.baseline_optimizer
-
-    def _train_copy(self, batch: list[Experience]) -> tuple[SizerPolicy, Any, UpdateStats]:
-        """Train copies (the live policy keeps serving); the baseline is only used here."""
-        optimizer, baseline_optimizer = self._optimizers()
-        policy, optimizer = copy.deepcopy((self.policy, optimizer))
-        stats = self.learner.update(policy, optimizer, batch, self.baseline, baseline_optimizer)
-        return policy, optimizer, stats
-
     async def update(self) -> None:
-        """Train a copy off the event loop, swap it in, checkpoint."""
+        """Train a copy (off the event loop when offloading), swap it in, checkpoint."""
         batch = list(self.buffer)
         self.since_update = 0
         try:
             if self.cfg.offload:
-                policy, optimizer, stats = await asyncio.to_thread(self._train_copy, batch)
+                trainer = await asyncio.to_thread(self.trainer)  # first use imports torch
+                policy, optimizer, stats = await asyncio.to_thread(trainer.train_copy, batch)
             else:
-                policy, optimizer, stats = self._train_copy(batch)
+                policy, optimizer, stats = self.trainer().train_copy(batch)
         except Exception:
             self.update_errors += 1
             log.opt(exception=True).error("policy update failed; keeping the current policy")
             return
         self._adopt(policy, optimizer, stats)
-        await asyncio.to_thread(
-            checkpoint.save, self.path, self.policy, self._optimizer_dict(), self.counters
-        )
-
-    def _optimizer_dict(self) -> dict[str, Any]:
-        if self.optimizer is not None:
-            return dict(self.optimizer.state_dict())
-        return self._optimizer_state or {}
+        if self.cfg.offload:
+            await asyncio.to_thread(self.trainer().save, self.path, self.counters)
+        else:
+            self.trainer().save(self.path, self.counters)
 
     def _adopt(self, policy: SizerPolicy, optimizer: Any, stats: UpdateStats) -> None:
-        self.policy, self.optimizer, self.last_update = policy, optimizer, stats
-        self.counters = checkpoint.Counters(
+        trainer = self.trainer()
+        trainer.adopt(policy, optimizer)
+        self.numpy, self.last_update = trainer.numpy(), stats
+        self.counters = Counters(
             self.counters.policy_updates + 1, self.counters.trades_processed, stats.mean_reward
         )
         log.info(
@@ -196,11 +188,10 @@ class RLSizer:
         """Explore on the synthetic sizing market: Gaussian noise around the mean action."""
         market = SizingMarket(seed)
         rng = np.random.default_rng(seed + 1)
-        torch.manual_seed(seed)
+        trainer = self.trainer()
         for _ in range(episodes):
             states = market.states(trades)
-            with torch.no_grad():
-                mean = self.policy(torch.tensor(states, dtype=torch.float32)).double().numpy()
+            mean = self.numpy(states)
             actions = np.clip(mean + rng.normal(0.0, self.cfg.sigma, trades), 0.5, 1.5)
             rewards = market.rewards(states, actions)
             for s, a, m, r in zip(states, actions, mean, rewards, strict=True):
@@ -209,23 +200,22 @@ class RLSizer:
                         tuple(float(x) for x in s),
                         float(a),
                         float(r),
-                        self.learner.logp(float(m), float(a)),
+                        gaussian_logp(float(m), float(a), self.cfg.sigma),
                     )
                 )
-            self.counters = checkpoint.Counters(
+            self.counters = Counters(
                 self.counters.policy_updates,
                 self.counters.trades_processed + trades,
                 self.counters.avg_reward,
             )
-            self._adopt(*self._train_copy(list(self.buffer)))
-        checkpoint.save(self.path, self.policy, self._optimizer_dict(), self.counters)
+            self._adopt(*trainer.train_copy(list(self.buffer)))
+        trainer.save(self.path, self.counters)
 
     def evaluate(self, seed: int = 12_345, n: int = 4_000) -> Evaluation:
         """Noise-free expected rewards on held-out states: the policy vs 1.0× vs the optimum."""
         market = SizingMarket(seed)
         states = market.states(n)
-        with torch.no_grad():
-            actions = self.policy(torch.tensor(states, dtype=torch.float32)).double().numpy()
+        actions = self.numpy(states)
         optimum = market.optimum(states)
         return Evaluation(
             float(market.rewards(states, actions, noisy=False).mean()),
@@ -242,7 +232,7 @@ class RLSizer:
             "policy_updates": self.counters.policy_updates,
             "mean_reward": round(self.counters.avg_reward, 6),
             "buffer": len(self.buffer),
-            "torch_available": True,
+            "torch_available": torch_available(),
             "fallback_count": self.fallbacks,
             "update_errors": self.update_errors,
             "checkpoint_error": self.checkpoint_error,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -20,7 +21,8 @@ from quantum_trader.settings import Settings
 from quantum_trader.sizing import checkpoint
 from quantum_trader.sizing.factory import make_sizer
 from quantum_trader.sizing.market import SizingMarket
-from quantum_trader.sizing.policy import NumpyPolicy, SizerPolicy
+from quantum_trader.sizing.numpy_policy import NumpyPolicy
+from quantum_trader.sizing.policy import SizerPolicy, numpy_policy
 from quantum_trader.sizing.rl_sizer import CHECKPOINT, EXPERIENCES, RLConfig, RLSizer
 from quantum_trader.sizing.sizer import FallbackSizer
 
@@ -45,7 +47,27 @@ def test_policy_range_and_numpy_parity() -> None:
     with torch.no_grad():
         out = policy(torch.tensor(states, dtype=torch.float32)).double().numpy()
     assert out.min() >= 0.5 and out.max() <= 1.5
-    np.testing.assert_allclose(NumpyPolicy.from_policy(policy)(states), out, atol=1e-6)
+    np.testing.assert_allclose(numpy_policy(policy)(states), out, atol=1e-6)
+
+
+def test_shipped_fresh_weights_are_torchs_seed_0_initialisation() -> None:
+    fresh = NumpyPolicy.fresh()
+    torch_policy = numpy_policy(SizerPolicy(0))
+    for (w1, b1), (w2, b2) in zip(fresh.layers, torch_policy.layers, strict=True):
+        assert np.array_equal(w1, w2) and np.array_equal(b1, b2)
+    assert np.array_equal(fresh.mean, torch_policy.mean)
+
+
+def test_a_fresh_sizer_decides_without_importing_torch(tmp_path: Path) -> None:
+    code = (
+        "import sys; from pathlib import Path; from quantum_trader.sizing.rl_sizer import RLSizer;"
+        f"m = RLSizer(Path({str(tmp_path)!r})).multiplier((0.8, 1.2, 0.3, 0.01, 0.0001, 0.2));"
+        "print(0.5 <= m <= 1.5, 'torch' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["True", "False"]
 
 
 def test_checkpoint_round_trip(tmp_path: Path) -> None:
@@ -66,10 +88,11 @@ def test_optimizers_are_built_on_first_update_with_the_saved_state(tmp_path: Pat
     first = RLSizer(tmp_path)
     first.train_synthetic(2, seed=1)
     restarted = RLSizer(tmp_path)
-    assert restarted.optimizer is None  # nothing built at start (it costs a second)
-    optimizer, _ = restarted._optimizers()
-    assert first.optimizer is not None
-    saved = first.optimizer.state_dict()["state"][0]["step"]
+    assert restarted.trainer().optimizer is None  # nothing built at start (it costs a second)
+    optimizer, _ = restarted.trainer().optimizers()
+    first_optimizer = first.trainer().optimizer
+    assert first_optimizer is not None
+    saved = first_optimizer.state_dict()["state"][0]["step"]
     assert optimizer.state_dict()["state"][0]["step"] == saved  # Adam's moments carried over
 
 
@@ -161,10 +184,7 @@ async def test_low_rewards_trigger_an_update(tmp_path: Path) -> None:
 def test_a_failing_policy_falls_back_to_the_formula(tmp_path: Path) -> None:
     sizer = RLSizer(tmp_path)
 
-    def broken(_: torch.Tensor) -> torch.Tensor:
-        return torch.tensor([math.nan])
-
-    sizer.policy.forward = broken  # type: ignore[method-assign]
+    sizer.numpy = lambda _states: np.array([math.nan])  # type: ignore[assignment]
     assert sizer.multiplier(STATE) == fallback_multiplier(0.8, 0.3, 1.2, 0.01)
     assert sizer.multiplier((math.nan, 1.0, 0.0, 0.0, 0.0, 0.0)) == fallback_multiplier(
         0.0, 0.0, 1.0, 0.0
