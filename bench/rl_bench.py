@@ -39,6 +39,11 @@ def latencies(
     return out
 
 
+def torch_forward(policy: SizerPolicy, state: tuple[float, ...]) -> float:
+    with torch.no_grad():
+        return float(policy(torch.tensor([state], dtype=torch.float32))[0])
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -58,9 +63,7 @@ def main() -> None:
         cases = {
             "fallback formula (baseline)": lambda s: fallback_multiplier(s[0], s[2], s[1], s[3]),
             "RLSizer.multiplier (numpy forward)": sizer.multiplier,
-            "torch forward (training network)": lambda s: float(
-                torch_policy(torch.tensor([s], dtype=torch.float32))[0]
-            ),
+            "torch forward (training network)": lambda s: torch_forward(torch_policy, s),
         }
         base_p99 = 0.0
         print(f"one sizing decision, {args.decisions:,} calls each (ms):")
