@@ -20,10 +20,11 @@ from quantum_trader.backtest.recorder import Recorder
 from quantum_trader.bus.messages import CandleEvent
 from quantum_trader.core.features import true_range
 from quantum_trader.core.risk import DAY_MS
-from quantum_trader.core.types import Candle
+from quantum_trader.core.types import Candle, Side
 from quantum_trader.feeds.loader import FundingSeries
 from quantum_trader.pipeline import Pipeline
 from quantum_trader.settings import Settings, filter_params
+from quantum_trader.signals.service import HORIZON_BARS
 
 
 class FastForward:
@@ -113,32 +114,57 @@ class FastForward:
         return not (self.p.book.positions or self.engine.positions or self.engine.open_orders())
 
     def _sync(self, e: int) -> None:
-        """Bring the pipeline to exactly where it would be just before event ``e``."""
-        if not self.dirty:
-            return
-        self.handovers += 1
-        for k in range(len(self.tl.calls)):
-            n = int(np.searchsorted(self.tl.position[k], e))
-            if n == 0:
-                continue
-            first = self._event(int(self.tl.position[k][0]))
-            history = self.p.signals.history(first)
+        """Bring what event ``e`` touches to exactly where the pipeline would have it: its
+        symbol's history and exchange state (caught up lazily, symbol by symbol), and the
+        calibrator after a flat stretch was stepped over."""
+        k = int(self.tl.ev_sym[e])
+        n = int(self.tl.ev_bar[e])  # bars of this symbol before this event
+        if n:
+            history = self.p.signals.history(self._event(int(self.tl.position[k][0])))
             if history.count < n:
+                self.handovers += 1
                 history.restore(self.arrays[k], n, self.true_ranges[k])
                 last = self._event(int(self.tl.position[k][n - 1]))
+                c = last.candle
                 self.engine.on_candle(
-                    last.symbol,
-                    last.candle.ts,
-                    last.candle.open,
-                    last.candle.high,
-                    last.candle.low,
-                    last.candle.close,
-                    last.funding_rate,
+                    last.symbol, c.ts, c.open, c.high, c.low, c.close, last.funding_rate
                 )
                 if last.funding_rate is not None:
                     self.p.signals.funding[last.symbol] = last.funding_rate
-        self.p.signals.calibrator = self.tl.calibrator_before(e, self.min_resolved)
-        self.dirty = False
+        if self.dirty:
+            self.p.signals.calibrator = self.tl.calibrator_before(e, self.min_resolved)
+            self.dirty = False
+
+    def _quiet(self, k: int) -> bool:
+        symbol = self.tl.calls[k].series.symbol
+        return (
+            symbol not in self.p.book.positions
+            and symbol not in self.engine.positions
+            and not self.engine.open_orders(symbol)
+        )
+
+    def _light_skip(self, e: int) -> None:
+        """A quiet event of a symbol while others trade: the calibrator steps (same code as the
+        signal service), the risk guard sees the current equity at a signal, equity is recorded;
+        the symbol's history and exchange state catch up before its next full event."""
+        k, i = int(self.tl.ev_sym[e]), int(self.tl.ev_bar[e])
+        c = self.tl.calls[k]
+        close, close_ts = float(c.series.close[i]), int(self.tl.ev_close[e])
+        cal = self.p.signals.calibrator
+        cal.resolve(c.series.symbol, close, close_ts)
+        equity = self.engine.balance().equity
+        if c.side[i]:
+            side = Side.LONG if c.side[i] > 0 else Side.SHORT
+            cal.track(c.series.symbol, side, close, close_ts + HORIZON_BARS * c.series.timeframe_ms)
+            self.p.strategy.risk.update(equity, close_ts)
+        rec = self.recorder
+        rec.ts.append(close_ts)
+        rec.equity.append(equity)
+        rec.exposed.append(bool(self.engine.positions))
+        if rec.on_bar is not None:
+            rec.on_bar()
+        self.p.feed.candles += 1
+        self.skipped += 1
 
     def _skip(self, e: int, j: int) -> None:
         """Events [e, j) are quiet: record them and move the risk guard as the strategy would."""
@@ -170,12 +196,17 @@ class FastForward:
     async def run(self) -> None:
         total, e = self.tl.ev_sym.size, 0
         while e < total:
-            if self.candidate[e] or not self._flat():
-                self._sync(e)
-                await self.p.feed._deliver(self._event(e))
-                e += 1
-                continue
-            j = int(self.next_candidate[e])
-            self._skip(e, j)
-            e = j
+            if not self.candidate[e]:
+                if self._flat():
+                    j = int(self.next_candidate[e])
+                    self._skip(e, j)
+                    e = j
+                    continue
+                if not self.dirty and self._quiet(int(self.tl.ev_sym[e])):
+                    self._light_skip(e)
+                    e += 1
+                    continue
+            self._sync(e)
+            await self.p.feed._deliver(self._event(e))
+            e += 1
         self.p.feed.finished.set()
