@@ -15,16 +15,15 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from quantum_trader.backtest.precompute import CONSENSUS, Timeline
+from quantum_trader.backtest.precompute import CONSENSUS, Timeline, TimelineCalibrator
 from quantum_trader.backtest.recorder import Recorder
 from quantum_trader.bus.messages import CandleEvent
 from quantum_trader.core.features import true_range
 from quantum_trader.core.risk import DAY_MS
-from quantum_trader.core.types import Candle, Side
+from quantum_trader.core.types import Candle
 from quantum_trader.feeds.loader import FundingSeries
 from quantum_trader.pipeline import Pipeline
 from quantum_trader.settings import Settings, filter_params
-from quantum_trader.signals.service import HORIZON_BARS
 
 
 class FastForward:
@@ -62,7 +61,8 @@ class FastForward:
         self.candidate = self._candidates(settings)
         self.next_candidate = self._next(self.candidate)
         self.signal_events = np.flatnonzero(self.side != 0)
-        self.dirty = False
+        self.calibrator = TimelineCalibrator(tl, self.min_resolved)
+        p.signals.calibrator = self.calibrator
         self.skipped = 0
         self.handovers = 0
 
@@ -114,9 +114,8 @@ class FastForward:
         return not (self.p.book.positions or self.engine.positions or self.engine.open_orders())
 
     def _sync(self, e: int) -> None:
-        """Bring what event ``e`` touches to exactly where the pipeline would have it: its
-        symbol's history and exchange state (caught up lazily, symbol by symbol), and the
-        calibrator after a flat stretch was stepped over."""
+        """Catch the event's symbol up (history and exchange state, lazily, symbol by symbol)
+        and point the calibrator at the event."""
         k = int(self.tl.ev_sym[e])
         n = int(self.tl.ev_bar[e])  # bars of this symbol before this event
         if n:
@@ -131,40 +130,30 @@ class FastForward:
                 )
                 if last.funding_rate is not None:
                     self.p.signals.funding[last.symbol] = last.funding_rate
-        if self.dirty:
-            self.p.signals.calibrator = self.tl.calibrator_before(e, self.min_resolved)
-            self.dirty = False
+        self.calibrator.at(e)
 
-    def _quiet(self, k: int) -> bool:
-        symbol = self.tl.calls[k].series.symbol
-        return (
-            symbol not in self.p.book.positions
-            and symbol not in self.engine.positions
-            and not self.engine.open_orders(symbol)
-        )
+    def _busy(self) -> list[int]:
+        """Symbols with a position or a live order: their events must all be delivered."""
+        out = []
+        for k, c in enumerate(self.tl.calls):
+            sym = c.series.symbol
+            if (
+                sym in self.p.book.positions
+                or sym in self.engine.positions
+                or self.engine.has_live_orders(sym)
+            ):
+                out.append(k)
+        return out
 
-    def _light_skip(self, e: int) -> None:
-        """A quiet event of a symbol while others trade: the calibrator steps (same code as the
-        signal service), the risk guard sees the current equity at a signal, equity is recorded;
-        the symbol's history and exchange state catch up before its next full event."""
-        k, i = int(self.tl.ev_sym[e]), int(self.tl.ev_bar[e])
-        c = self.tl.calls[k]
-        close, close_ts = float(c.series.close[i]), int(self.tl.ev_close[e])
-        cal = self.p.signals.calibrator
-        cal.resolve(c.series.symbol, close, close_ts)
-        equity = self.engine.balance().equity
-        if c.side[i]:
-            side = Side.LONG if c.side[i] > 0 else Side.SHORT
-            cal.track(c.series.symbol, side, close, close_ts + HORIZON_BARS * c.series.timeframe_ms)
-            self.p.strategy.risk.update(equity, close_ts)
-        rec = self.recorder
-        rec.ts.append(close_ts)
-        rec.equity.append(equity)
-        rec.exposed.append(bool(self.engine.positions))
-        if rec.on_bar is not None:
-            rec.on_bar()
-        self.p.feed.candles += 1
-        self.skipped += 1
+    def _quiet_until(self, e: int, busy: list[int]) -> int:
+        """The first event at or after ``e`` that can matter: a candidate or a busy symbol's."""
+        j = int(self.next_candidate[e])
+        for k in busy:
+            pos = self.tl.position[k]
+            i = int(np.searchsorted(pos, e))
+            if i < pos.size:
+                j = min(j, int(pos[i]))
+        return j
 
     def _skip(self, e: int, j: int) -> None:
         """Events [e, j) are quiet: record them and move the risk guard as the strategy would."""
@@ -173,13 +162,12 @@ class FastForward:
         rec = self.recorder
         rec.ts.extend(closes.tolist())
         rec.equity.extend([equity] * (j - e))
-        rec.exposed.extend([False] * (j - e))
+        rec.exposed.extend([bool(self.engine.positions)] * (j - e))
         if rec.on_bar is not None:
             for _ in range(j - e):
                 rec.on_bar()
         self.p.feed.candles += j - e
         self.skipped += j - e
-        self.dirty = True
         lo, hi = np.searchsorted(self.signal_events, [e, j])
         ts = self.tl.ev_close[self.signal_events[lo:hi]]
         risk, at = self.p.strategy.risk, 0
@@ -197,14 +185,11 @@ class FastForward:
         total, e = self.tl.ev_sym.size, 0
         while e < total:
             if not self.candidate[e]:
-                if self._flat():
-                    j = int(self.next_candidate[e])
+                busy = self._busy()
+                if int(self.tl.ev_sym[e]) not in busy:
+                    j = self._quiet_until(e, busy)
                     self._skip(e, j)
                     e = j
-                    continue
-                if not self.dirty and self._quiet(int(self.tl.ev_sym[e])):
-                    self._light_skip(e)
-                    e += 1
                     continue
             self._sync(e)
             await self.p.feed._deliver(self._event(e))

@@ -55,7 +55,7 @@ def drawdown(equity: Sequence[float] | npt.NDArray[np.float64]) -> npt.NDArray[n
 def compute(
     equity: Sequence[float],
     ts: Sequence[int],
-    exposed: Sequence[bool],
+    exposed: Sequence[int],  # 0/1 per bar
     trades: Sequence[TradeRow],
     liquidations: int,
     bars: int,

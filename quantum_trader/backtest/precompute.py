@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from quantum_trader.core.calibration import Calibration, calibrate_confidence
 from quantum_trader.core.ensemble import WARMUP, EnsembleSeries, ensemble_series
 from quantum_trader.core.features import wilder_atr
 from quantum_trader.core.types import Side
@@ -105,6 +106,40 @@ class Timeline:
                 )
             )
         return cal
+
+
+class TimelineCalibrator(Calibrator):
+    """A backtest's calibrator, answered from the timeline at the event being delivered: the
+    outcomes resolved up to and including it, then the same core formula. Tracking and resolving
+    are already in the timeline, so they cost nothing here."""
+
+    def __init__(self, tl: Timeline, min_resolved: int, keep: int = 500) -> None:
+        super().__init__(min_resolved, keep)
+        self.tl, self.keep, self.event = tl, keep, 0
+        self._hits = np.concatenate([[0], np.cumsum(tl.outcomes.astype(np.int64))])
+
+    def at(self, event: int) -> None:
+        self.event = event
+
+    def track(self, symbol: str, side: Side, price: float, due_ts: int) -> None:
+        return None
+
+    def resolve(self, symbol: str, price: float, ts: int) -> None:
+        return None
+
+    def _window(self) -> tuple[int, int]:
+        n = int(np.searchsorted(self.tl.outcome_pos, self.event, side="right"))
+        w = min(n, self.keep)
+        return int(self._hits[n] - self._hits[n - w]), w
+
+    @property
+    def accuracy(self) -> float | None:
+        hits, w = self._window()
+        return hits / w if w else None
+
+    def calibrate(self, raw: float) -> Calibration:
+        hits, w = self._window()
+        return calibrate_confidence(raw, hits / w if w else None, w, self.min_resolved)
 
 
 def _calibrate(raw: F64, acc: F64, resolved: I64, min_resolved: int) -> F64:

@@ -3,6 +3,7 @@ liquidation price it was opened with) and the equity after every candle."""
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -55,9 +56,10 @@ class Recorder:
         self.levels: dict[str, LevelsEvent] = {}
         self.opened: dict[str, tuple[PositionOpened, float]] = {}
         self.trades: list[TradeRow] = []
-        self.ts: list[int] = []
-        self.equity: list[float] = []
-        self.exposed: list[bool] = []
+        # per bar, compact (8 + 8 + 1 bytes a bar): a 10-symbol year is 5 million bars
+        self.ts: array[int] = array("q")
+        self.equity: array[float] = array("d")
+        self.exposed = bytearray()
         self.on_bar: Any = None  # progress callback
         bus.subscribe(
             "recorder",

@@ -127,6 +127,9 @@ class PaperEngine:
         symbols = [symbol] if symbol is not None else list(self._live)
         return [self.orders[i] for s in symbols for i in self._live.get(s, ())]
 
+    def has_live_orders(self, symbol: str) -> bool:
+        return bool(self._live.get(symbol))
+
     def _set(self, order: Order) -> Order:
         """Store an order's new state and keep the live index and the bounded history."""
         self.orders[order.id] = order
