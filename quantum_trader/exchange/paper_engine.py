@@ -55,6 +55,7 @@ class _Pos:
     entry: float
     margin: float
     leverage: int
+    liq: float = 0.0  # liquidation price, refreshed whenever the position changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +110,7 @@ class PaperEngine:
         pos = self.positions.get(symbol)
         if pos is None:
             return None
-        bracket = self.cfg.brackets.for_notional(pos.qty * pos.entry)
-        liq = liquidation_price(pos.side, pos.entry, pos.qty, pos.margin, bracket.mmr, bracket.cum)
+        liq = pos.liq
         return Position(
             symbol,
             pos.side,
@@ -286,6 +286,8 @@ class PaperEngine:
             if pos.qty <= 0:
                 del self.positions[order.symbol]
                 self._expire_closers(order.symbol)
+            else:
+                self._refresh_liq(pos)
             rest = round(qty - closing, 12)
             if rest > 0 and not order.reduce_only:
                 self._open(order.symbol, side, rest, price)
@@ -313,12 +315,19 @@ class PaperEngine:
         lev = self.leverage.get(symbol, 20)
         pos = self.positions.get(symbol)
         if pos is None:
-            self.positions[symbol] = _Pos(side, qty, price, qty * price / lev, lev)
-            return
-        total = pos.qty + qty
-        pos.entry = (pos.entry * pos.qty + price * qty) / total
-        pos.qty = total
-        pos.margin += qty * price / lev
+            pos = self.positions[symbol] = _Pos(side, qty, price, qty * price / lev, lev)
+        else:
+            total = pos.qty + qty
+            pos.entry = (pos.entry * pos.qty + price * qty) / total
+            pos.qty = total
+            pos.margin += qty * price / lev
+        self._refresh_liq(pos)
+
+    def _refresh_liq(self, pos: _Pos) -> None:
+        bracket = self.cfg.brackets.for_notional(pos.qty * pos.entry)
+        pos.liq = liquidation_price(
+            pos.side, pos.entry, pos.qty, pos.margin, bracket.mmr, bracket.cum
+        )
 
     def _expire_closers(self, symbol: str) -> None:
         for order in self.open_orders(symbol):
