@@ -1,13 +1,15 @@
 """Skip-ahead driver for backtests: the daemon's pipeline decides every bar that can matter, and
-quiet stretches are stepped over with their state advanced exactly.
+the rest are stepped over with their effects applied exactly.
 
-A bar can matter when a position or an order is live, or when its signal passes the filter's
-consensus and confidence checks (known in advance: see :mod:`precompute`). Otherwise, with the
-book flat, the pipeline would only have appended the candle to the symbol's history, moved the
-calibrator, recorded flat equity, and — for signals — updated the risk guard with unchanged equity,
-which changes the guard only on a new UTC day or when a breaker cooldown ends. Before the next bar
-that matters, the histories are restored from arrays (equal to the incremental ones), the paper
-exchange sees the last skipped candle, and the calibrator is restored from its timeline.
+A bar can matter when its symbol has a position or a live order, or when its signal passes the
+filter's consensus and confidence checks (known in advance: :mod:`precompute`). Any other bar, the
+pipeline would only have appended to the symbol's history, moved the calibrator, recorded equity,
+and — for a signal — updated the risk guard. Between two bars that matter, equity is constant (the
+prices of open positions only move at their own bars), so a run of quiet bars is recorded at once
+and the risk guard is updated where it can change: the run's first signal, a new UTC day, the end
+of a breaker cooldown. The calibrator is answered from its precomputed timeline; a symbol's history
+and exchange state are caught up (restored from arrays, equal to the incremental ones) just before
+its next bar that matters.
 """
 
 from __future__ import annotations
@@ -109,9 +111,6 @@ class FastForward:
         return CandleEvent(
             s.symbol, candle, s.timeframe_ms, rates.rate_at(candle.ts) if rates else None
         )
-
-    def _flat(self) -> bool:
-        return not (self.p.book.positions or self.engine.positions or self.engine.open_orders())
 
     def _sync(self, e: int) -> None:
         """Catch the event's symbol up (history and exchange state, lazily, symbol by symbol)

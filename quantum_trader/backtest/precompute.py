@@ -6,7 +6,6 @@ signal, and the state of the calibrator before any event, are known in advance."
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,7 +17,7 @@ from quantum_trader.core.ensemble import WARMUP, EnsembleSeries, ensemble_series
 from quantum_trader.core.features import wilder_atr
 from quantum_trader.core.types import Side
 from quantum_trader.feeds.loader import CandleSeries
-from quantum_trader.signals.calibrator import Calibrator, _Pending
+from quantum_trader.signals.calibrator import Calibrator
 from quantum_trader.signals.service import HORIZON_BARS
 
 F64 = npt.NDArray[np.float64]
@@ -86,26 +85,6 @@ class Timeline:
     outcome_pos: I64  # res_pos in that order
     outcomes: npt.NDArray[np.bool_]
     calibrated: F64  # per event: the calibrated confidence of its signal (0 if none)
-
-    def calibrator_before(self, e: int, min_resolved: int, keep: int = 500) -> Calibrator:
-        """The calibrator exactly as the pipeline has it just before event ``e``."""
-        cal = Calibrator(min_resolved, keep)
-        n = int(np.searchsorted(self.outcome_pos, e, side="left"))
-        cal._outcomes = deque(self.outcomes[max(0, n - keep) : n].tolist(), maxlen=keep)
-        pending = np.flatnonzero((self.sig_pos < e) & (self.res_pos >= e))
-        for k in pending.tolist():
-            pos = int(self.sig_pos[k])
-            sym, bar = int(self.ev_sym[pos]), int(self.ev_bar[pos])
-            c = self.calls[sym]
-            cal._pending.append(
-                _Pending(
-                    c.series.symbol,
-                    Side.LONG if c.side[bar] > 0 else Side.SHORT,
-                    float(c.series.close[bar]),
-                    int(c.close_ts[bar]) + HORIZON_BARS * c.series.timeframe_ms,
-                )
-            )
-        return cal
 
 
 class TimelineCalibrator(Calibrator):
