@@ -22,8 +22,8 @@ from quantum_trader.backtest.recorder import Recorder
 from quantum_trader.bus.messages import CandleEvent
 from quantum_trader.core.features import true_range
 from quantum_trader.core.risk import DAY_MS
-from quantum_trader.core.types import Candle
 from quantum_trader.feeds.loader import FundingSeries
+from quantum_trader.feeds.replay import event_at
 from quantum_trader.pipeline import Pipeline
 from quantum_trader.settings import Settings, filter_params
 
@@ -98,19 +98,7 @@ class FastForward:
 
     def _event(self, e: int) -> CandleEvent:
         k, i = int(self.tl.ev_sym[e]), int(self.tl.ev_bar[e])
-        s = self.tl.calls[k].series
-        candle = Candle.trusted(
-            int(s.ts[i]),
-            float(s.open[i]),
-            float(s.high[i]),
-            float(s.low[i]),
-            float(s.close[i]),
-            float(s.volume[i]),
-        )
-        rates = self.funding.get(s.symbol)
-        return CandleEvent(
-            s.symbol, candle, s.timeframe_ms, rates.rate_at(candle.ts) if rates else None
-        )
+        return event_at(self.tl.calls[k].series, i, self.funding)
 
     def _sync(self, e: int) -> None:
         """Catch the event's symbol up (history and exchange state, lazily, symbol by symbol)

@@ -33,20 +33,25 @@ class ReplayFeed:
             ts, k, i = heapq.heappop(heap)
             s = self.series[k]
             await self.pacer.wait_until(ts)
-            candle = Candle.trusted(
-                ts,
-                float(s.open[i]),
-                float(s.high[i]),
-                float(s.low[i]),
-                float(s.close[i]),
-                float(s.volume[i]),
-            )
-            rates = self.funding.get(s.symbol)
-            yield CandleEvent(
-                s.symbol, candle, s.timeframe_ms, rates.rate_at(ts) if rates else None
-            )
+            yield event_at(s, i, self.funding)
             if i + 1 < len(s):
                 heapq.heappush(heap, (int(s.ts[i + 1]), k, i + 1))
 
     async def close(self) -> None:
         return None
+
+
+def event_at(s: CandleSeries, i: int, funding: dict[str, FundingSeries]) -> CandleEvent:
+    """Bar ``i`` of a recorded series as the feed delivers it (the backtest builds the same)."""
+    candle = Candle.trusted(
+        int(s.ts[i]),
+        float(s.open[i]),
+        float(s.high[i]),
+        float(s.low[i]),
+        float(s.close[i]),
+        float(s.volume[i]),
+    )
+    rates = funding.get(s.symbol)
+    return CandleEvent(
+        s.symbol, candle, s.timeframe_ms, rates.rate_at(candle.ts) if rates else None
+    )
