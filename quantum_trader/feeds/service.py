@@ -1,6 +1,6 @@
 """Feed service: pulls candles from the feed, walks them through the paper exchange (which may fill
-resting stops and TP legs), publishes the fills and then the candle. In simulation it waits for the
-bus to settle after each candle, so every reaction lands before the next price: deterministic."""
+resting stops and TP legs), publishes the fills and then the candle. In simulated time the bus
+delivers inline, so every reaction to a candle lands before the next price: deterministic."""
 
 from __future__ import annotations
 
@@ -26,11 +26,9 @@ class FeedService:
         health: HealthMonitor,
         paper: PaperExchange | None = None,
         clock: SimClock | None = None,
-        settle_timeout: float = 30.0,
     ) -> None:
         self.feed, self.bus, self.health = feed, bus, health
         self.paper, self.clock = paper, clock
-        self.settle_timeout = settle_timeout
         self.candles = 0
         self.finished = asyncio.Event()
         self.busy = False
@@ -64,9 +62,3 @@ class FeedService:
         await self.bus.publish(Topic.CANDLE, event)
         self.candles += 1
         self.health.ok("market_data")
-        if self.feed.simulated and not self.bus.inline:
-            try:
-                async with asyncio.timeout(self.settle_timeout):
-                    await self.bus.drain()
-            except TimeoutError:
-                log.warning("bus did not settle within {}s after a candle", self.settle_timeout)
