@@ -21,7 +21,8 @@ from loguru import logger
 from quantum_trader.api.server import ApiServer
 from quantum_trader.bus.messages import Topic
 from quantum_trader.bus.redis_mirror import RedisMirror
-from quantum_trader.exchange.base import Exchange
+from quantum_trader.exchange.base import Exchange, ExchangeError
+from quantum_trader.execution.reconcile import ReconcileError, Reconciler
 from quantum_trader.feeds.base import Feed
 from quantum_trader.monitoring.status import snapshot
 from quantum_trader.pipeline import Pipeline, build_pipeline
@@ -30,6 +31,7 @@ from quantum_trader.runtime.systemd import Notifier
 from quantum_trader.settings import Settings
 from quantum_trader.sizing.factory import make_sizer
 from quantum_trader.sizing.sizer import Sizer
+from quantum_trader.store.journal import Journal
 from quantum_trader.store.trades import FILE as TRADES_FILE
 from quantum_trader.store.trades import TradeLog
 
@@ -56,12 +58,27 @@ class Daemon:
         sizer: Sizer | None = None,
     ) -> None:
         self.settings, self.mode, self.duration_s = settings, mode, duration_s
+        self.journal = (
+            Journal(state_dir() / f"journal-{mode}.sqlite3") if settings.runtime.journal else None
+        )
         self.p: Pipeline = build_pipeline(
             settings,
             feed,
             exchange,
             sizer or make_sizer(settings, state_dir(), offload=not feed.simulated),
+            self.journal,
         )
+        paper = self.p.paper
+        if paper is not None and self.journal is not None:
+            saved = self.journal.load_paper()
+            if saved is not None:
+                paper.restore(saved)
+                log.info(
+                    "paper exchange restored from the journal: wallet {:,.2f}, {} positions",
+                    paper.engine.wallet,
+                    len(paper.engine.positions),
+                )
+            paper.persist = self.journal.save_paper
         self.trade_log = TradeLog(state_dir() / TRADES_FILE)
         self.p.bus.subscribe("trade-log", Topic.POSITION_CLOSED, self.trade_log.on_closed)
         self.supervisor = Supervisor(settings.runtime.max_task_restarts)
@@ -108,15 +125,63 @@ class Daemon:
         while True:
             await asyncio.sleep(interval)
             snap = self.p.health.snapshot()
+            balance = await self.p.exchange.fetch_balance()
+            if self.journal is not None:
+                now = int(time.time() * 1000)
+                self.journal.record_equity(now, balance.wallet, balance.equity, balance.used_margin)
             log.info(
                 "health {} ({:.0f}) | equity {:,.2f} | open {} | closed {} | pnl {:+,.2f}",
                 snap["status"],
                 snap["overall"],
-                (await self.p.exchange.fetch_balance()).equity,
+                balance.equity,
                 len(self.p.book.positions),
                 self.p.book.closed_count,
                 self.p.book.realised,
             )
+
+    async def _fill_loop(self) -> None:
+        """Live exchanges: resting orders (stop, TP legs) are polled for fills."""
+        while True:
+            await asyncio.sleep(self.settings.exchange.fill_poll_seconds)
+            try:
+                fills = await self.p.exchange.take_fills()
+            except ExchangeError as exc:
+                log.warning(
+                    "fill poll failed ({}); next poll in {}s",
+                    exc,
+                    self.settings.exchange.fill_poll_seconds,
+                )
+                continue
+            for fill in fills:
+                await self.p.bus.publish(Topic.ORDER_FILLED, fill)
+
+    async def _reconcile(self) -> None:
+        """Before the first candle: the account checked, the journal reconciled with the exchange,
+        fills missed while away booked. Retried with backoff; then the daemon refuses to trade."""
+        await self.p.exchange.start()
+        if self.journal is None:
+            return
+        last: Exception | None = None
+        for attempt in range(4):
+            try:
+                rec = Reconciler(
+                    self.p.exchange,
+                    self.journal,
+                    self.p.book,
+                    self.p.execution,
+                    self.p.exits,
+                    self.settings.exchange.unknown_positions,
+                )
+                await rec.run()
+                for fill in await self.p.exchange.take_fills():
+                    await self.p.exits.on_fill(fill)
+                await rec.settle()
+                return
+            except (ReconcileError, ExchangeError) as exc:
+                last = exc
+                log.error("reconciliation attempt {} failed: {}", attempt + 1, exc)
+                await asyncio.sleep(min(8.0, 0.5 * 2**attempt))
+        raise ReconcileError(f"refusing to trade: {last}")
 
     async def _watchdog(self) -> None:
         while True:
@@ -147,11 +212,19 @@ class Daemon:
                 loop.remove_signal_handler(sig)
 
     async def _run(self) -> int:
-        start_equity = (await self.p.exchange.fetch_balance()).equity
         async with AsyncExitStack() as stack:
             stack.push_async_callback(self.p.feed.feed.close)
+            stack.push_async_callback(self.p.exchange.close)
+            if self.journal is not None:
+                stack.callback(self.journal.close)
             self.p.bus.start()
             stack.push_async_callback(self.p.bus.stop)
+            try:
+                await self._reconcile()
+                start_equity = (await self.p.exchange.fetch_balance()).equity
+            except (ReconcileError, ExchangeError) as exc:
+                log.critical("{}: not trading", exc)
+                return 1
             stack.push_async_callback(self.supervisor.stop)
             if self.mirror is not None:
                 self.p.bus.add_tap(self.mirror.tap)
@@ -161,6 +234,8 @@ class Daemon:
                 stack.push_async_callback(self.api.stop)
             self.supervisor.start("feed", self.p.feed.run)
             self.supervisor.start("health", self._health_loop)
+            if self.p.paper is None:
+                self.supervisor.start("fills", self._fill_loop)
             if self.notifier.enabled and self.notifier.watchdog_interval:
                 self.supervisor.start("watchdog", self._watchdog)
             self.notifier.ready(f"{self.mode} on {self.p.feed.feed.name}")

@@ -12,6 +12,14 @@ import aiohttp
 
 from quantum_trader.app import Daemon
 from quantum_trader.core.errors import InvalidInput
+from quantum_trader.exchange.base import FatalExchangeError
+from quantum_trader.exchange.binance import BinanceUsdm
+from quantum_trader.exchange.binance_client import (
+    ConfigError,
+    check_live_opt_in,
+    make_client,
+    read_keys_file,
+)
 from quantum_trader.feeds.base import Feed, parse_speed
 from quantum_trader.feeds.live import LiveFeed, ccxt_client
 from quantum_trader.feeds.loader import FundingSeries, load_candles, load_funding, symbol_from_name
@@ -20,6 +28,7 @@ from quantum_trader.feeds.synthetic import SyntheticFeed
 from quantum_trader.settings import Settings
 
 EX_USAGE = 2
+EX_CONFIG = 78
 TIMEFRAME_MS = {
     "1m": 60_000,
     "3m": 180_000,
@@ -97,13 +106,53 @@ def _feed(args: argparse.Namespace, settings: Settings) -> Feed:
     raise InvalidInput("--feed", f"unknown feed {kind!r} (synthetic, replay FILE…, live)")
 
 
+def _mode(args: argparse.Namespace, settings: Settings) -> str:
+    if args.testnet:
+        return "testnet"
+    if args.live:
+        return "live"
+    if args.paper:
+        return "paper"
+    return settings.exchange.mode
+
+
+def _keys(settings: Settings) -> tuple[str, str]:
+    x = settings.exchange
+    if x.api_key is not None and x.api_secret is not None:
+        return x.api_key.get_secret_value(), x.api_secret.get_secret_value()
+    if x.keys_file is not None:
+        return read_keys_file(x.keys_file)
+    raise ConfigError(
+        "no API keys: set QT_EXCHANGE__API_KEY and QT_EXCHANGE__API_SECRET, or exchange.keys_file"
+    )
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    if args.testnet or args.live:
-        print("qtrader run: --testnet/--live execution is not built yet; use --paper")
-        return EX_USAGE
-    feed = _feed(args, settings)
-    daemon = Daemon(settings, feed, "paper", args.duration)
-    return asyncio.run(daemon.run())
+    mode = _mode(args, settings)
+    if mode == "paper":
+        return asyncio.run(Daemon(settings, _feed(args, settings), "paper", args.duration).run())
+    try:
+        if mode == "live":
+            check_live_opt_in()
+        if args.feed and args.feed[0] != "live":
+            raise ConfigError(f"--{mode} trades on the exchange's own live data: no --feed")
+        key, secret = _keys(settings)
+        x = settings.exchange
+        client = make_client(mode, key, secret, x.url_override, x.timeout_ms)
+    except (ConfigError, FatalExchangeError) as exc:
+        print(f"qtrader run --{mode}: {exc}")
+        return EX_CONFIG
+    tf = settings.signals.timeframe
+    feed = LiveFeed(
+        client,
+        settings.signals.symbols,
+        tf,
+        TIMEFRAME_MS[tf],
+        settings.feed.poll_seconds,
+        settings.feed.warmup_candles,
+    )
+    exchange = BinanceUsdm(client, f"binance-{mode}")
+    return asyncio.run(Daemon(settings, feed, mode, args.duration, exchange=exchange).run())
 
 
 async def _get_health(url: str) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from quantum_trader.exchange.paper import PaperExchange
 from quantum_trader.exchange.paper_engine import PaperConfig
 from quantum_trader.execution.book import Book
 from quantum_trader.execution.exits import ExitManager
+from quantum_trader.execution.ledger import Ledger
 from quantum_trader.execution.service import ExecutionService
 from quantum_trader.feeds.base import Feed
 from quantum_trader.feeds.service import FeedService
@@ -40,6 +41,7 @@ from quantum_trader.signals.http_source import HttpSignalSource
 from quantum_trader.signals.service import SignalService
 from quantum_trader.signals.strategy import StrategyService
 from quantum_trader.sizing.sizer import FallbackSizer, Sizer
+from quantum_trader.store.journal import Journal
 
 
 @dataclass
@@ -57,6 +59,7 @@ class Pipeline:
     strategy: StrategyService
     execution: ExecutionService
     exits: ExitManager
+    ledger: Ledger
 
 
 def paper_exchange(settings: Settings) -> PaperExchange:
@@ -105,7 +108,11 @@ def register_topics(bus: Bus, symbols: frozenset[str]) -> None:
 
 
 def build_pipeline(
-    settings: Settings, feed: Feed, exchange: Exchange | None = None, sizer: Sizer | None = None
+    settings: Settings,
+    feed: Feed,
+    exchange: Exchange | None = None,
+    sizer: Sizer | None = None,
+    journal: Journal | None = None,
 ) -> Pipeline:
     bus = Bus(inline=feed.simulated)  # simulated time: deterministic depth-first delivery
     if exchange is None:
@@ -140,19 +147,39 @@ def build_pipeline(
         sig.timeframe,
         sig.force_confidence,
     )
+    timeframe_ms = getattr(feed, "timeframe_ms", None)
     strategy = StrategyService(
-        bus, ex, book, health, sizer, risk, clock, filter_params(settings), params
+        bus,
+        ex,
+        book,
+        health,
+        sizer,
+        risk,
+        clock,
+        filter_params(settings),
+        params,
+        None if feed.simulated or timeframe_ms is None else 2 * int(timeframe_ms),
     )
+    ledger = Ledger(journal)
     execution = ExecutionService(
-        bus, ex, book, health, clock, params, tp_on_exchange=settings.exits.tp_mode == "exchange"
+        bus,
+        ex,
+        book,
+        health,
+        clock,
+        params,
+        tp_on_exchange=settings.exits.tp_mode == "exchange",
+        ledger=ledger,
     )
-    exits = ExitManager(bus, ex, book, health, clock, exit_params(settings))
+    exits = ExitManager(bus, ex, book, health, clock, exit_params(settings), ledger)
 
     bus.subscribe("exits", [Topic.ORDER_FILLED, Topic.CANDLE], exits.on_message)
     bus.subscribe("signals", Topic.CANDLE, signals.on_candle)
     bus.subscribe("strategy", Topic.SIGNAL, strategy.on_signal)
     bus.subscribe("execution", Topic.INTENT, execution.on_intent)
     bus.subscribe("sizer", Topic.PNL, sizer.learn)
+    if journal is not None:
+        bus.subscribe("journal", Topic.PNL, _journal_experience(ledger))
     return Pipeline(
         settings,
         bus,
@@ -167,4 +194,12 @@ def build_pipeline(
         strategy,
         execution,
         exits,
+        ledger,
     )
+
+
+def _journal_experience(ledger: Ledger) -> Any:
+    async def record(exp: PnlExperience) -> None:
+        ledger.experience(exp)
+
+    return record

@@ -52,6 +52,10 @@ class ExchangeSettings(Section):
     api_key: SecretStr | None = None
     api_secret: SecretStr | None = None
     keys_file: Path | None = None
+    url_override: str | None = None  # loopback only: the fake exchange server in tests
+    timeout_ms: int = Field(10_000, ge=500, le=120_000)
+    fill_poll_seconds: float = Field(2.0, gt=0, le=60)
+    unknown_positions: Literal["adopt", "close"] = "adopt"
 
 
 class MarketSettings(Section):
@@ -180,6 +184,7 @@ class RuntimeSettings(Section):
     shutdown_timeout_seconds: float = Field(20.0, gt=0, le=600)
     max_task_restarts: int = Field(5, ge=0, le=100)
     health_interval_seconds: float = Field(60.0, gt=0)
+    journal: bool = True
 
 
 class HealthSettings(Section):

@@ -20,8 +20,10 @@ from quantum_trader.core.pnl import ClosingFill, realised_pnl
 from quantum_trader.core.types import Fill, OrderSide
 from quantum_trader.exchange.base import Exchange, ExchangeError, OrderRejected
 from quantum_trader.execution.book import Book, ManagedPosition, client_id
+from quantum_trader.execution.ledger import Ledger
 from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.runtime.clock import Clock
+from quantum_trader.runtime.crash import crashpoint
 
 log = logger.bind(component="exits")
 
@@ -35,8 +37,10 @@ class ExitManager:
         health: HealthMonitor,
         clock: Clock,
         params: ExitParams,
+        ledger: Ledger | None = None,
     ) -> None:
         self.bus, self.exchange, self.book, self.health = bus, exchange, book, health
+        self.ledger = ledger or Ledger()
         self.clock, self.params = clock, params
         self.stop_moves = 0
 
@@ -50,6 +54,7 @@ class ExitManager:
         mp = self.book.by_order(fill.order_id)
         if mp is None or mp.closing:
             return
+        self.ledger.fill(fill)
         if fill.order_id == mp.stop_order_id:
             mp.exits.append(ClosingFill(fill.qty, fill.price, fill.fee, mp.stop_reason))
             await self._finalise(mp, mp.stop_reason)
@@ -68,6 +73,8 @@ class ExitManager:
         if mp.state.remaining <= 0:
             await self._finalise(mp, f"tp{leg}")
             return
+        self.ledger.position(mp)
+        crashpoint(f"tp{leg}_filled")
         await self._act(mp, actions)
 
     async def on_candle(self, event: CandleEvent) -> None:
@@ -95,11 +102,22 @@ class ExitManager:
         plan = mp.opened.plan
         mp.stop_seq += 1
         cid = client_id(mp.opened.intent_id, f"sl{mp.stop_seq}")
+        side = OrderSide.to_close(plan.side)
+        self.ledger.pending(
+            mp.opened.intent_id,
+            cid,
+            "stop",
+            plan.symbol,
+            side.value,
+            "STOP_MARKET",
+            0,
+            action.price,
+        )
+        self.ledger.position(mp)
         try:
-            new = await self.exchange.create_stop_market(
-                plan.symbol, OrderSide.to_close(plan.side), action.price, cid
-            )
+            new = await self.exchange.create_stop_market(plan.symbol, side, action.price, cid)
         except OrderRejected as exc:
+            self.ledger.failed(cid, "rejected")
             if exc.code == "-2021":  # would trigger at once: the price is already through it
                 await self._close(mp, f"{action.reason}_at_market")
                 return
@@ -111,34 +129,64 @@ class ExitManager:
             )
             return
         except ExchangeError as exc:
+            self.ledger.failed(cid, "unknown")
             log.error("{} stop move failed ({}); the old stop stays", mp.opened.intent_id, exc)
             return
+        crashpoint("stop_move_placed")
+        self.ledger.answered(new)
         old, mp.stop_order_id = mp.stop_order_id, new.id
-        if old is not None:
-            await self._cancel(plan.symbol, old)
         before = mp.state.stop_price
         mp.state = apply_stop(mp.state, action.price)
         mp.stop_reason = action.reason
+        self.ledger.position(mp)
+        crashpoint("stop_move_journaled")
+        if old is not None:
+            await self._cancel(plan.symbol, old)
+        crashpoint("stop_move_done")
         self.stop_moves += 1
         log.info(
             "{} stop {:.6g} → {:.6g} ({})", mp.opened.intent_id, before, action.price, action.reason
         )
+
+    async def restore_stop(self, mp: ManagedPosition) -> None:
+        """Re-place a missing hard stop at the position's current stop price (after a restart);
+        a price already through it closes the position at market."""
+        price = mp.state.stop_price
+        await self._move_stop(mp, ExitAction(ActionKind.MOVE_STOP, mp.stop_reason, price=price))
+
+    async def settle_external(self, mp: ManagedPosition, price: float, reason: str) -> None:
+        """A position the exchange closed while the daemon was away, with no fill to read: the
+        rest is booked at ``price`` (an estimate, named as such in ``reason``)."""
+        mp.exits.append(ClosingFill(mp.state.remaining, price, 0.0, reason))
+        await self._finalise(mp, reason)
 
     async def _cancel(self, symbol: str, order_id: str) -> None:
         try:
             await self.exchange.cancel_order(symbol, order_id)
         except OrderRejected:
             pass  # already gone (filled, expired or cancelled)
+        except ExchangeError as exc:
+            log.warning(
+                "cancel of {} {} failed ({}); reconciliation retries it", symbol, order_id, exc
+            )
 
     async def _close_leg(self, mp: ManagedPosition, action: ExitAction) -> None:
         plan = mp.opened.plan
-        order = await self.exchange.create_market_order(
+        cid = client_id(mp.opened.intent_id, f"tp{action.leg}m")
+        side = OrderSide.to_close(plan.side)
+        self.ledger.pending(
+            mp.opened.intent_id,
+            cid,
+            f"tp{action.leg}",
             plan.symbol,
-            OrderSide.to_close(plan.side),
+            side.value,
+            "MARKET",
             action.qty,
-            client_id(mp.opened.intent_id, f"tp{action.leg}m"),
-            reduce_only=True,
         )
+        order = await self.exchange.create_market_order(
+            plan.symbol, side, action.qty, cid, reduce_only=True
+        )
+        self.ledger.answered(order)
         mp.exits.append(ClosingFill(order.filled_qty, order.avg_price, order.fee, action.reason))
         mp.state, actions = on_leg_filled(mp.state, order.filled_qty, order.avg_price, self.params)
         if mp.state.remaining <= 0:
@@ -149,15 +197,18 @@ class ExitManager:
     async def _close(self, mp: ManagedPosition, reason: str) -> None:
         plan = mp.opened.plan
         mp.closing = True
+        cid = client_id(mp.opened.intent_id, f"x{len(mp.exits)}")
+        side = OrderSide.to_close(plan.side)
+        self.ledger.pending(
+            mp.opened.intent_id, cid, "close", plan.symbol, side.value, "MARKET", mp.state.remaining
+        )
         try:
             order = await self.exchange.create_market_order(
-                plan.symbol,
-                OrderSide.to_close(plan.side),
-                mp.state.remaining,
-                client_id(mp.opened.intent_id, f"x{len(mp.exits)}"),
-                reduce_only=True,
+                plan.symbol, side, mp.state.remaining, cid, reduce_only=True
             )
+            self.ledger.answered(order)
         except ExchangeError as exc:
+            self.ledger.failed(cid, "unknown")
             mp.closing = False
             self.health.error("execution", str(exc))
             log.error(
@@ -199,6 +250,8 @@ class ExitManager:
             plan.opened_ts,
             now,
         )
+        crashpoint("finalise")
+        self.ledger.closed(closed)
         self.book.record_close(closed)
         log.info(
             "{} closed {} {} by {}: pnl {:+,.2f} USDT (gross {:+,.2f}, fees {:,.2f}, funding "

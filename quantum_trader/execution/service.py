@@ -29,8 +29,10 @@ from quantum_trader.exchange.base import (
     TemporaryExchangeError,
 )
 from quantum_trader.execution.book import Book, EntryContext, ManagedPosition, client_id
+from quantum_trader.execution.ledger import Ledger
 from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.runtime.clock import Clock
+from quantum_trader.runtime.crash import crashpoint
 
 log = logger.bind(component="execution")
 
@@ -46,8 +48,10 @@ class ExecutionService:
         params: DecisionParams,
         tp_on_exchange: bool = True,
         retries: int = 5,
+        ledger: Ledger | None = None,
     ) -> None:
         self.bus, self.exchange, self.book, self.health = bus, exchange, book, health
+        self.ledger = ledger or Ledger()
         self.clock, self.params = clock, params
         self.tp_on_exchange = tp_on_exchange
         self.retries = retries
@@ -55,15 +59,17 @@ class ExecutionService:
         self.in_flight = 0
         self.rejected = 0
         self.emergency_closes = 0
+        self._last_guard_reason = ""
 
     async def on_intent(self, intent: TradeIntent) -> None:
         if not self.accepting:
             log.warning("{} ignored: shutting down, no new entries", intent.intent_id)
             return
-        if intent.intent_id in self.book.seen_intents:
+        if intent.intent_id in self.book.seen_intents or not self.ledger.new_intent(intent):
             log.warning("{} ignored: this intent was already handled", intent.intent_id)
             return
         self.book.seen_intents.add(intent.intent_id)
+        crashpoint("intent_journaled")
         if intent.symbol in self.book.positions:
             await self._reject(intent, "a position on this symbol is already open")
             return
@@ -91,21 +97,11 @@ class ExecutionService:
 
     async def _enter(self, intent: TradeIntent) -> None:
         rules = await self.exchange.market_rules(intent.symbol)
-        brackets = await self.exchange.brackets(intent.symbol)
-        guard = guard_leverage(
-            intent.leverage,
-            intent.side,
-            intent.entry_price,
-            intent.margin_usd,
-            self._levels_for(intent),
-            brackets,
-            self.params.leverage.max_leverage,
-            self.params.liq_safety,
-        )
-        if guard.refused or guard.levels is None:
-            await self._reject(intent, guard.reason)
+        guarded = await self.guarded_levels(intent)
+        if guarded is None:
+            await self._reject(intent, self._last_guard_reason)
             return
-        lev = guard.leverage
+        lev, levels = guarded
         qty = round_down_to_step(
             intent.margin_usd * lev / intent.entry_price * (1 + 1e-9), rules.qty_step
         )
@@ -114,15 +110,23 @@ class ExecutionService:
             return
         side = OrderSide.to_open(intent.side)
         cid = client_id(intent.intent_id, "entry")
+        self.ledger.intent(intent.intent_id, "entering")
+        self.ledger.pending(
+            intent.intent_id, cid, "entry", intent.symbol, side.value, "MARKET", qty, 0.0, lev
+        )
         try:
             await self.exchange.prepare_symbol(intent.symbol, lev)
             order = await self._entry_order(intent, side, qty, cid)
         except ExchangeError as exc:
             self.health.error("execution", str(exc))
+            self.ledger.failed(cid, "rejected")
             await self._reject(intent, f"entry failed: {exc}")
             return
+        crashpoint("entry_answered")
+        self.ledger.answered(order)
+        crashpoint("entry_journaled")
         try:
-            mp = await self._protect(intent, order, guard.levels, lev)
+            mp = await self._protect(intent, order, levels, lev)
         except Exception:
             log.opt(exception=True).error(
                 "{} failed right after its entry filled", intent.intent_id
@@ -132,7 +136,9 @@ class ExecutionService:
             )
             raise
         if mp is None:
+            self.ledger.intent(intent.intent_id, "failed", "no stop could be placed: closed")
             return
+        self.ledger.intent(intent.intent_id, "open")
         plan = mp.opened.plan
         self.health.ok("execution")
         log.info(
@@ -167,6 +173,42 @@ class ExecutionService:
         self, intent: TradeIntent, order: Order, levels: Levels, lev: int
     ) -> ManagedPosition | None:
         """Right after the fill: the plan, the hard stop, then the TP legs — nothing before."""
+        mp = await self.managed_from(intent, order, levels, lev)
+        self.ledger.position(mp)
+        crashpoint("position_journaled")
+        return mp if await self.arm(mp) else None
+
+    async def arm(self, mp: ManagedPosition) -> bool:
+        """The hard stop (or, failing it, a close at market), then the book, then the TP legs."""
+        if not await self._place_stop(mp):
+            return False
+        self.book.positions[mp.symbol] = mp
+        if self.tp_on_exchange:
+            await self._place_tps(mp)
+        return True
+
+    async def guarded_levels(self, intent: TradeIntent) -> tuple[int, Levels] | None:
+        """ILFv2's leverage lowered by the liquidation guard until the stop triggers first."""
+        brackets = await self.exchange.brackets(intent.symbol)
+        guard = guard_leverage(
+            intent.leverage,
+            intent.side,
+            intent.entry_price,
+            intent.margin_usd,
+            self._levels_for(intent),
+            brackets,
+            self.params.leverage.max_leverage,
+            self.params.liq_safety,
+        )
+        self._last_guard_reason = guard.reason
+        if guard.refused or guard.levels is None:
+            return None
+        return guard.leverage, guard.levels
+
+    async def managed_from(
+        self, intent: TradeIntent, order: Order, levels: Levels, lev: int
+    ) -> ManagedPosition:
+        """The managed position of a filled entry (no exchange call but the market rules)."""
         rules = await self.exchange.market_rules(intent.symbol)
         now = max(self.clock.now_ms(), intent.ts)
         plan = build_plan(
@@ -206,41 +248,64 @@ class ExecutionService:
             ctx.multiplier,
             ctx.target_leverage or lev,
         )
-        mp = ManagedPosition(opened, start(plan))
-        if not await self._place_stop(mp):
-            return None
-        self.book.positions[intent.symbol] = mp
-        if self.tp_on_exchange:
-            await self._place_tps(mp)
-        return mp
+        return ManagedPosition(opened, start(plan))
 
     async def _entry_order(
         self, intent: TradeIntent, side: OrderSide, qty: float, cid: str
     ) -> Order:
-        """Idempotent: after a lost answer, look the order up by client id before retrying."""
+        """Idempotent. Binance lets a client id be reused once its order is no longer open, so a
+        lost answer is never simply retried: the order is looked up by client id until the
+        exchange says definitely whether it exists, and only a definite "no" sends it again."""
         for attempt in range(self.retries + 1):
+            await self.bus.publish(
+                Topic.ORDER_SUBMITTED,
+                OrderEvent(intent.intent_id, "entry", _pending(intent.symbol, side, qty, cid)),
+            )
+            self.ledger.pending(
+                intent.intent_id, cid, "entry", intent.symbol, side.value, "MARKET", qty
+            )
             try:
-                await self.bus.publish(
-                    Topic.ORDER_SUBMITTED,
-                    OrderEvent(intent.intent_id, "entry", _pending(intent.symbol, side, qty, cid)),
-                )
                 return await self.exchange.create_market_order(intent.symbol, side, qty, cid)
             except TemporaryExchangeError as exc:
+                self.ledger.failed(cid, "unknown")
                 log.warning("{} entry attempt {} failed: {}", intent.intent_id, attempt + 1, exc)
-                await asyncio.sleep(min(8.0, 0.25 * 2**attempt))
-                found = await self.exchange.fetch_order_by_client_id(intent.symbol, cid)
-                if found is not None and found.filled_qty > 0:
-                    return found
+            found = await self._look_up(intent.symbol, cid, attempt)
+            if found is not None:
+                return found
         raise TemporaryExchangeError(f"entry not confirmed after {self.retries + 1} attempts")
+
+    async def _look_up(self, symbol: str, cid: str, attempt: int) -> Order | None:
+        """The entry if it exists (filled), None if the exchange says it does not."""
+        for look in range(self.retries + 1):
+            await asyncio.sleep(min(8.0, 0.25 * 2 ** (attempt + look)))
+            try:
+                found = await self.exchange.fetch_order_by_client_id(symbol, cid)
+            except TemporaryExchangeError as exc:
+                log.warning("{} look-up failed ({}): looking again, not resending", cid, exc)
+                continue
+            if found is None or found.filled_qty > 0:
+                return found
+            log.warning("{} exists but is not filled yet ({}): looking again", cid, found.status)
+        raise TemporaryExchangeError(f"{cid}: state unknown after {self.retries + 1} look-ups")
 
     async def _place_stop(self, mp: ManagedPosition) -> bool:
         plan = mp.opened.plan
         cid = client_id(mp.opened.intent_id, "sl0")
+        side = OrderSide.to_close(plan.side)
+        self.ledger.pending(
+            mp.opened.intent_id,
+            cid,
+            "stop",
+            plan.symbol,
+            side.value,
+            "STOP_MARKET",
+            0,
+            plan.sl_price,
+        )
         try:
-            order = await self.exchange.create_stop_market(
-                plan.symbol, OrderSide.to_close(plan.side), plan.sl_price, cid
-            )
+            order = await self.exchange.create_stop_market(plan.symbol, side, plan.sl_price, cid)
         except ExchangeError as exc:
+            self.ledger.failed(cid, "rejected")
             log.error(
                 "{} STOP PLACEMENT FAILED ({}): closing {} at market now",
                 mp.opened.intent_id,
@@ -251,7 +316,11 @@ class ExecutionService:
                 mp.opened.intent_id, plan.symbol, OrderSide.to_close(plan.side), plan.qty
             )
             return False
+        crashpoint("stop_answered")
+        self.ledger.answered(order)
         mp.stop_order_id = order.id
+        self.ledger.position(mp)
+        crashpoint("stop_journaled")
         await self.bus.publish(
             Topic.ORDER_SUBMITTED, OrderEvent(mp.opened.intent_id, "stop", order)
         )
@@ -261,10 +330,13 @@ class ExecutionService:
         self, intent_id: str, symbol: str, side: OrderSide, qty: float
     ) -> None:
         self.emergency_closes += 1
+        cid = client_id(intent_id, "emergency")
+        self.ledger.pending(intent_id, cid, "emergency", symbol, side.value, "MARKET", qty)
         try:
-            await self.exchange.create_market_order(
-                symbol, side, qty, client_id(intent_id, "emergency"), reduce_only=True
+            order = await self.exchange.create_market_order(
+                symbol, side, qty, cid, reduce_only=True
             )
+            self.ledger.answered(order)
             log.error("{} emergency close of {:g} {} sent", intent_id, qty, symbol)
         except ExchangeError as exc:
             self.health.error("execution", f"emergency close failed: {exc}")
@@ -281,11 +353,14 @@ class ExecutionService:
             if qty <= 0:
                 continue
             cid = client_id(mp.opened.intent_id, f"tp{leg}")
+            side = OrderSide.to_close(plan.side)
+            self.ledger.pending(
+                mp.opened.intent_id, cid, f"tp{leg}", plan.symbol, side.value, "LIMIT", qty, price
+            )
             try:
-                order = await self.exchange.create_limit_order(
-                    plan.symbol, OrderSide.to_close(plan.side), qty, price, cid
-                )
+                order = await self.exchange.create_limit_order(plan.symbol, side, qty, price, cid)
             except ExchangeError as exc:
+                self.ledger.failed(cid, "rejected")
                 log.warning(
                     "{} TP{} not placed ({}); the exit manager watches it",
                     mp.opened.intent_id,
@@ -293,13 +368,17 @@ class ExecutionService:
                     exc,
                 )
                 continue
+            self.ledger.answered(order)
             mp.tp_orders[order.id] = leg
+            self.ledger.position(mp)
+            crashpoint(f"tp{leg}_placed")
             await self.bus.publish(
                 Topic.ORDER_SUBMITTED, OrderEvent(mp.opened.intent_id, f"tp{leg}", order)
             )
 
     async def _reject(self, intent: TradeIntent, reason: str) -> None:
         self.rejected += 1
+        self.ledger.intent(intent.intent_id, "rejected", reason)
         log.warning("{} rejected: {}", intent.intent_id, reason)
         await self.bus.publish(
             Topic.ORDER_REJECTED,

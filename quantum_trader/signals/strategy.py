@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import replace
 
@@ -37,6 +38,7 @@ class StrategyService:
         clock: Clock,
         filter_params: FilterParams,
         decision_params: DecisionParams,
+        max_signal_age_ms: int | None = None,
     ) -> None:
         self.bus, self.exchange, self.book, self.health = bus, exchange, book, health
         self.sizer, self.risk, self.clock = sizer, risk, clock
@@ -45,11 +47,18 @@ class StrategyService:
         self.rejections: Counter[str] = Counter()
         self.leverage_stats = LeverageStats()
         self.intents = 0
+        self.max_signal_age_ms = max_signal_age_ms  # live feeds: history is not traded
 
     async def on_signal(self, event: SignalEvent) -> None:
         if not self.accepting:
             return
         sig, f = event.signal, event.features
+        if self.max_signal_age_ms is not None:
+            age = time.time() * 1000 - sig.ts
+            if age > self.max_signal_age_ms:
+                self.rejections["stale"] += 1
+                log.debug("{} {} not traded: {:.0f} s old", sig.symbol, sig.side, age / 1000)
+                return
         balance = await self.exchange.fetch_balance()
         now = self.clock.now_ms()
         risk = self.risk.update(balance.equity, now)

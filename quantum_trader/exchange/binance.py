@@ -1,0 +1,438 @@
+"""Binance USDⓈ-M through ccxt (``ccxt.async_support.binanceusdm``), behind ``Exchange``.
+
+- Hard stops are STOP_MARKET ``closePosition`` orders triggered on the MARK price; ccxt ≥ 4.5.27
+  routes them to the algo-order API (the plain order endpoint answers -4120 since Dec 2025).
+  Their ids are algo ids; cancels and look-ups of them go to the algo endpoints.
+- TP legs are reduce-only GTC limits. Quantities and prices go through ccxt's
+  ``amount_to_precision`` / ``price_to_precision``.
+- Orders are never retried here: execution looks an order up by its client id before any retry.
+  A duplicate client id (-4116) means the order exists: it is looked up and returned.
+  Reads, cancels and settings are retried with backoff (429/418: Retry-After).
+- Fills of resting orders are found by polling (:meth:`take_fills`): an order that left the open
+  lists, or whose filled quantity grew, becomes a ``Fill`` with its fee from the trade list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from loguru import logger
+
+from quantum_trader.core.liquidation import Bracket, BracketTable
+from quantum_trader.core.sizing import MarketRules
+from quantum_trader.core.types import Fill, OrderSide, Side
+from quantum_trader.exchange.base import (
+    Balance,
+    FatalExchangeError,
+    Order,
+    OrderRejected,
+    OrderStatus,
+    OrderType,
+    Position,
+)
+from quantum_trader.exchange.ccxt_errors import call
+
+log = logger.bind(component="binance")
+T = TypeVar("T")
+STATUS = {
+    "open": OrderStatus.NEW,
+    "closed": OrderStatus.FILLED,
+    "canceled": OrderStatus.CANCELED,
+    "expired": OrderStatus.EXPIRED,
+    "rejected": OrderStatus.REJECTED,
+}
+ALGO_STATUS = {
+    "NEW": OrderStatus.NEW,
+    "TRIGGERING": OrderStatus.NEW,
+    "TRIGGERED": OrderStatus.PARTIALLY_FILLED,
+    "FINISHED": OrderStatus.FILLED,
+    "CANCELED": OrderStatus.CANCELED,
+    "EXPIRED": OrderStatus.EXPIRED,
+    "REJECTED": OrderStatus.REJECTED,
+}
+
+
+@dataclass(slots=True)
+class _Resting:
+    symbol: str
+    client_id: str
+    side: OrderSide
+    algo: bool
+    reported: float = 0.0
+    fee_reported: float = 0.0
+
+
+class BinanceUsdm:
+    """``client`` is a ``ccxt.async_support.binanceusdm`` (see :mod:`exchange.binance_client`)."""
+
+    def __init__(self, client: Any, name: str, read_retries: int = 4) -> None:
+        self.client, self.name, self.read_retries = client, name, read_retries
+        self._brackets: dict[str, BracketTable] = {}
+        self._isolated: set[str] = set()
+        self._leverage: dict[str, int] = {}
+        self._resting: dict[str, _Resting] = {}
+        self.algo_ids: set[str] = set()
+
+    # ------------------------------------------------------------------ plumbing
+    async def _call(self, what: str, fn: Callable[[], Awaitable[T]], read: bool = True) -> T:
+        def retry_after() -> str | None:
+            headers = getattr(self.client, "last_response_headers", None) or {}
+            return headers.get("Retry-After") or headers.get("retry-after")
+
+        return await call(what, fn, self.read_retries if read else 0, retry_after)
+
+    async def start(self) -> None:
+        """Markets, and a one-way position mode (hedge mode is refused: stops would not close)."""
+        await self._call("load markets", lambda: self.client.load_markets())
+        mode = await self._call("position mode", lambda: self.client.fetch_position_mode())
+        if mode.get("hedged"):
+            raise FatalExchangeError(
+                "the account is in hedge (dual-side) position mode; qtrader needs one-way mode "
+                "(Binance → Futures → Preferences → Position Mode)"
+            )
+
+    def _market(self, symbol: str) -> dict[str, Any]:
+        market: dict[str, Any] = self.client.market(symbol)
+        return market
+
+    # ------------------------------------------------------------------ rules
+    async def market_rules(self, symbol: str) -> MarketRules:
+        m = self._market(symbol)
+        limits, precision = m.get("limits") or {}, m.get("precision") or {}
+        step = float(precision.get("amount") or 0.001)
+        return MarketRules(
+            qty_step=step,
+            min_qty=float((limits.get("amount") or {}).get("min") or step),
+            max_qty=float((limits.get("amount") or {}).get("max") or 1e9),
+            min_notional=float((limits.get("cost") or {}).get("min") or 0.0),
+            price_tick=float(precision.get("price") or 0.0),
+        )
+
+    async def brackets(self, symbol: str) -> BracketTable:
+        if symbol not in self._brackets:
+            tiers = await self._call(
+                "leverage tiers", lambda: self.client.fetch_leverage_tiers([symbol])
+            )
+            rows = sorted(tiers[symbol], key=lambda t: float(t["minNotional"]))
+            self._brackets[symbol] = BracketTable(
+                tuple(
+                    Bracket(
+                        float(t["minNotional"]),
+                        float(t["maxNotional"]),
+                        float(t["maxLeverage"]),
+                        float(t["maintenanceMarginRate"]),
+                        float((t.get("info") or {}).get("cum") or 0.0),
+                    )
+                    for t in rows
+                )
+            )
+        return self._brackets[symbol]
+
+    async def prepare_symbol(self, symbol: str, leverage: int) -> None:
+        if symbol not in self._isolated:
+            try:
+                await self._call(
+                    "margin mode", lambda: self.client.set_margin_mode("isolated", symbol)
+                )
+            except OrderRejected as exc:
+                if exc.code != "-4046":  # "No need to change margin type": already isolated
+                    raise
+            self._isolated.add(symbol)
+        if self._leverage.get(symbol) != leverage:
+            await self._call("leverage", lambda: self.client.set_leverage(leverage, symbol))
+            self._leverage[symbol] = leverage
+
+    # ------------------------------------------------------------------ orders
+    async def create_market_order(
+        self, symbol: str, side: OrderSide, qty: float, client_id: str, reduce_only: bool = False
+    ) -> Order:
+        amount = float(self.client.amount_to_precision(symbol, qty))
+        params: dict[str, Any] = {"clientOrderId": client_id}
+        if reduce_only:
+            params["reduceOnly"] = True
+        raw = await self._create(
+            client_id,
+            lambda: self.client.create_order(
+                symbol, "market", side.value.lower(), amount, None, params
+            ),
+            symbol,
+        )
+        order = await self._settled(symbol, raw)
+        fee = await self._fees(symbol, order.id)
+        return _with(order, fee=fee)
+
+    async def create_limit_order(
+        self,
+        symbol: str,
+        side: OrderSide,
+        qty: float,
+        price: float,
+        client_id: str,
+        reduce_only: bool = True,
+    ) -> Order:
+        amount = float(self.client.amount_to_precision(symbol, qty))
+        px = float(self.client.price_to_precision(symbol, price))
+        params = {"clientOrderId": client_id, "reduceOnly": reduce_only, "timeInForce": "GTC"}
+        raw = await self._create(
+            client_id,
+            lambda: self.client.create_order(
+                symbol, "limit", side.value.lower(), amount, px, params
+            ),
+            symbol,
+        )
+        order = _order(raw)
+        await self.track(order)
+        return order
+
+    async def create_stop_market(
+        self, symbol: str, side: OrderSide, stop_price: float, client_id: str
+    ) -> Order:
+        trigger = float(self.client.price_to_precision(symbol, stop_price))
+        params = {
+            "triggerPrice": trigger,
+            "closePosition": True,
+            "workingType": "MARK_PRICE",
+            "clientOrderId": client_id,
+        }
+        raw = await self._create(
+            client_id,
+            lambda: self.client.create_order(
+                symbol, "STOP_MARKET", side.value.lower(), None, None, params
+            ),
+            symbol,
+        )
+        order = _algo_order(raw)
+        await self.track(order)
+        return order
+
+    async def _create(
+        self, client_id: str, send: Callable[[], Awaitable[dict[str, Any]]], symbol: str
+    ) -> dict[str, Any]:
+        try:
+            return await self._call(f"order {client_id}", send, read=False)
+        except OrderRejected as exc:
+            if exc.code != "-4116":
+                raise
+        log.warning("{} already exists on the exchange (-4116): using it", client_id)
+        found = await self._find_raw(symbol, client_id)
+        if found is None:
+            raise OrderRejected("-4116", f"{client_id} is a duplicate but cannot be found")
+        return found
+
+    async def _settled(self, symbol: str, raw: dict[str, Any]) -> Order:
+        """A market order answered before it finished filling: read it back until it has."""
+        order = _order(raw)
+        for _ in range(10):
+            if not order.status.live:
+                return order
+            order = _order(await self._fetch(order.id, symbol))
+        return order
+
+    async def _fetch(self, order_id: str, symbol: str) -> dict[str, Any]:
+        async def fetch() -> dict[str, Any]:
+            raw: dict[str, Any] = await self.client.fetch_order(order_id, symbol)
+            return raw
+
+        return await self._call("order status", fetch)
+
+    async def _fees(self, symbol: str, order_id: str) -> float:
+        trades = await self._call(
+            "trades", lambda: self.client.fetch_my_trades(symbol, None, None, {"orderId": order_id})
+        )
+        return sum(float((t.get("fee") or {}).get("cost") or 0.0) for t in trades)
+
+    async def cancel_order(self, symbol: str, order_id: str) -> None:
+        params = {"trigger": True} if order_id in self.algo_ids else {}
+        await self._call(
+            f"cancel {order_id}", lambda: self.client.cancel_order(order_id, symbol, params)
+        )
+        self._resting.pop(order_id, None)
+
+    async def _find_raw(self, symbol: str, client_id: str) -> dict[str, Any] | None:
+        plain: dict[str, Any] = {"clientOrderId": client_id}
+        for params in (plain, {**plain, "trigger": True}):
+
+            async def look(p: dict[str, Any] = params) -> dict[str, Any]:
+                raw: dict[str, Any] = await self.client.fetch_order("", symbol, p)
+                return raw
+
+            try:
+                return await self._call(f"look up {client_id}", look)
+            except OrderRejected as exc:
+                if exc.code not in ("-2013", "-2011", "invalid", "bad-request"):
+                    raise
+        return None
+
+    async def fetch_order_by_client_id(self, symbol: str, client_id: str) -> Order | None:
+        raw = await self._find_raw(symbol, client_id)
+        if raw is None:
+            return None
+        return _algo_order(raw) if "algoId" in (raw.get("info") or {}) else _order(raw)
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
+        plain = await self._call("open orders", lambda: self.client.fetch_open_orders(symbol))
+        algo = await self._call(
+            "open algo orders",
+            lambda: self.client.fetch_open_orders(symbol, None, None, {"trigger": True}),
+        )
+        orders = [_order(r) for r in plain] + [_algo_order(r) for r in algo]
+        self.algo_ids.update(o.id for o in orders if o.type is OrderType.STOP_MARKET)
+        return orders
+
+    async def track(self, order: Order) -> None:
+        """Watch a resting order (TP leg or stop) for fills; reconciliation re-tracks them."""
+        algo = order.type is OrderType.STOP_MARKET
+        if algo:
+            self.algo_ids.add(order.id)
+        self._resting[order.id] = _Resting(
+            order.symbol, order.client_id, order.side, algo, order.filled_qty
+        )
+
+    # ------------------------------------------------------------------ account
+    async def fetch_positions(self) -> list[Position]:
+        rows = await self._call("positions", lambda: self.client.fetch_positions())
+        out = []
+        for p in rows:
+            contracts = float(p.get("contracts") or 0.0)
+            if contracts <= 0:
+                continue
+            info = p.get("info") or {}
+            symbol = p["symbol"]
+            notional, im = abs(float(p.get("notional") or 0.0)), float(p.get("initialMargin") or 0)
+            lev = int(float(info.get("leverage") or p.get("leverage") or 0)) or (
+                round(notional / im) if im > 0 else self._leverage.get(symbol, 1)
+            )
+            out.append(
+                Position(
+                    symbol,
+                    Side.LONG if p.get("side") == "long" else Side.SHORT,
+                    contracts,
+                    float(p.get("entryPrice") or 0.0),
+                    lev,
+                    float(p.get("collateral") or im),
+                    float(p.get("liquidationPrice") or 0.0),
+                    float(p.get("unrealizedPnl") or 0.0),
+                )
+            )
+        return out
+
+    async def fetch_balance(self) -> Balance:
+        raw = await self._call("balance", lambda: self.client.fetch_balance())
+        assets = (raw.get("info") or {}).get("assets") or []
+        usdt = next((a for a in assets if a.get("asset") == "USDT"), None)
+        if usdt is None:
+            total = float((raw.get("USDT") or {}).get("total") or 0.0)
+            free = float((raw.get("USDT") or {}).get("free") or 0.0)
+            return Balance(total, total, total - free, free)
+        return Balance(
+            float(usdt["walletBalance"]),
+            float(usdt["marginBalance"]),
+            float(usdt.get("positionInitialMargin") or usdt.get("initialMargin") or 0.0),
+            float(usdt["availableBalance"]),
+        )
+
+    async def funding_paid(self, symbol: str, since_ts: int) -> float:
+        rows = await self._call(
+            "funding history", lambda: self.client.fetch_funding_history(symbol, since_ts)
+        )
+        return sum(float(r.get("amount") or 0.0) for r in rows)
+
+    async def take_fills(self) -> list[Fill]:
+        fills: list[Fill] = []
+        for symbol in sorted({r.symbol for r in self._resting.values()}):
+            still_open = {o.id: o for o in await self.fetch_open_orders(symbol)}
+            for oid, r in [(i, r) for i, r in self._resting.items() if r.symbol == symbol]:
+                fills.extend(await self._poll(oid, r, still_open.get(oid)))
+        return fills
+
+    async def _poll(self, oid: str, r: _Resting, live: Order | None) -> list[Fill]:
+        if live is not None and (r.algo or live.filled_qty <= r.reported):
+            return []
+        if r.algo:
+            raw = await self._call(
+                "algo order", lambda: self.client.fetch_order(oid, r.symbol, {"trigger": True})
+            )
+            info = raw.get("info") or {}
+            status = ALGO_STATUS.get(str(info.get("algoStatus")), OrderStatus.NEW)
+            actual = str(info.get("actualOrderId") or "")
+            if status.live and status is not OrderStatus.PARTIALLY_FILLED:
+                return []
+            if not actual:
+                self._resting.pop(oid, None)
+                return []
+            child = await self._settled(r.symbol, {"id": actual, "status": "open"})
+            self._resting.pop(oid, None) if not child.status.live else None
+            return await self._delta(oid, r, child, actual)
+        order = live or _order(
+            await self._call("order", lambda: self.client.fetch_order(oid, r.symbol))
+        )
+        if not order.status.live:
+            self._resting.pop(oid, None)
+        return await self._delta(oid, r, order, oid)
+
+    async def _delta(self, oid: str, r: _Resting, order: Order, trades_of: str) -> list[Fill]:
+        qty = order.filled_qty - r.reported
+        if qty <= 1e-12:
+            return []
+        fee_total = await self._fees(r.symbol, trades_of)
+        fee, r.fee_reported = fee_total - r.fee_reported, fee_total
+        r.reported = order.filled_qty
+        price = order.avg_price or order.price
+        return [Fill(oid, r.client_id, r.symbol, r.side, qty, price, fee, order.ts, True)]
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+def _with(order: Order, **changes: Any) -> Order:
+    from dataclasses import replace
+
+    return replace(order, **changes)
+
+
+def _order(raw: dict[str, Any]) -> Order:
+    filled = float(raw.get("filled") or 0.0)
+    status = STATUS.get(str(raw.get("status")), OrderStatus.NEW)
+    if status is OrderStatus.NEW and filled > 0:
+        status = OrderStatus.PARTIALLY_FILLED
+    kind = str(raw.get("type") or "market").upper()
+    return Order(
+        str(raw.get("id")),
+        str(raw.get("clientOrderId") or ""),
+        str(raw.get("symbol") or ""),
+        OrderSide(str(raw.get("side") or "buy").upper()),
+        OrderType(kind) if kind in OrderType.__members__ else OrderType.MARKET,
+        float(raw.get("amount") or 0.0),
+        status,
+        float(raw.get("price") or 0.0),
+        float(raw.get("triggerPrice") or 0.0),
+        bool(raw.get("reduceOnly")),
+        False,
+        filled,
+        float(raw.get("average") or 0.0),
+        float((raw.get("fee") or {}).get("cost") or 0.0),
+        int(raw.get("timestamp") or raw.get("lastUpdateTimestamp") or 0),
+    )
+
+
+def _algo_order(raw: dict[str, Any]) -> Order:
+    info = raw.get("info") or {}
+    return Order(
+        str(info.get("algoId") or raw.get("id")),
+        str(info.get("clientAlgoId") or raw.get("clientOrderId") or ""),
+        str(raw.get("symbol") or ""),
+        OrderSide(str(info.get("side") or raw.get("side") or "BUY").upper()),
+        OrderType.STOP_MARKET,
+        float(info.get("quantity") or 0.0),
+        ALGO_STATUS.get(str(info.get("algoStatus")), OrderStatus.NEW),
+        0.0,
+        float(info.get("triggerPrice") or raw.get("triggerPrice") or 0.0),
+        True,
+        str(info.get("closePosition")).lower() == "true",
+        0.0,
+        0.0,
+        0.0,
+        int(info.get("createTime") or raw.get("timestamp") or 0),
+    )

@@ -1,0 +1,266 @@
+"""The journal: every state change of money, in SQLite (WAL) in the state directory, written as it
+happens — before the exchange call it describes (write-ahead), and again with the answer.
+
+Tables: ``intents`` (received → entering → open | rejected | failed | abandoned → closed),
+``orders`` (pending → sent → filled | live | rejected | unknown → cancelled | done), ``fills``,
+``positions`` (the managed position: plan, exit state, stop and TP order ids, exits so far),
+``closed``, ``equity``, ``experiences`` (RL), ``paper`` (the paper exchange's state) and
+``events`` (what reconciliation did, and why).
+
+``synchronous=NORMAL`` with WAL: a killed process loses nothing committed; a power cut may lose
+the last transactions but never corrupts the file. A file that is not a journal is moved aside
+(``*.corrupt-<time>``) with the reason logged, and a new one is started: the exchange is the truth
+and reconciliation rebuilds the book from it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+
+from quantum_trader.bus.messages import PnlExperience, PositionClosed
+from quantum_trader.core.types import Fill, TradeIntent
+from quantum_trader.store.codec import dumps, loads
+
+log = logger.bind(component="journal")
+FILE = "journal.sqlite3"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS intents(intent_id TEXT PRIMARY KEY, symbol TEXT, state TEXT,
+  reason TEXT, payload TEXT, created INTEGER, updated INTEGER);
+CREATE TABLE IF NOT EXISTS orders(client_id TEXT PRIMARY KEY, intent_id TEXT, role TEXT,
+  symbol TEXT, side TEXT, type TEXT, qty REAL, price REAL, state TEXT, exchange_id TEXT,
+  filled REAL DEFAULT 0, avg_price REAL DEFAULT 0, detail TEXT, created INTEGER, updated INTEGER);
+CREATE TABLE IF NOT EXISTS fills(seq INTEGER PRIMARY KEY AUTOINCREMENT, order_id TEXT,
+  client_id TEXT, symbol TEXT, side TEXT, qty REAL, price REAL, fee REAL, ts INTEGER);
+CREATE TABLE IF NOT EXISTS positions(intent_id TEXT PRIMARY KEY, symbol TEXT, status TEXT,
+  record TEXT, updated INTEGER);
+CREATE TABLE IF NOT EXISTS closed(intent_id TEXT PRIMARY KEY, payload TEXT);
+CREATE TABLE IF NOT EXISTS equity(ts INTEGER, wallet REAL, equity REAL, used_margin REAL);
+CREATE TABLE IF NOT EXISTS experiences(intent_id TEXT PRIMARY KEY, payload TEXT);
+CREATE TABLE IF NOT EXISTS paper(id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT,
+  updated INTEGER);
+CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER, kind TEXT,
+  detail TEXT);
+"""
+LIVE_ORDER_STATES = ("pending", "sent", "live", "unknown")
+
+
+def _now() -> int:
+    return int(time.time() * 1000)
+
+
+class Journal:
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        self.db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            return self._connect()
+        except sqlite3.DatabaseError as exc:
+            if self.path == ":memory:":
+                raise
+            aside = f"{self.path}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}"
+            Path(self.path).rename(aside)
+            log.critical(
+                "journal {} unreadable ({}): kept as {}, starting a new one", self.path, exc, aside
+            )
+            return self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(SCHEMA)
+        db.execute("SELECT count(*) FROM intents").fetchone()
+        return db
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _x(self, sql: str, *args: Any) -> None:
+        self.db.execute(sql, args)
+
+    # ------------------------------------------------------------------ intents
+    def record_intent(self, intent: TradeIntent) -> bool:
+        """False when this intent was journaled before (whatever became of it)."""
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO intents VALUES (?,?,?,?,?,?,?)",
+            (intent.intent_id, intent.symbol, "received", "", dumps(intent), _now(), _now()),
+        )
+        return cur.rowcount == 1
+
+    def intent_state(self, intent_id: str, state: str, reason: str = "") -> None:
+        self._x(
+            "UPDATE intents SET state=?, reason=?, updated=? WHERE intent_id=?",
+            state,
+            reason,
+            _now(),
+            intent_id,
+        )
+
+    def intent(self, intent_id: str) -> tuple[TradeIntent, str] | None:
+        row = self.db.execute(
+            "SELECT payload, state FROM intents WHERE intent_id=?", (intent_id,)
+        ).fetchone()
+        return None if row is None else (loads(TradeIntent, row[0]), row[1])
+
+    def intents_in(self, *states: str) -> list[tuple[TradeIntent, str]]:
+        marks = ",".join("?" * len(states))
+        rows = self.db.execute(
+            f"SELECT payload, state FROM intents WHERE state IN ({marks}) ORDER BY created",  # noqa: S608
+            states,
+        ).fetchall()
+        return [(loads(TradeIntent, p), s) for p, s in rows]
+
+    # ------------------------------------------------------------------ orders
+    def order_pending(
+        self,
+        client_id: str,
+        intent_id: str,
+        role: str,
+        symbol: str,
+        side: str,
+        kind: str,
+        qty: float,
+        price: float = 0.0,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        self._x(
+            "INSERT INTO orders(client_id,intent_id,role,symbol,side,type,qty,price,state,detail,"
+            "created,updated) VALUES (?,?,?,?,?,?,?,?,'pending',?,?,?) ON CONFLICT(client_id) DO "
+            "UPDATE SET updated=excluded.updated, "
+            "state=CASE WHEN state IN ('pending','unknown') THEN 'pending' ELSE state END",
+            client_id,
+            intent_id,
+            role,
+            symbol,
+            side,
+            kind,
+            qty,
+            price,
+            json.dumps(detail or {}),
+            _now(),
+            _now(),
+        )
+
+    def order_state(
+        self,
+        client_id: str,
+        state: str,
+        exchange_id: str | None = None,
+        filled: float | None = None,
+        avg_price: float | None = None,
+    ) -> None:
+        self._x(
+            "UPDATE orders SET state=?, exchange_id=COALESCE(?, exchange_id), "
+            "filled=COALESCE(?, filled), avg_price=COALESCE(?, avg_price), updated=? "
+            "WHERE client_id=?",
+            state,
+            exchange_id,
+            filled,
+            avg_price,
+            _now(),
+            client_id,
+        )
+
+    def orders_of(self, intent_id: str) -> list[dict[str, Any]]:
+        cur = self.db.execute(
+            "SELECT * FROM orders WHERE intent_id=? ORDER BY created, rowid", (intent_id,)
+        )
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def order(self, client_id: str) -> dict[str, Any] | None:
+        cur = self.db.execute("SELECT * FROM orders WHERE client_id=?", (client_id,))
+        row = cur.fetchone()
+        return None if row is None else dict(zip([d[0] for d in cur.description], row, strict=True))
+
+    def record_fill(self, fill: Fill) -> None:
+        self._x(
+            "INSERT INTO fills(order_id,client_id,symbol,side,qty,price,fee,ts) "
+            "VALUES (?,?,?,?,?,?,?,?)",
+            fill.order_id,
+            fill.client_id,
+            fill.symbol,
+            fill.side.value,
+            fill.qty,
+            fill.price,
+            fill.fee,
+            fill.ts,
+        )
+
+    # ------------------------------------------------------------------ positions
+    def save_position(self, intent_id: str, symbol: str, record: str, status: str = "open") -> None:
+        self._x(
+            "INSERT INTO positions VALUES (?,?,?,?,?) ON CONFLICT(intent_id) DO UPDATE SET "
+            "status=excluded.status, record=excluded.record, updated=excluded.updated",
+            intent_id,
+            symbol,
+            status,
+            record,
+            _now(),
+        )
+
+    def open_positions(self) -> list[tuple[str, str, str]]:
+        """(intent id, symbol, record) of every position the journal holds open."""
+        rows = self.db.execute(
+            "SELECT intent_id, symbol, record FROM positions WHERE status='open' ORDER BY updated"
+        ).fetchall()
+        return [(a, b, c) for a, b, c in rows]
+
+    def record_close(self, closed: PositionClosed) -> None:
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.execute(
+                "UPDATE positions SET status='closed', updated=? WHERE intent_id=?",
+                (_now(), closed.intent_id),
+            )
+            self.db.execute(
+                "INSERT OR REPLACE INTO closed VALUES (?,?)", (closed.intent_id, dumps(closed))
+            )
+            self.db.execute(
+                "UPDATE intents SET state='closed', updated=? WHERE intent_id=?",
+                (_now(), closed.intent_id),
+            )
+
+    def closed_trades(self) -> list[PositionClosed]:
+        rows = self.db.execute("SELECT payload FROM closed ORDER BY rowid").fetchall()
+        return [loads(PositionClosed, r[0]) for r in rows]
+
+    # ------------------------------------------------------------------ the rest
+    def record_equity(self, ts: int, wallet: float, equity: float, used_margin: float) -> None:
+        self._x("INSERT INTO equity VALUES (?,?,?,?)", ts, wallet, equity, used_margin)
+
+    def record_experience(self, exp: PnlExperience) -> None:
+        self._x("INSERT OR REPLACE INTO experiences VALUES (?,?)", exp.intent_id, dumps(exp))
+
+    def save_paper(self, state: dict[str, Any]) -> None:
+        self._x(
+            "INSERT INTO paper VALUES (1,?,?) ON CONFLICT(id) DO UPDATE SET state=excluded.state,"
+            " updated=excluded.updated",
+            json.dumps(state, allow_nan=False),
+            _now(),
+        )
+
+    def load_paper(self) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT state FROM paper WHERE id=1").fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def event(self, kind: str, detail: str) -> None:
+        self._x("INSERT INTO events(ts,kind,detail) VALUES (?,?,?)", _now(), kind, detail)
+
+    def events(self) -> list[tuple[str, str]]:
+        return [(k, d) for k, d in self.db.execute("SELECT kind, detail FROM events ORDER BY seq")]
+
+    def counts(self) -> dict[str, int]:
+        tables = ("intents", "orders", "fills", "positions", "closed", "equity", "experiences")
+        return {
+            t: int(self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0])  # noqa: S608
+            for t in tables
+        }

@@ -1,0 +1,434 @@
+"""A fake Binance USDT-M REST server (aiohttp, 127.0.0.1) for tests: the real ccxt client is
+pointed at it. It checks the API key and the HMAC-SHA256 signature, keeps an account
+(:mod:`quantum_trader.testing.fake_book`) and injects faults on request.
+
+    python -m quantum_trader.testing.fake_binance --port 8899 [--key K --secret S]
+
+Control endpoints (no auth; tests only) under ``/_control``: ``price`` {symbol, price, ts?},
+``candle`` {symbol, ts, open, high, low, close} (recorded as a kline and walked open → nearer
+extreme → farther extreme → close), ``funding`` {symbol, rate}, ``fault`` {method, path, kind,
+times, …}, ``config`` {dual_side, partial_fills, wallet}, and ``state`` (GET).
+
+Fault kinds: ``error`` (a Binance error body: status, code, msg), ``status`` (a bare 5xx),
+``ratelimit`` (429 or 418 with Retry-After), ``timeout_after`` (the request is carried out, the
+answer comes ``delay`` s late — a client with a shorter timeout never sees it), ``hang_after``
+(carried out, never answered), ``delay`` (wait, then carry out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import time
+from collections import Counter
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+from quantum_trader.core.liquidation import DEFAULT_BRACKETS
+from quantum_trader.testing.fake_book import Account, BinanceError
+
+KEY = "fake-api-key-0123456789"
+SECRET = "fake-api-secret-9876543210"  # noqa: S105 - the fake server's own test secret
+Handler = Any
+
+
+class FakeBinance:
+    def __init__(self, key: str = KEY, secret: str = SECRET) -> None:
+        self.key, self.secret = key, secret
+        self.account = Account()
+        self.faults: list[dict[str, Any]] = []
+        self.requests: Counter[str] = Counter()
+        self.order_posts: list[str] = []  # client ids of every order request received
+        self.bad_signatures = 0
+
+    # --------------------------------------------------------------- plumbing
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/_control/{name}", self.control)
+        app.router.add_route("*", "/{tail:.*}", self.dispatch)
+        return app
+
+    def _fault_for(self, method: str, path: str) -> dict[str, Any] | None:
+        for f in self.faults:
+            if f.get("method", method) == method and path.endswith(f["path"]) and f["times"] > 0:
+                f["times"] -= 1
+                return f
+        return None
+
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        path, method = request.path, request.method
+        self.requests[f"{method} {path}"] += 1
+        body = await request.text()
+        fault = self._fault_for(method, path)
+        if fault is not None and fault["kind"] in ("error", "status", "ratelimit", "delay"):
+            early = await self._early_fault(fault)
+            if early is not None:
+                return early
+        try:
+            params = self._authenticate(request, body) if self._private(path) else {}
+            if not self._private(path):
+                params = dict(request.query)
+            result = self._route(method, path, params)
+            response = web.json_response(result)
+        except BinanceError as exc:
+            response = web.json_response({"code": exc.code, "msg": exc.msg}, status=exc.status)
+        if fault is not None and fault["kind"] == "timeout_after":
+            await asyncio.sleep(float(fault.get("delay", 5.0)))
+        if fault is not None and fault["kind"] == "hang_after":
+            await asyncio.sleep(3600)
+        return response
+
+    async def _early_fault(self, f: dict[str, Any]) -> web.StreamResponse | None:
+        kind = f["kind"]
+        if kind == "delay":
+            await asyncio.sleep(float(f.get("delay", 1.0)))
+            return None
+        if kind == "ratelimit":
+            status = int(f.get("status", 429))
+            headers = {"Retry-After": str(f.get("retry_after", 1))}
+            msg = {"code": -1003, "msg": "Too many requests; please use the websocket."}
+            return web.json_response(msg, status=status, headers=headers)
+        if kind == "status":
+            return web.Response(status=int(f.get("status", 503)), text="Service Unavailable")
+        return web.json_response(
+            {"code": int(f["code"]), "msg": f.get("msg", "injected")},
+            status=int(f.get("status", 400)),
+        )
+
+    @staticmethod
+    def _private(path: str) -> bool:
+        public = ("/ping", "/time", "/exchangeInfo", "/klines", "/premiumIndex", "/ticker/price")
+        return not path.endswith(public)
+
+    def _authenticate(self, request: web.Request, body: str) -> dict[str, str]:
+        if request.headers.get("X-MBX-APIKEY") != self.key:
+            raise BinanceError(-2015, "Invalid API-key, IP, or permissions for action.", 401)
+        raw = request.query_string if request.method in ("GET", "DELETE") else body
+        payload, _, signature = raw.rpartition("&signature=")
+        expected = hmac.new(self.secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(signature, expected):
+            self.bad_signatures += 1
+            raise BinanceError(-1022, "Signature for this request is not valid.")
+        params = dict(parse_qsl(payload, keep_blank_values=True))
+        if abs(int(params.get("timestamp", 0)) - time.time() * 1000) > int(
+            params.get("recvWindow", 10_000)
+        ):
+            raise BinanceError(-1021, "Timestamp for this request is outside of the recvWindow.")
+        return params
+
+    # --------------------------------------------------------------- the API
+    def _route(self, method: str, path: str, q: dict[str, str]) -> Any:  # noqa: PLR0911, C901
+        a = self.account
+        tail = path.split("/fapi/", 1)[-1]
+        if tail in ("v1/ping",):
+            return {}
+        if tail == "v1/time":
+            return {"serverTime": int(time.time() * 1000)}
+        if tail == "v1/exchangeInfo":
+            return self._exchange_info()
+        if tail == "v1/klines":
+            return self._klines(q)
+        if tail == "v1/premiumIndex":
+            m = a.market(q["symbol"])
+            return {
+                "symbol": m.symbol,
+                "markPrice": f"{m.price}",
+                "indexPrice": f"{m.price}",
+                "lastFundingRate": "0.0001",
+                "nextFundingTime": a.now_ms + 3_600_000,
+                "interestRate": "0.0001",
+                "time": a.now_ms,
+            }
+        if tail == "v1/leverageBracket":
+            return self._brackets(q.get("symbol"))
+        if tail == "v1/positionSide/dual":
+            return {"dualSidePosition": a.dual_side}
+        if tail == "v1/marginType" and method == "POST":
+            a.set_margin_type(q["symbol"], q["marginType"])
+            return {"code": 200, "msg": "success"}
+        if tail == "v1/leverage" and method == "POST":
+            return a.set_leverage(q["symbol"], int(q["leverage"]))
+        if tail == "v1/order":
+            return self._order(method, q)
+        if tail == "v1/algoOrder":
+            return self._algo(method, q)
+        if tail == "v1/openOrders":
+            live = ("NEW", "PARTIALLY_FILLED")
+            return [
+                o
+                for o in a.orders.values()
+                if o["status"] in live and q.get("symbol") in (None, o["symbol"])
+            ]
+        if tail == "v1/openAlgoOrders":
+            return [
+                x
+                for x in a.algo.values()
+                if x["algoStatus"] == "NEW" and q.get("symbol") in (None, x["symbol"])
+            ]
+        if tail in ("v3/positionRisk", "v2/positionRisk"):
+            return self._positions(q.get("symbol"))
+        if tail in ("v3/account", "v2/account"):
+            return self._account_info()
+        if tail in ("v2/balance", "v3/balance"):
+            return [self._usdt_balance()]
+        if tail == "v1/userTrades":
+            return self._user_trades(q)
+        if tail == "v1/income":
+            since = int(q.get("startTime", 0))
+            return [
+                i for i in a.income if i["time"] >= since and q.get("symbol") in (None, i["symbol"])
+            ]
+        raise BinanceError(-1000, f"fake server: no route for {method} {path}", 404)
+
+    def _order(self, method: str, q: dict[str, str]) -> Any:
+        a = self.account
+        if method == "POST":
+            self.order_posts.append(q.get("newClientOrderId", ""))
+            return a.new_order(q)
+        oid = int(q["orderId"]) if q.get("orderId") else None
+        cid = q.get("origClientOrderId")
+        if method == "DELETE":
+            return a.cancel(q["symbol"], oid, cid)
+        return dict(a.find_order(q["symbol"], oid, cid))
+
+    def _algo(self, method: str, q: dict[str, str]) -> Any:
+        a = self.account
+        if method == "POST":
+            self.order_posts.append(q.get("clientAlgoId", ""))
+            return a.new_algo(q)
+        aid = int(q["algoId"]) if q.get("algoId") else None
+        if method == "DELETE":
+            return a.cancel_algo(aid, q.get("clientAlgoId"))
+        return dict(a.find_algo(aid, q.get("clientAlgoId")))
+
+    def _exchange_info(self) -> dict[str, Any]:
+        symbols = []
+        for m in self.account.markets.values():
+            symbols.append(
+                {
+                    "symbol": m.symbol,
+                    "pair": m.symbol,
+                    "contractType": "PERPETUAL",
+                    "deliveryDate": 4133404800000,
+                    "onboardDate": 1569398400000,
+                    "status": "TRADING",
+                    "baseAsset": m.base,
+                    "quoteAsset": "USDT",
+                    "marginAsset": "USDT",
+                    "pricePrecision": max(0, -int(f"{m.tick:e}".split("e")[1])),
+                    "quantityPrecision": max(0, -int(f"{m.step:e}".split("e")[1])),
+                    "baseAssetPrecision": 8,
+                    "quotePrecision": 8,
+                    "underlyingType": "COIN",
+                    "triggerProtect": "0.0500",
+                    "liquidationFee": "0.012500",
+                    "marketTakeBound": "0.05",
+                    "filters": [
+                        {
+                            "filterType": "PRICE_FILTER",
+                            "minPrice": f"{m.tick}",
+                            "maxPrice": "4529764",
+                            "tickSize": f"{m.tick}",
+                        },
+                        {
+                            "filterType": "LOT_SIZE",
+                            "minQty": f"{m.min_qty}",
+                            "maxQty": "1000",
+                            "stepSize": f"{m.step}",
+                        },
+                        {
+                            "filterType": "MARKET_LOT_SIZE",
+                            "minQty": f"{m.min_qty}",
+                            "maxQty": "120",
+                            "stepSize": f"{m.step}",
+                        },
+                        {"filterType": "MAX_NUM_ORDERS", "limit": 200},
+                        {"filterType": "MAX_NUM_ALGO_ORDERS", "limit": 10},
+                        {"filterType": "MIN_NOTIONAL", "notional": f"{m.min_notional:g}"},
+                    ],
+                    "orderTypes": [
+                        "LIMIT",
+                        "MARKET",
+                        "STOP",
+                        "STOP_MARKET",
+                        "TAKE_PROFIT",
+                        "TAKE_PROFIT_MARKET",
+                        "TRAILING_STOP_MARKET",
+                    ],
+                    "timeInForce": ["GTC", "IOC", "FOK", "GTX", "GTD"],
+                }
+            )
+        return {
+            "timezone": "UTC",
+            "serverTime": int(time.time() * 1000),
+            "rateLimits": [],
+            "exchangeFilters": [],
+            "assets": [{"asset": "USDT", "marginAvailable": True}],
+            "symbols": symbols,
+        }
+
+    def _brackets(self, symbol: str | None) -> list[dict[str, Any]]:
+        rows = [
+            {
+                "bracket": i + 1,
+                "initialLeverage": int(b.max_leverage),
+                "notionalCap": b.notional_cap,
+                "notionalFloor": b.notional_floor,
+                "maintMarginRatio": b.mmr,
+                "cum": b.cum,
+            }
+            for i, b in enumerate(DEFAULT_BRACKETS.brackets)
+        ]
+        names = [symbol] if symbol else list(self.account.markets)
+        return [{"symbol": s, "brackets": rows} for s in names]
+
+    def _klines(self, q: dict[str, str]) -> list[list[Any]]:
+        rows = self.account.klines.get(q["symbol"], [])
+        start = int(q.get("startTime", 0))
+        limit = int(q.get("limit", 500))
+        return [r for r in rows if r[0] >= start][:limit] if start else rows[-limit:]
+
+    def _positions(self, symbol: str | None) -> list[dict[str, Any]]:
+        out = []
+        for name, p in self.account.positions.items():
+            if symbol not in (None, name):
+                continue
+            mark = self.account.markets[name].price
+            out.append(
+                {
+                    "symbol": name,
+                    "positionSide": "BOTH",
+                    "positionAmt": f"{p.qty:.8g}",
+                    "entryPrice": f"{p.entry:.8f}",
+                    "breakEvenPrice": f"{p.entry:.8f}",
+                    "markPrice": f"{mark:.8f}",
+                    "unRealizedProfit": f"{self.account.unrealised(name):.8f}",
+                    "liquidationPrice": "0",
+                    "isolatedMargin": f"{p.margin:.8f}" if p.isolated else "0",
+                    "notional": f"{p.qty * mark:.8f}",
+                    "marginAsset": "USDT",
+                    "isolatedWallet": f"{p.margin:.8f}" if p.isolated else "0",
+                    "initialMargin": f"{abs(p.qty) * mark / p.leverage:.8f}",
+                    "maintMargin": "0",
+                    "positionInitialMargin": f"{abs(p.qty) * mark / p.leverage:.8f}",
+                    "openOrderInitialMargin": "0",
+                    "adl": 0,
+                    "bidNotional": "0",
+                    "askNotional": "0",
+                    "updateTime": p.updated,
+                    "leverage": str(p.leverage),  # v2 field, kept for old clients
+                    "marginType": "isolated" if p.isolated else "cross",
+                }
+            )
+        return out
+
+    def _usdt_balance(self) -> dict[str, Any]:
+        a = self.account
+        upnl = sum(a.unrealised(s) for s in a.positions)
+        available = a.wallet - a.used_margin() + min(0.0, upnl)
+        return {
+            "asset": "USDT",
+            "walletBalance": f"{a.wallet:.8f}",
+            "unrealizedProfit": f"{upnl:.8f}",
+            "marginBalance": f"{a.wallet + upnl:.8f}",
+            "maintMargin": "0",
+            "initialMargin": f"{a.used_margin():.8f}",
+            "positionInitialMargin": f"{a.used_margin():.8f}",
+            "openOrderInitialMargin": "0",
+            "crossWalletBalance": f"{a.wallet - a.used_margin():.8f}",
+            "crossUnPnl": "0",
+            "availableBalance": f"{available:.8f}",
+            "maxWithdrawAmount": f"{available:.8f}",
+            "balance": f"{a.wallet:.8f}",
+            "updateTime": a.now_ms,
+        }
+
+    def _account_info(self) -> dict[str, Any]:
+        usdt = self._usdt_balance()
+        return {
+            "totalWalletBalance": usdt["walletBalance"],
+            "totalUnrealizedProfit": usdt["unrealizedProfit"],
+            "totalMarginBalance": usdt["marginBalance"],
+            "availableBalance": usdt["availableBalance"],
+            "maxWithdrawAmount": usdt["maxWithdrawAmount"],
+            "assets": [usdt],
+            "positions": [],
+        }
+
+    def _user_trades(self, q: dict[str, str]) -> list[dict[str, Any]]:
+        oid = int(q["orderId"]) if q.get("orderId") else None
+        since = int(q.get("startTime", 0))
+        return [
+            t
+            for t in self.account.trades
+            if t["symbol"] == q["symbol"] and oid in (None, t["orderId"]) and t["time"] >= since
+        ]
+
+    # --------------------------------------------------------------- control
+    async def control(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        body: dict[str, Any] = await request.json() if request.can_read_body else {}
+        a = self.account
+        if name == "state":
+            return web.json_response(self.state())
+        if name == "price":
+            a.set_price(body["symbol"], float(body["price"]), body.get("ts"))
+        elif name == "candle":
+            self.candle(body)
+        elif name == "funding":
+            a.funding(body["symbol"], float(body["rate"]))
+        elif name == "fault":
+            self.faults.append({"times": 1, **body})
+        elif name == "clear_faults":
+            self.faults.clear()
+        elif name == "config":
+            a.dual_side = bool(body.get("dual_side", a.dual_side))
+            a.partial_fills = bool(body.get("partial_fills", a.partial_fills))
+            a.wallet = float(body.get("wallet", a.wallet))
+        else:
+            return web.json_response({"error": f"unknown control {name}"}, status=404)
+        return web.json_response({"ok": True})
+
+    def candle(self, c: dict[str, Any]) -> None:
+        a, symbol, ts = self.account, c["symbol"], int(c["ts"])
+        o, h, low, close = (float(c[k]) for k in ("open", "high", "low", "close"))
+        a.klines.setdefault(symbol, []).append(
+            [ts, f"{o}", f"{h}", f"{low}", f"{close}", f"{c.get('volume', 1.0)}", ts + 59_999]
+        )
+        near, far = (low, h) if o - low <= h - o else (h, low)
+        for price in (o, near, far, close):
+            a.set_price(symbol, price, ts)
+
+    def state(self) -> dict[str, Any]:
+        a = self.account
+        return {
+            "wallet": a.wallet,
+            "positions": {s: vars(p) for s, p in a.positions.items()},
+            "orders": list(a.orders.values()),
+            "algo": list(a.algo.values()),
+            "order_posts": self.order_posts,
+            "requests": dict(self.requests),
+            "bad_signatures": self.bad_signatures,
+            "prices": {s: m.price for s, m in a.markets.items()},
+        }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8899)
+    parser.add_argument("--key", default=KEY)
+    parser.add_argument("--secret", default=SECRET)
+    args = parser.parse_args(argv)
+    fake = FakeBinance(args.key, args.secret)
+    print(json.dumps({"listening": f"http://{args.host}:{args.port}"}), flush=True)
+    web.run_app(fake.app(), host=args.host, port=args.port, print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    main()
