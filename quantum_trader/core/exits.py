@@ -168,6 +168,12 @@ def on_leg_filled(
     return new, _move_stop(new, plan.tp_prices[0], last, "stop_to_tp1")
 
 
+def on_part_filled(state: ExitState, qty: float) -> ExitState:
+    """Part of a TP leg filled (the rest still resting): the position shrinks, nothing moves."""
+    filled = positive("part qty", qty)
+    return replace(state, remaining=max(0.0, round(state.remaining - filled, 12)))
+
+
 def apply_stop(state: ExitState, price: float) -> ExitState:
     """Record a stop move that the exchange accepted."""
     return replace(state, stop_price=finite("stop price", price))

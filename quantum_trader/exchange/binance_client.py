@@ -75,6 +75,7 @@ def make_client(
     secret: str,
     url_override: str | None = None,
     timeout_ms: int = 10_000,
+    rate_limit_ms: float | None = None,
 ) -> Any:
     import ccxt.async_support as ccxt_async
 
@@ -84,6 +85,7 @@ def make_client(
             "secret": secret,
             "enableRateLimit": True,
             "timeout": timeout_ms,
+            **({"rateLimit": rate_limit_ms} if rate_limit_ms is not None else {}),
             "options": {
                 "defaultType": "swap",
                 "fetchCurrencies": False,

@@ -25,6 +25,7 @@ class ManagedPosition:
     stop_seq: int = 0
     stop_reason: str = "stop_loss"
     tp_orders: dict[str, int] = field(default_factory=dict)  # order id → leg 1..3
+    tp_filled: dict[str, float] = field(default_factory=dict)  # order id → qty filled so far
     exits: list[ClosingFill] = field(default_factory=list)
     closing: bool = False
 

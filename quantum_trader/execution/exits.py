@@ -14,6 +14,7 @@ from quantum_trader.core.exits import (
     ExitParams,
     apply_stop,
     on_leg_filled,
+    on_part_filled,
     on_tick,
 )
 from quantum_trader.core.pnl import ClosingFill, realised_pnl
@@ -21,6 +22,7 @@ from quantum_trader.core.types import Fill, OrderSide
 from quantum_trader.exchange.base import Exchange, ExchangeError, OrderRejected
 from quantum_trader.execution.book import Book, ManagedPosition, client_id
 from quantum_trader.execution.ledger import Ledger
+from quantum_trader.execution.placing import send_once
 from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.runtime.clock import Clock
 from quantum_trader.runtime.crash import crashpoint
@@ -43,6 +45,7 @@ class ExitManager:
         self.ledger = ledger or Ledger()
         self.clock, self.params = clock, params
         self.stop_moves = 0
+        self.retry_base = 0.25
 
     async def on_message(self, message: object) -> None:
         if isinstance(message, Fill):
@@ -59,8 +62,18 @@ class ExitManager:
             mp.exits.append(ClosingFill(fill.qty, fill.price, fill.fee, mp.stop_reason))
             await self._finalise(mp, mp.stop_reason)
             return
-        leg = mp.tp_orders.pop(fill.order_id)
+        leg = mp.tp_orders[fill.order_id]
         mp.exits.append(ClosingFill(fill.qty, fill.price, fill.fee, f"tp{leg}"))
+        done = mp.tp_filled.pop(fill.order_id, 0.0) + fill.qty
+        if done < mp.opened.plan.leg_qtys[leg - 1] - 1e-12:  # a partial fill: more to come
+            mp.tp_filled[fill.order_id] = done
+            mp.state = on_part_filled(mp.state, fill.qty)
+            self.ledger.position(mp)
+            log.info(
+                "{} TP{} part-filled {:g} @ {:.6g}", mp.opened.intent_id, leg, fill.qty, fill.price
+            )
+            return
+        del mp.tp_orders[fill.order_id]
         mp.state, actions = on_leg_filled(mp.state, fill.qty, fill.price, self.params)
         log.info(
             "{} TP{} filled {:g} @ {:.6g}; {:g} left",
@@ -115,7 +128,15 @@ class ExitManager:
         )
         self.ledger.position(mp)
         try:
-            new = await self.exchange.create_stop_market(plan.symbol, side, action.price, cid)
+            new = await send_once(
+                self.exchange,
+                plan.symbol,
+                cid,
+                lambda: self.exchange.create_stop_market(plan.symbol, side, action.price, cid),
+                2,
+                self.retry_base,
+                need_fill=False,
+            )
         except OrderRejected as exc:
             self.ledger.failed(cid, "rejected")
             if exc.code == "-2021":  # would trigger at once: the price is already through it
@@ -159,6 +180,23 @@ class ExitManager:
         rest is booked at ``price`` (an estimate, named as such in ``reason``)."""
         mp.exits.append(ClosingFill(mp.state.remaining, price, 0.0, reason))
         await self._finalise(mp, reason)
+
+    async def _sweep(self, mp: ManagedPosition) -> None:
+        """Any order of this trade still open (one whose answer was lost, say) goes too: a stale
+        close-position stop would otherwise close the next position on the symbol."""
+        prefix = client_id(mp.opened.intent_id, "")
+        try:
+            stale = [
+                o
+                for o in await self.exchange.fetch_open_orders(mp.symbol)
+                if o.client_id.startswith(prefix)
+            ]
+        except ExchangeError as exc:
+            log.warning("{} open orders not checked after the close ({})", mp.symbol, exc)
+            return
+        for o in stale:
+            log.warning("{} stale order {} cancelled", mp.opened.intent_id, o.client_id)
+            await self._cancel(mp.symbol, o.id)
 
     async def _cancel(self, symbol: str, order_id: str) -> None:
         try:
@@ -226,6 +264,7 @@ class ExitManager:
         for order_id in [mp.stop_order_id, *mp.tp_orders]:
             if order_id is not None:
                 await self._cancel(plan.symbol, order_id)
+        await self._sweep(mp)
         funding = await self.exchange.funding_paid(plan.symbol, plan.opened_ts)
         pnl = realised_pnl(
             plan.side, plan.entry_price, opened.entry_fee, plan.margin, mp.exits, funding

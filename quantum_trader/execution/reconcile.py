@@ -20,6 +20,7 @@ the daemon refuses to trade rather than guess.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field, replace
 
 from loguru import logger
@@ -176,13 +177,13 @@ class Reconciler:
             return
         intent = TradeIntent(
             intent_id=f"adopted-{pos.symbol.split(':')[0].replace('/', '')}-{pos.side}",
-            ts=0,
+            ts=int(time.time() * 1000),
             symbol=pos.symbol,
             side=pos.side,
             confidence=0.0,
             entry_price=pos.entry_price,
-            stop_loss=0.0,
-            take_profit=0.0,
+            stop_loss=pos.entry_price * (1 - 0.01 * pos.side.sign),  # the plan below decides
+            take_profit=pos.entry_price * (1 + 0.01 * pos.side.sign),
             margin_usd=pos.margin or pos.qty * pos.entry_price / max(1, pos.leverage),
             leverage=float(pos.leverage),
             atr_value=0.0,

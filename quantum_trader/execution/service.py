@@ -7,7 +7,6 @@ left without a stop. An entry whose answer is lost is looked up by its client id
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 from loguru import logger
@@ -26,10 +25,10 @@ from quantum_trader.exchange.base import (
     Order,
     OrderStatus,
     OrderType,
-    TemporaryExchangeError,
 )
 from quantum_trader.execution.book import Book, EntryContext, ManagedPosition, client_id
 from quantum_trader.execution.ledger import Ledger
+from quantum_trader.execution.placing import send_once
 from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.runtime.clock import Clock
 from quantum_trader.runtime.crash import crashpoint
@@ -49,12 +48,13 @@ class ExecutionService:
         tp_on_exchange: bool = True,
         retries: int = 5,
         ledger: Ledger | None = None,
+        retry_base_seconds: float = 0.25,
     ) -> None:
         self.bus, self.exchange, self.book, self.health = bus, exchange, book, health
         self.ledger = ledger or Ledger()
         self.clock, self.params = clock, params
         self.tp_on_exchange = tp_on_exchange
-        self.retries = retries
+        self.retries, self.retry_base = retries, retry_base_seconds
         self.accepting = True
         self.in_flight = 0
         self.rejected = 0
@@ -253,10 +253,9 @@ class ExecutionService:
     async def _entry_order(
         self, intent: TradeIntent, side: OrderSide, qty: float, cid: str
     ) -> Order:
-        """Idempotent. Binance lets a client id be reused once its order is no longer open, so a
-        lost answer is never simply retried: the order is looked up by client id until the
-        exchange says definitely whether it exists, and only a definite "no" sends it again."""
-        for attempt in range(self.retries + 1):
+        """Idempotent (see :mod:`placing`): one intent never yields two entries."""
+
+        async def attempt() -> None:
             await self.bus.publish(
                 Topic.ORDER_SUBMITTED,
                 OrderEvent(intent.intent_id, "entry", _pending(intent.symbol, side, qty, cid)),
@@ -264,29 +263,16 @@ class ExecutionService:
             self.ledger.pending(
                 intent.intent_id, cid, "entry", intent.symbol, side.value, "MARKET", qty
             )
-            try:
-                return await self.exchange.create_market_order(intent.symbol, side, qty, cid)
-            except TemporaryExchangeError as exc:
-                self.ledger.failed(cid, "unknown")
-                log.warning("{} entry attempt {} failed: {}", intent.intent_id, attempt + 1, exc)
-            found = await self._look_up(intent.symbol, cid, attempt)
-            if found is not None:
-                return found
-        raise TemporaryExchangeError(f"entry not confirmed after {self.retries + 1} attempts")
 
-    async def _look_up(self, symbol: str, cid: str, attempt: int) -> Order | None:
-        """The entry if it exists (filled), None if the exchange says it does not."""
-        for look in range(self.retries + 1):
-            await asyncio.sleep(min(8.0, 0.25 * 2 ** (attempt + look)))
-            try:
-                found = await self.exchange.fetch_order_by_client_id(symbol, cid)
-            except TemporaryExchangeError as exc:
-                log.warning("{} look-up failed ({}): looking again, not resending", cid, exc)
-                continue
-            if found is None or found.filled_qty > 0:
-                return found
-            log.warning("{} exists but is not filled yet ({}): looking again", cid, found.status)
-        raise TemporaryExchangeError(f"{cid}: state unknown after {self.retries + 1} look-ups")
+        return await send_once(
+            self.exchange,
+            intent.symbol,
+            cid,
+            lambda: self.exchange.create_market_order(intent.symbol, side, qty, cid),
+            self.retries + 1,
+            self.retry_base,
+            attempt,
+        )
 
     async def _place_stop(self, mp: ManagedPosition) -> bool:
         plan = mp.opened.plan
@@ -303,7 +289,15 @@ class ExecutionService:
             plan.sl_price,
         )
         try:
-            order = await self.exchange.create_stop_market(plan.symbol, side, plan.sl_price, cid)
+            order = await send_once(
+                self.exchange,
+                plan.symbol,
+                cid,
+                lambda: self.exchange.create_stop_market(plan.symbol, side, plan.sl_price, cid),
+                2,
+                self.retry_base,
+                need_fill=False,
+            )
         except ExchangeError as exc:
             self.ledger.failed(cid, "rejected")
             log.error(
@@ -350,31 +344,35 @@ class ExecutionService:
     async def _place_tps(self, mp: ManagedPosition) -> None:
         plan = mp.opened.plan
         for leg, (qty, price) in enumerate(zip(plan.leg_qtys, plan.tp_prices, strict=True), 1):
-            if qty <= 0:
-                continue
-            cid = client_id(mp.opened.intent_id, f"tp{leg}")
-            side = OrderSide.to_close(plan.side)
-            self.ledger.pending(
-                mp.opened.intent_id, cid, f"tp{leg}", plan.symbol, side.value, "LIMIT", qty, price
+            if qty > 0:
+                await self._place_tp(mp, leg, qty, price)
+
+    async def _place_tp(self, mp: ManagedPosition, leg: int, qty: float, price: float) -> None:
+        plan, intent_id = mp.opened.plan, mp.opened.intent_id
+        cid = client_id(intent_id, f"tp{leg}")
+        side = OrderSide.to_close(plan.side)
+        self.ledger.pending(
+            intent_id, cid, f"tp{leg}", plan.symbol, side.value, "LIMIT", qty, price
+        )
+        try:
+            order = await send_once(
+                self.exchange,
+                plan.symbol,
+                cid,
+                lambda: self.exchange.create_limit_order(plan.symbol, side, qty, price, cid),
+                2,
+                self.retry_base,
+                need_fill=False,
             )
-            try:
-                order = await self.exchange.create_limit_order(plan.symbol, side, qty, price, cid)
-            except ExchangeError as exc:
-                self.ledger.failed(cid, "rejected")
-                log.warning(
-                    "{} TP{} not placed ({}); the exit manager watches it",
-                    mp.opened.intent_id,
-                    leg,
-                    exc,
-                )
-                continue
-            self.ledger.answered(order)
-            mp.tp_orders[order.id] = leg
-            self.ledger.position(mp)
-            crashpoint(f"tp{leg}_placed")
-            await self.bus.publish(
-                Topic.ORDER_SUBMITTED, OrderEvent(mp.opened.intent_id, f"tp{leg}", order)
-            )
+        except ExchangeError as exc:
+            self.ledger.failed(cid, "rejected")
+            log.warning("{} TP{} not placed ({}); the exit manager watches it", intent_id, leg, exc)
+            return
+        self.ledger.answered(order)
+        mp.tp_orders[order.id] = leg
+        self.ledger.position(mp)
+        crashpoint(f"tp{leg}_placed")
+        await self.bus.publish(Topic.ORDER_SUBMITTED, OrderEvent(intent_id, f"tp{leg}", order))
 
     async def _reject(self, intent: TradeIntent, reason: str) -> None:
         self.rejected += 1

@@ -55,6 +55,7 @@ class FakeBinance:
 
     def _fault_for(self, method: str, path: str) -> dict[str, Any] | None:
         for f in self.faults:
+            f.setdefault("times", 1)
             if f.get("method", method) == method and path.endswith(f["path"]) and f["times"] > 0:
                 f["times"] -= 1
                 return f

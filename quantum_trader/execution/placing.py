@@ -1,0 +1,56 @@
+"""Placing orders when answers get lost. Binance lets a client order id be reused once its order
+is no longer open, so a lost answer is never simply retried: the order is looked up by its client
+id until the exchange says definitely whether it exists, and only a definite "no" sends again."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from loguru import logger
+
+from quantum_trader.exchange.base import Exchange, Order, TemporaryExchangeError
+
+log = logger.bind(component="execution")
+
+
+async def look_up(
+    exchange: Exchange, symbol: str, cid: str, tries: int, base: float, need_fill: bool
+) -> Order | None:
+    """The order if it exists (filled, when ``need_fill``), None if the exchange says it does not;
+    raises when the exchange never answers definitely."""
+    for look in range(tries):
+        await asyncio.sleep(min(8.0, base * 2**look))
+        try:
+            found = await exchange.fetch_order_by_client_id(symbol, cid)
+        except TemporaryExchangeError as exc:
+            log.warning("{} look-up failed ({}): looking again, not resending", cid, exc)
+            continue
+        if found is None or not need_fill or found.filled_qty > 0:
+            return found
+        log.warning("{} exists but is not filled yet ({}): looking again", cid, found.status)
+    raise TemporaryExchangeError(f"{cid}: state unknown after {tries} look-ups")
+
+
+async def send_once(
+    exchange: Exchange,
+    symbol: str,
+    cid: str,
+    create: Callable[[], Awaitable[Order]],
+    attempts: int,
+    base: float,
+    on_attempt: Callable[[], Awaitable[None]] | None = None,
+    need_fill: bool = True,
+) -> Order:
+    """Send an order; after a lost answer look it up; resend only on a definite "not there"."""
+    for attempt in range(attempts):
+        if on_attempt is not None:
+            await on_attempt()
+        try:
+            return await create()
+        except TemporaryExchangeError as exc:
+            log.warning("{} attempt {} got no answer: {}", cid, attempt + 1, exc)
+        found = await look_up(exchange, symbol, cid, attempts, base * 2**attempt, need_fill)
+        if found is not None:
+            return found
+    raise TemporaryExchangeError(f"{cid} not confirmed after {attempts} attempts")

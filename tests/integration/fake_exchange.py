@@ -1,0 +1,81 @@
+"""The fake Binance USDT-M server, in-process (for pipeline tests) or as its own process (for the
+crash tests, where it must outlive the daemon it serves)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiohttp import web
+
+from quantum_trader.exchange.binance import BinanceUsdm
+from quantum_trader.exchange.binance_client import make_client
+from quantum_trader.testing.fake_binance import KEY, SECRET, FakeBinance
+from tests.integration.helpers import free_port
+
+
+@asynccontextmanager
+async def serving(timeout_ms: int = 400) -> AsyncIterator[tuple[FakeBinance, BinanceUsdm]]:
+    """An in-process fake server and the real ccxt client (testnet mode) pointed at it."""
+    fake = FakeBinance()
+    runner = web.AppRunner(fake.app(), shutdown_timeout=0.1)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    client = make_client("testnet", KEY, SECRET, f"http://127.0.0.1:{port}", timeout_ms, 1.0)
+    ex = BinanceUsdm(client, "fake", read_retries=6)
+    try:
+        await ex.start()
+        yield fake, ex
+    finally:
+        await ex.close()
+        await runner.cleanup()
+
+
+class FakeServerProcess:
+    """``python -m quantum_trader.testing.fake_binance`` on a free port, driven over HTTP."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(  # noqa: S603 - our own module
+            [sys.executable, "-m", "quantum_trader.testing.fake_binance", "--port", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                self.state()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("the fake exchange server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def control(self, name: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body or {}).encode()
+        req = urllib.request.Request(  # noqa: S310 - loopback
+            f"{self.url}/_control/{name}", data=data, method="POST"
+        )
+        req.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(req, timeout=5) as r:  # noqa: S310
+            return json.loads(r.read())
+
+    def state(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.url}/_control/state", timeout=5) as r:  # noqa: S310
+            data: dict[str, Any] = json.loads(r.read())
+            return data

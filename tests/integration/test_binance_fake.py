@@ -1,0 +1,223 @@
+"""The real ccxt client against the fake Binance USDT-M server, through the daemon's own execution
+and exit manager: a whole trade, lost answers, rate-limit storms, a stop that cannot be placed,
+and the exchange's refusals."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+from loguru import logger
+
+from quantum_trader.bus.messages import CandleEvent, PositionClosed, Topic
+from quantum_trader.core.types import Candle, Regime, Side, TradeIntent
+from quantum_trader.exchange.binance import BinanceUsdm
+from quantum_trader.pipeline import Pipeline, build_pipeline
+from quantum_trader.settings import Settings
+from quantum_trader.testing.fake_binance import FakeBinance
+from tests.component.fakes import ScriptedFeed
+from tests.integration.fake_exchange import serving
+
+SYM, ID = "BTC/USDT:USDT", "BTCUSDT"
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
+
+
+def intent(n: int = 0, side: Side = Side.LONG, margin: float = 100.0) -> TradeIntent:
+    return TradeIntent(
+        intent_id=f"BTCUSDT-{n}-{side}",
+        ts=1_767_225_600_000,
+        symbol=SYM,
+        side=side,
+        confidence=0.8,
+        entry_price=30_000.0,
+        stop_loss=29_000.0 if side is Side.LONG else 31_000.0,
+        take_profit=31_000.0 if side is Side.LONG else 29_000.0,
+        margin_usd=margin,
+        leverage=10,
+        atr_value=0.0,
+        volatility=0.0,
+        exchange_divergence=0.0,
+        funding_rate=0.0,
+        regime=Regime.NORMAL,
+        source="test",
+        reason="scripted",
+    )
+
+
+class Desk:
+    """The pipeline on the fake exchange; prices move on the fake, fills are polled as live."""
+
+    def __init__(self, fake: FakeBinance, ex: BinanceUsdm) -> None:
+        self.fake, self.ex = fake, ex
+        settings = Settings(signals={"min_confidence": 1.0, "symbols": (SYM,)})
+        self.p: Pipeline = build_pipeline(settings, ScriptedFeed(SYM, [], 0), exchange=ex)
+        self.p.execution.retry_base = 0.005
+        self.p.exits.retry_base = 0.005
+        self.closed: list[PositionClosed] = []
+        self.p.bus.add_tap(
+            lambda topic, m: self.closed.append(m) if topic == Topic.POSITION_CLOSED else None
+        )
+        self.ts = 1_767_225_600_000
+
+    async def enter(self, i: TradeIntent) -> None:
+        await self.p.bus.publish(Topic.INTENT, i)
+
+    async def price(self, px: float) -> None:
+        self.fake.account.set_price(ID, px)
+        for fill in await self.ex.take_fills():
+            await self.p.bus.publish(Topic.ORDER_FILLED, fill)
+        self.ts += 60_000
+        candle = Candle(self.ts, px, px, px, px, 1.0)
+        await self.p.bus.publish(Topic.CANDLE, CandleEvent(SYM, candle, 60_000, None))
+
+    def live_stops(self) -> list[dict[str, object]]:
+        return [a for a in self.fake.account.algo.values() if a["algoStatus"] == "NEW"]
+
+    def live_limits(self) -> list[dict[str, object]]:
+        live = ("NEW", "PARTIALLY_FILLED")
+        return [o for o in self.fake.account.orders.values() if o["status"] in live]
+
+    def position_qty(self) -> float:
+        pos = self.fake.account.positions.get(ID)
+        return 0.0 if pos is None else pos.qty
+
+    async def flatten(self) -> None:
+        mp = self.p.book.positions.get(SYM)
+        if mp is not None:
+            await self.p.exits._close(mp, "test_reset")  # noqa: SLF001
+
+
+@pytest.fixture
+async def desk() -> AsyncIterator[Desk]:
+    async with serving(timeout_ms=200) as (fake, ex):
+        yield Desk(fake, ex)
+
+
+async def test_a_whole_trade_entry_stop_legs_ratchet_close(desk: Desk) -> None:
+    wallet0 = desk.fake.account.wallet
+    await desk.enter(intent())
+    mp = desk.p.book.positions[SYM]
+    plan = mp.opened.plan
+    assert desk.position_qty() == pytest.approx(plan.qty) == pytest.approx(0.033)
+    [stop] = desk.live_stops()
+    assert stop["closePosition"] is True and stop["workingType"] == "MARK_PRICE"
+    assert float(str(stop["triggerPrice"])) == pytest.approx(plan.sl_price)
+    assert sorted(float(str(o["price"])) for o in desk.live_limits()) == list(plan.tp_prices)
+    assert desk.fake.requests["POST /fapi/v1/algoOrder"] == 1  # stops via the algo API only
+
+    await desk.price(plan.tp_prices[0] + 1)  # TP1 fills; the stop ratchets to breakeven
+    assert mp.state.legs_done == 1
+    [moved] = desk.live_stops()
+    assert float(str(moved["triggerPrice"])) > plan.entry_price  # breakeven + fees
+    assert moved["algoId"] != stop["algoId"]
+    await desk.price(plan.tp_prices[1] + 1)  # TP2
+    assert mp.state.legs_done == 2
+    [moved2] = desk.live_stops()
+    assert float(str(moved2["triggerPrice"])) > float(str(moved["triggerPrice"]))
+    await desk.price(float(str(moved2["triggerPrice"])) - 5)  # back down through the stop
+
+    [closed] = desk.closed
+    assert closed.legs_hit == 2
+    assert desk.position_qty() == 0
+    assert not desk.live_stops() and not desk.live_limits()  # TP3 cancelled with the position
+    # the PnL booked is the exchange's own account movement, to the cent
+    assert closed.pnl == pytest.approx(desk.fake.account.wallet - wallet0, abs=0.01)
+
+
+async def test_entry_answers_lost_100_times_give_one_position_each_time(desk: Desk) -> None:
+    faults = [
+        {"kind": "timeout_after", "delay": 0.3},  # carried out, answer lost
+        {"kind": "status", "status": 503},  # never carried out
+        {"kind": "timeout_after", "delay": 0.3, "times": 2},  # entry and TP1 answers lost
+        {"kind": "error", "code": -1001, "msg": "Internal error; unable to process your request."},
+    ]
+    for n in range(100):
+        fault = {"method": "POST", "path": "/fapi/v1/order", "times": 1, **faults[n % 4]}
+        desk.fake.faults.append(fault)
+        i = intent(n, Side.LONG if n % 2 else Side.SHORT)
+        await desk.enter(i)
+        cid = desk.p.book.positions[SYM].opened.plan and [
+            o for o in desk.fake.account.orders.values() if o["clientOrderId"].endswith("-entry")
+        ]
+        entries = [o for o in cid if o["status"] == "FILLED"]
+        assert len(entries) == n + 1, f"run {n}: {len(entries)} entries for {n + 1} intents"
+        assert abs(desk.position_qty()) == pytest.approx(0.033), f"run {n}"
+        assert len(desk.live_stops()) == 1, f"run {n}"
+        await desk.flatten()
+        assert desk.position_qty() == 0 and not desk.live_stops()
+    assert not [f for f in desk.fake.faults if f["times"] > 0]  # every fault was exercised
+
+
+async def test_rate_limit_storm_backs_off_and_completes(desk: Desk) -> None:
+    for path in ("/fapi/v1/leverageBracket", "/fapi/v1/order", "/fapi/v1/algoOrder"):
+        desk.fake.faults.append(
+            {"path": path, "kind": "ratelimit", "status": 429, "retry_after": 0, "times": 2}
+        )
+    desk.fake.faults.append({"path": "/fapi/v1/openOrders", "kind": "ratelimit", "status": 418})
+    await desk.enter(intent(1))
+    assert desk.p.book.positions[SYM].stop_order_id is not None
+    assert len(desk.live_stops()) == 1
+    entries = [
+        o for o in desk.fake.account.orders.values() if o["clientOrderId"].endswith("-entry")
+    ]
+    assert [o["status"] for o in entries] == ["FILLED"]  # the refused ones never existed
+    assert desk.fake.requests["POST /fapi/v1/order"] >= 3  # refused twice, then sent
+
+
+async def test_stop_that_cannot_be_placed_closes_at_market_and_says_so(desk: Desk) -> None:
+    lines: list[str] = []
+    sink = logger.add(lines.append, level=logging.ERROR, format="{message}")
+    try:
+        desk.fake.faults.append(
+            {"method": "POST", "path": "/fapi/v1/algoOrder", "kind": "error", "code": -2019}
+        )
+        await desk.enter(intent(2))
+    finally:
+        logger.remove(sink)
+    assert SYM not in desk.p.book.positions
+    assert desk.position_qty() == 0  # closed at market
+    assert desk.p.execution.emergency_closes == 1
+    assert any("STOP PLACEMENT FAILED" in line for line in lines)
+
+
+async def test_refusals_reject_the_intent_without_a_position(desk: Desk) -> None:
+    await desk.enter(intent(3, margin=0.5))  # 0.5 USDT × 10 → below BTC's 100 USDT minimum
+    desk.fake.faults.append(
+        {"method": "POST", "path": "/fapi/v1/order", "kind": "error", "code": -2019}
+    )
+    await desk.enter(intent(4))
+    assert desk.p.execution.rejected == 2
+    assert desk.position_qty() == 0 and not desk.live_stops()
+
+
+async def test_plain_order_endpoint_refuses_stops_with_4120(desk: Desk) -> None:
+    with pytest.raises(Exception, match="-4120"):
+        await desk.ex.client.fapiPrivatePostOrder(
+            {
+                "symbol": ID,
+                "side": "SELL",
+                "type": "STOP_MARKET",
+                "stopPrice": "29000",
+                "closePosition": "true",
+            }
+        )
+
+
+async def test_partial_fills_of_a_tp_leg_arrive_in_parts(desk: Desk) -> None:
+    desk.fake.account.partial_fills = True
+    await desk.enter(intent(5))
+    mp = desk.p.book.positions[SYM]
+    tp1 = mp.opened.plan.tp_prices[0]
+    await desk.price(tp1 + 1)
+    first = mp.state.remaining
+    await desk.price(tp1 + 2)
+    assert mp.state.remaining < first < mp.opened.plan.qty
+    assert mp.state.legs_done == 1
+
+
+async def test_hedge_mode_account_is_refused() -> None:
+    async with serving() as (fake, ex):
+        fake.account.dual_side = True
+        with pytest.raises(Exception, match="hedge"):
+            await ex.start()
