@@ -171,6 +171,7 @@ class Daemon:
                     self.p.execution,
                     self.p.exits,
                     self.settings.exchange.unknown_positions,
+                    tuple(self.p.feed.feed.symbols),
                 )
                 await rec.run()
                 for fill in await self.p.exchange.take_fills():

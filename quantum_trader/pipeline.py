@@ -148,6 +148,7 @@ def build_pipeline(
         sig.force_confidence,
     )
     timeframe_ms = getattr(feed, "timeframe_ms", None)
+    live_age = None if feed.simulated or timeframe_ms is None else 2 * int(timeframe_ms)
     strategy = StrategyService(
         bus,
         ex,
@@ -158,7 +159,7 @@ def build_pipeline(
         clock,
         filter_params(settings),
         params,
-        None if feed.simulated or timeframe_ms is None else 2 * int(timeframe_ms),
+        live_age,
     )
     ledger = Ledger(journal)
     execution = ExecutionService(
@@ -171,7 +172,7 @@ def build_pipeline(
         tp_on_exchange=settings.exits.tp_mode == "exchange",
         ledger=ledger,
     )
-    exits = ExitManager(bus, ex, book, health, clock, exit_params(settings), ledger)
+    exits = ExitManager(bus, ex, book, health, clock, exit_params(settings), ledger, live_age)
 
     bus.subscribe("exits", [Topic.ORDER_FILLED, Topic.CANDLE], exits.on_message)
     bus.subscribe("signals", Topic.CANDLE, signals.on_candle)

@@ -4,6 +4,8 @@ a position is finalised with its realised PnL (fees and funding included) when i
 
 from __future__ import annotations
 
+import time
+
 from loguru import logger
 
 from quantum_trader.bus.bus import Bus
@@ -40,12 +42,14 @@ class ExitManager:
         clock: Clock,
         params: ExitParams,
         ledger: Ledger | None = None,
+        max_candle_age_ms: int | None = None,
     ) -> None:
         self.bus, self.exchange, self.book, self.health = bus, exchange, book, health
         self.ledger = ledger or Ledger()
         self.clock, self.params = clock, params
         self.stop_moves = 0
         self.retry_base = 0.25
+        self.max_candle_age_ms = max_candle_age_ms
 
     async def on_message(self, message: object) -> None:
         if isinstance(message, Fill):
@@ -95,6 +99,14 @@ class ExitManager:
         if mp is None or mp.closing:
             return
         c = event.candle
+        close_ts = c.ts + event.timeframe_ms
+        if close_ts <= mp.opened.plan.opened_ts:
+            return  # a candle from before the entry (history replayed after a restart)
+        if (
+            self.max_candle_age_ms is not None
+            and time.time() * 1000 - close_ts > self.max_candle_age_ms
+        ):
+            return  # live: old candles say nothing about the price now
         mp.state, actions = on_tick(
             mp.state, c.high, c.low, c.close, self.clock.now_ms(), self.params
         )

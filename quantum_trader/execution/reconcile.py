@@ -72,8 +72,10 @@ class Reconciler:
         execution: ExecutionService,
         exits: ExitManager,
         unknown: str = "adopt",
+        symbols: tuple[str, ...] = (),
     ) -> None:
         self.ex, self.journal, self.book = exchange, journal, book
+        self.symbols = symbols
         self.execution, self.exits, self.unknown = execution, exits, unknown
         self.report = Report()
         self.positions: dict[str, Position] = {}
@@ -85,8 +87,12 @@ class Reconciler:
     async def run(self) -> Report:
         try:
             self.positions = {p.symbol: p for p in await self.ex.fetch_positions()}
-            orders = await self.ex.fetch_open_orders()
             records = self._records()
+            # open orders per symbol (Binance weight 1 each, 40 for all symbols at once): the
+            # traded symbols, the journal's and the exchange's positions — where ours can be
+            orders = []
+            for symbol in sorted({*self.symbols, *records, *self.positions}):
+                orders += await self.ex.fetch_open_orders(symbol)
             for intent, _ in self.journal.intents_in("received", "entering"):
                 await self._entry_in_flight(intent, records)
             for mp in records.values():
@@ -94,11 +100,10 @@ class Reconciler:
             for symbol, pos in self.positions.items():
                 if symbol not in self.book.positions:
                     await self._unknown(pos)
-            await self._cancel_orphans(await self.ex.fetch_open_orders())
-            orders = await self.ex.fetch_open_orders()
+            await self._cancel_orphans(orders)
             for mp in list(self.book.positions.values()):
                 if mp.symbol in self.positions:
-                    await self._ensure_stop(mp, orders)
+                    await self._ensure_stop(mp, await self.ex.fetch_open_orders(mp.symbol))
         except ExchangeError as exc:
             raise ReconcileError(f"cannot reconcile with the exchange: {exc}") from None
         log.info("reconciled: {}", self.report.summary())
@@ -239,9 +244,9 @@ class Reconciler:
             and o.type is OrderType.STOP_MARKET
             and o.client_id.startswith(client_id(mp.opened.intent_id, "sl"))
         ]
-        live = next((o for o in stops if o.id == mp.stop_order_id), None)
-        if live is None and stops:  # placed before the crash, its answer never journaled
-            live = max(stops, key=lambda o: _seq(o.client_id))
+        # the newest stop of ours is the latest decision (moves are new-first-then-cancel)
+        live = max(stops, key=lambda o: _seq(o.client_id)) if stops else None
+        if live is not None and live.id != mp.stop_order_id:
             mp.stop_order_id = live.id
             mp.state = replace(mp.state, stop_price=live.stop_price)
             mp.stop_seq = max(mp.stop_seq, _seq(live.client_id))
@@ -251,6 +256,7 @@ class Reconciler:
         if live is not None:
             await self.ex.track(live)
             self.execution.ledger.position(mp)
+            await self.execution.replace_missing_tps(mp)
             return
         if mp.stop_order_id is None:
             self.book.positions.pop(mp.symbol, None)

@@ -347,6 +347,17 @@ class ExecutionService:
             if qty > 0:
                 await self._place_tp(mp, leg, qty, price)
 
+    async def replace_missing_tps(self, mp: ManagedPosition) -> None:
+        """After a restart: TP legs still due that have no order (placed before the crash or
+        never placed) are placed now."""
+        if not self.tp_on_exchange:
+            return
+        plan, placed = mp.opened.plan, set(mp.tp_orders.values())
+        for leg in range(mp.state.legs_done + 1, 4):
+            qty = min(plan.leg_qtys[leg - 1], mp.state.remaining)
+            if leg not in placed and qty > 0:
+                await self._place_tp(mp, leg, qty, plan.tp_prices[leg - 1])
+
     async def _place_tp(self, mp: ManagedPosition, leg: int, qty: float, price: float) -> None:
         plan, intent_id = mp.opened.plan, mp.opened.intent_id
         cid = client_id(intent_id, f"tp{leg}")
