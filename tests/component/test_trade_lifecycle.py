@@ -32,7 +32,7 @@ RATE = 0.0001
 
 @pytest.fixture(autouse=True)
 def _clean_env() -> Iterator[None]:
-    saved = {k: v for k, v in os.environ.items() if k.startswith("QT_")}
+    saved = {k: v for k, v in os.environ.items() if k.startswith("QT_") and k != "QT_STATE_DIR"}
     for key in saved:
         del os.environ[key]
     yield

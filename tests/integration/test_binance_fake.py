@@ -12,10 +12,11 @@ from loguru import logger
 
 from quantum_trader.bus.messages import CandleEvent, PositionClosed, Topic
 from quantum_trader.core.types import Candle, Regime, Side, TradeIntent
+from quantum_trader.exchange.base import FatalExchangeError
 from quantum_trader.exchange.binance import BinanceUsdm
 from quantum_trader.pipeline import Pipeline, build_pipeline
 from quantum_trader.settings import Settings
-from quantum_trader.testing.fake_binance import FakeBinance
+from quantum_trader.testing.fake_binance import KEY, SECRET, FakeBinance
 from tests.component.fakes import ScriptedFeed
 from tests.integration.fake_exchange import serving
 
@@ -221,3 +222,19 @@ async def test_hedge_mode_account_is_refused() -> None:
         fake.account.dual_side = True
         with pytest.raises(Exception, match="hedge"):
             await ex.start()
+
+
+async def test_a_bad_secret_is_fatal_and_never_shown() -> None:
+    lines: list[str] = []
+    sink = logger.add(lines.append, level="DEBUG", format="{message}")
+    try:
+        async with serving() as (fake, ex):
+            fake.secret = "the-server-expects-another-secret"  # noqa: S105
+            with pytest.raises(FatalExchangeError) as info:
+                await ex.fetch_balance()
+            assert fake.bad_signatures == 1  # refused at once: no retry of a fatal error
+    finally:
+        logger.remove(sink)
+    text = str(info.value) + "".join(lines)
+    assert "-1022" in text
+    assert KEY not in text and SECRET not in text

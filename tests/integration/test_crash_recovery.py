@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from quantum_trader.testing.fake_binance import KEY, SECRET
 from tests.integration.crash_harness import (
     ID,
     Daemon,
@@ -137,3 +138,8 @@ def test_kill_9_at_fourteen_points_of_a_trade_then_restart(tmp_path: Path) -> No
     with ThreadPoolExecutor(max_workers=3) as pool:  # each case is its own pair of processes
         done = list(pool.map(lambda p: _crash(tmp_path, p), POINTS))
     assert done == list(POINTS)
+    logs = list(tmp_path.glob("*/daemon-*.log"))
+    assert len(logs) == 2 * len(POINTS)
+    for log in logs:  # every line every daemon wrote: the keys never appear
+        text = log.read_text(errors="replace")
+        assert KEY not in text and SECRET not in text, log

@@ -22,7 +22,7 @@ ACCEPTANCE = [
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
-        if key.startswith("QT_"):
+        if key.startswith("QT_") and key != "QT_STATE_DIR":
             monkeypatch.delenv(key)
 
 

@@ -24,7 +24,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
     for key in list(os.environ):
-        if key.startswith("QT_"):
+        if key.startswith("QT_") and key != "QT_STATE_DIR":
             monkeypatch.delenv(key)
 
 
