@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install lint test pytest run explain bench clean
+.PHONY: install lint test pytest test-demo run explain bench clean
 
 install: $(STAMP)
 
@@ -25,6 +25,10 @@ pytest: $(STAMP)
 	$(BIN)/pytest -q
 
 test: lint pytest
+
+# Opt-in: the real Binance demo (network + QT_DEMO_API_KEY / QT_DEMO_API_SECRET).
+test-demo: $(STAMP)
+	$(BIN)/pytest -q -m demo tests/demo
 
 # The README's main job on embedded defaults: the paper daemon on a synthetic market for 90 s.
 run: $(STAMP)
