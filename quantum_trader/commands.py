@@ -138,7 +138,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             raise ConfigError(f"--{mode} trades on the exchange's own live data: no --feed")
         key, secret = _keys(settings)
         x = settings.exchange
-        client = make_client(mode, key, secret, x.url_override, x.timeout_ms)
+        client = make_client(
+            mode, key, secret, x.url_override, x.timeout_ms, recv_window_ms=x.recv_window_ms
+        )
     except (ConfigError, FatalExchangeError) as exc:
         print(f"qtrader run --{mode}: {exc}")
         return EX_CONFIG

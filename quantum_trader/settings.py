@@ -53,7 +53,8 @@ class ExchangeSettings(Section):
     api_secret: SecretStr | None = None
     keys_file: Path | None = None
     url_override: str | None = None  # loopback only: the fake exchange server in tests
-    timeout_ms: int = Field(10_000, ge=500, le=120_000)
+    timeout_ms: int = Field(10_000, ge=100, le=120_000)
+    recv_window_ms: int = Field(5_000, ge=100, le=60_000)
     fill_poll_seconds: float = Field(2.0, gt=0, le=60)
     unknown_positions: Literal["adopt", "close"] = "adopt"
 

@@ -98,6 +98,9 @@ class Exchange(Protocol):
     """What execution needs from an exchange. All prices in USDT, quantities in base units."""
 
     name: str
+    #: after this long, an order request that was not executed never will be (0: answers are
+    #: never lost, as in the paper exchange)
+    order_expiry_ms: int
 
     async def market_rules(self, symbol: str) -> MarketRules: ...
 

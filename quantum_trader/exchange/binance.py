@@ -69,6 +69,9 @@ class BinanceUsdm:
 
     def __init__(self, client: Any, name: str, read_retries: int = 4) -> None:
         self.client, self.name, self.read_retries = client, name, read_retries
+        # a request not executed within its recvWindow never will be (Binance rejects it)
+        window = int(client.options.get("recvWindow") or 5_000)
+        self.order_expiry_ms = window + 1_000  # plus clock skew and transit
         self._brackets: dict[str, BracketTable] = {}
         self._isolated: set[str] = set()
         self._leverage: dict[str, int] = {}

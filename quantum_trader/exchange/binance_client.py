@@ -76,6 +76,7 @@ def make_client(
     url_override: str | None = None,
     timeout_ms: int = 10_000,
     rate_limit_ms: float | None = None,
+    recv_window_ms: int = 5_000,
 ) -> Any:
     import ccxt.async_support as ccxt_async
 
@@ -91,6 +92,7 @@ def make_client(
                 "fetchCurrencies": False,
                 "warnOnFetchOpenOrdersWithoutSymbol": False,
                 "adjustForTimeDifference": False,
+                "recvWindow": recv_window_ms,  # a request older than this is never executed
             },
         }
     )

@@ -15,6 +15,7 @@ class MonitoredExchange:
     def __init__(self, inner: Exchange, health: HealthMonitor) -> None:
         self._inner, self._health = inner, health
         self.name = inner.name
+        self.order_expiry_ms = inner.order_expiry_ms
 
     def __getattr__(self, attr: str) -> Any:
         target = getattr(self._inner, attr)

@@ -17,6 +17,7 @@ class PaperExchange:
     """In-process exchange: no keys, no network. Prices arrive through :meth:`on_candle`."""
 
     name = "paper"
+    order_expiry_ms = 0
 
     def __init__(
         self, config: PaperConfig | None = None, rules: Mapping[str, MarketRules] | None = None

@@ -1,10 +1,16 @@
 """Placing orders when answers get lost. Binance lets a client order id be reused once its order
 is no longer open, so a lost answer is never simply retried: the order is looked up by its client
-id until the exchange says definitely whether it exists, and only a definite "no" sends again."""
+id until the exchange says definitely whether it exists, and only a definite "no" sends again.
+
+"Not found" is only definite once the request can no longer be executed: a request held up in
+the network may still reach the matching engine later — but never after its ``recvWindow`` has
+passed (Binance rejects it then). So before a resend, the look-up is repeated after
+``exchange.order_expiry_ms`` from the moment the request was sent."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 from loguru import logger
@@ -43,14 +49,23 @@ async def send_once(
     need_fill: bool = True,
 ) -> Order:
     """Send an order; after a lost answer look it up; resend only on a definite "not there"."""
+    expiry_s = getattr(exchange, "order_expiry_ms", 0) / 1000
     for attempt in range(attempts):
         if on_attempt is not None:
             await on_attempt()
+        sent = time.monotonic()
         try:
             return await create()
         except TemporaryExchangeError as exc:
             log.warning("{} attempt {} got no answer: {}", cid, attempt + 1, exc)
         found = await look_up(exchange, symbol, cid, attempts, base * 2**attempt, need_fill)
+        wait = sent + expiry_s - time.monotonic()
+        if found is None and wait > 0:  # it may still arrive: ask again once it no longer can
+            log.warning(
+                "{} not found yet; asking again in {:.2f}s, when it cannot arrive", cid, wait
+            )
+            await asyncio.sleep(wait)
+            found = await look_up(exchange, symbol, cid, attempts, base, need_fill)
         if found is not None:
             return found
     raise TemporaryExchangeError(f"{cid} not confirmed after {attempts} attempts")

@@ -21,15 +21,19 @@ from tests.integration.helpers import free_port
 
 
 @asynccontextmanager
-async def serving(timeout_ms: int = 400) -> AsyncIterator[tuple[FakeBinance, BinanceUsdm]]:
+async def serving(
+    timeout_ms: int = 400, recv_window_ms: int = 1_000
+) -> AsyncIterator[tuple[FakeBinance, BinanceUsdm]]:
     """An in-process fake server and the real ccxt client (testnet mode) pointed at it."""
     fake = FakeBinance()
     runner = web.AppRunner(fake.app(), shutdown_timeout=0.1)
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
-    client = make_client("testnet", KEY, SECRET, f"http://127.0.0.1:{port}", timeout_ms, 1.0)
+    url = f"http://127.0.0.1:{port}"
+    client = make_client("testnet", KEY, SECRET, url, timeout_ms, 1.0, recv_window_ms)
     ex = BinanceUsdm(client, "fake", read_retries=6)
+    ex.order_expiry_ms = recv_window_ms + 50  # one host: no clock skew to allow for
     try:
         await ex.start()
         yield fake, ex

@@ -126,28 +126,34 @@ async def test_a_whole_trade_entry_stop_legs_ratchet_close(desk: Desk) -> None:
     assert closed.pnl == pytest.approx(desk.fake.account.wallet - wallet0, abs=0.01)
 
 
-async def test_entry_answers_lost_100_times_give_one_position_each_time(desk: Desk) -> None:
+async def test_entry_answers_lost_100_times_give_one_position_each_time() -> None:
+    """Every entry request times out on the client; the exchange carries it out, or carries it
+    out late (inside its recvWindow), or receives it too late (outside: rejected, never executed),
+    or never carries it out. Each time: exactly one position."""
     faults = [
         {"kind": "timeout_after", "delay": 0.3},  # carried out, answer lost
-        {"kind": "status", "status": 503},  # never carried out
+        {"kind": "delay", "delay": 0.3},  # held up, carried out late, within the window
+        {"kind": "delay", "delay": 0.5},  # held up beyond the window: refused, never executed
         {"kind": "timeout_after", "delay": 0.3, "times": 2},  # entry and TP1 answers lost
-        {"kind": "error", "code": -1001, "msg": "Internal error; unable to process your request."},
     ]
-    for n in range(100):
-        fault = {"method": "POST", "path": "/fapi/v1/order", "times": 1, **faults[n % 4]}
-        desk.fake.faults.append(fault)
-        i = intent(n, Side.LONG if n % 2 else Side.SHORT)
-        await desk.enter(i)
-        cid = desk.p.book.positions[SYM].opened.plan and [
-            o for o in desk.fake.account.orders.values() if o["clientOrderId"].endswith("-entry")
-        ]
-        entries = [o for o in cid if o["status"] == "FILLED"]
-        assert len(entries) == n + 1, f"run {n}: {len(entries)} entries for {n + 1} intents"
-        assert abs(desk.position_qty()) == pytest.approx(0.033), f"run {n}"
-        assert len(desk.live_stops()) == 1, f"run {n}"
-        await desk.flatten()
-        assert desk.position_qty() == 0 and not desk.live_stops()
-    assert not [f for f in desk.fake.faults if f["times"] > 0]  # every fault was exercised
+    async with serving(timeout_ms=200, recv_window_ms=400) as (fake, ex):
+        desk = Desk(fake, ex)
+        for n in range(100):
+            fault = {"method": "POST", "path": "/fapi/v1/order", "times": 1, **faults[n % 4]}
+            fake.faults.append(fault)
+            await desk.enter(intent(n, Side.LONG if n % 2 else Side.SHORT))
+            entries = [
+                o
+                for o in fake.account.orders.values()
+                if o["clientOrderId"].endswith("-entry") and o["status"] == "FILLED"
+            ]
+            assert len(entries) == n + 1, f"run {n}: {len(entries)} entries for {n + 1} intents"
+            assert abs(desk.position_qty()) == pytest.approx(0.033), f"run {n}"
+            assert len(desk.live_stops()) == 1, f"run {n}"
+            await desk.flatten()
+            assert desk.position_qty() == 0 and not desk.live_stops() and not desk.live_limits()
+        assert not [f for f in fake.faults if f["times"] > 0]  # every fault was exercised
+        assert fake.requests["POST /fapi/v1/order"] >= 100 + 25  # the late ones were resent
 
 
 async def test_rate_limit_storm_backs_off_and_completes(desk: Desk) -> None:
