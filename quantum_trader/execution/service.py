@@ -105,8 +105,15 @@ class ExecutionService:
         qty = round_down_to_step(
             intent.margin_usd * lev / intent.entry_price * (1 + 1e-9), rules.qty_step
         )
-        if qty < max(rules.min_qty, rules.qty_step):
-            await self._reject(intent, f"qty {qty:g} below the exchange minimum")
+        if (
+            qty < max(rules.min_qty, rules.qty_step)
+            or qty * intent.entry_price < rules.min_notional
+        ):
+            await self._reject(
+                intent,
+                f"qty {qty:g} (notional {qty * intent.entry_price:,.2f}) below the exchange "
+                f"minimum ({rules.min_qty:g}, {rules.min_notional:g} USDT)",
+            )
             return
         side = OrderSide.to_open(intent.side)
         cid = client_id(intent.intent_id, "entry")
