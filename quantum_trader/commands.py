@@ -13,7 +13,6 @@ import aiohttp
 from quantum_trader.app import Daemon
 from quantum_trader.core.errors import InvalidInput
 from quantum_trader.exchange.base import FatalExchangeError
-from quantum_trader.exchange.binance import BinanceUsdm
 from quantum_trader.exchange.binance_client import (
     ConfigError,
     check_live_opt_in,
@@ -153,6 +152,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         settings.feed.poll_seconds,
         settings.feed.warmup_candles,
     )
+    from quantum_trader.exchange.binance import BinanceUsdm  # ccxt: only when trading on it
+
     exchange = BinanceUsdm(client, f"binance-{mode}")
     return asyncio.run(Daemon(settings, feed, mode, args.duration, exchange=exchange).run())
 

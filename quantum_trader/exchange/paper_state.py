@@ -13,7 +13,7 @@ from quantum_trader.exchange.base import Order
 from quantum_trader.exchange.paper_engine import FundingPayment, PaperEngine, _Pos
 from quantum_trader.store.codec import decode
 
-KEEP_FINISHED_IN_SNAPSHOT = 200
+KEEP_FINISHED_IN_SNAPSHOT = 20  # enough for look-ups of the orders in flight at a crash
 
 
 def snapshot(e: PaperEngine) -> dict[str, Any]:

@@ -135,3 +135,14 @@ def test_installed_console_script_bad_env_exits_78() -> None:
     )
     assert done.returncode == 78
     assert "leverage.max_leverage" in done.stderr and "QT_LEVERAGE__MAX_LEVERAGE" in done.stderr
+
+
+def test_the_cli_imports_neither_ccxt_nor_torch_until_needed() -> None:
+    """Backtests start in well under a second: ccxt (~0.7 s) and torch (~1.2 s) load only when a
+    command trades on Binance or trains."""
+    code = (
+        "import sys, quantum_trader.cli, quantum_trader.commands, quantum_trader.backtest.cli;"
+        "print('ccxt' in sys.modules, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
