@@ -23,6 +23,7 @@ from quantum_trader.bus.messages import Topic
 from quantum_trader.bus.redis_mirror import RedisMirror
 from quantum_trader.exchange.base import Exchange, ExchangeError
 from quantum_trader.execution.reconcile import ReconcileError, Reconciler
+from quantum_trader.execution.stopwatch import StopWatch
 from quantum_trader.feeds.base import Feed
 from quantum_trader.monitoring.status import snapshot
 from quantum_trader.pipeline import Pipeline, build_pipeline
@@ -237,6 +238,14 @@ class Daemon:
             self.supervisor.start("health", self._health_loop)
             if self.p.paper is None:
                 self.supervisor.start("fills", self._fill_loop)
+            if not self.p.feed.feed.simulated:
+                watch = StopWatch(
+                    self.p.exchange,
+                    self.p.book,
+                    self.p.exits,
+                    self.settings.exchange.stop_check_seconds,
+                )
+                self.supervisor.start("stopwatch", watch.run)
             if self.notifier.enabled and self.notifier.watchdog_interval:
                 self.supervisor.start("watchdog", self._watchdog)
             self.notifier.ready(f"{self.mode} on {self.p.feed.feed.name}")

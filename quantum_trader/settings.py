@@ -56,6 +56,7 @@ class ExchangeSettings(Section):
     timeout_ms: int = Field(10_000, ge=100, le=120_000)
     recv_window_ms: int = Field(5_000, ge=100, le=60_000)
     fill_poll_seconds: float = Field(2.0, gt=0, le=60)
+    stop_check_seconds: float = Field(15.0, gt=0, le=600)
     unknown_positions: Literal["adopt", "close"] = "adopt"
 
 

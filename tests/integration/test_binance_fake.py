@@ -14,6 +14,7 @@ from quantum_trader.bus.messages import CandleEvent, PositionClosed, Topic
 from quantum_trader.core.types import Candle, Regime, Side, TradeIntent
 from quantum_trader.exchange.base import FatalExchangeError
 from quantum_trader.exchange.binance import BinanceUsdm
+from quantum_trader.execution.stopwatch import StopWatch
 from quantum_trader.pipeline import Pipeline, build_pipeline
 from quantum_trader.settings import Settings
 from quantum_trader.testing.fake_binance import KEY, SECRET, FakeBinance
@@ -244,3 +245,16 @@ async def test_a_bad_secret_is_fatal_and_never_shown() -> None:
     text = str(info.value) + "".join(lines)
     assert "-1022" in text
     assert KEY not in text and SECRET not in text
+
+
+async def test_a_stop_cancelled_behind_our_back_is_placed_again(desk: Desk) -> None:
+    await desk.enter(intent(6))
+    mp = desk.p.book.positions[SYM]
+    [stop] = desk.live_stops()
+    desk.fake.account.cancel_algo(int(str(stop["algoId"])), None)  # someone, in the web UI
+    watch = StopWatch(desk.ex, desk.p.book, desk.p.exits, 1.0)
+    assert await watch.check() == 1
+    [again] = desk.live_stops()
+    assert again["algoId"] != stop["algoId"] and mp.stop_order_id == str(again["algoId"])
+    assert float(str(again["triggerPrice"])) == pytest.approx(mp.state.stop_price)
+    assert await watch.check() == 0  # live now: nothing to do
