@@ -26,7 +26,7 @@ from quantum_trader.core.types import Fill, TradeIntent
 from quantum_trader.exchange.base import Exchange
 from quantum_trader.exchange.monitored import monitored
 from quantum_trader.exchange.paper import PaperExchange
-from quantum_trader.exchange.paper_engine import PaperConfig
+from quantum_trader.exchange.paper_rules import PaperConfig
 from quantum_trader.execution.book import Book
 from quantum_trader.execution.exits import ExitManager
 from quantum_trader.execution.ledger import Ledger

@@ -32,26 +32,11 @@ from quantum_trader.exchange.base import (
     OrderType,
     Position,
 )
+from quantum_trader.exchange.binance_orders import ALGO_STATUS, algo_order, plain_order, with_fee
 from quantum_trader.exchange.ccxt_errors import call
 
 log = logger.bind(component="binance")
 T = TypeVar("T")
-STATUS = {
-    "open": OrderStatus.NEW,
-    "closed": OrderStatus.FILLED,
-    "canceled": OrderStatus.CANCELED,
-    "expired": OrderStatus.EXPIRED,
-    "rejected": OrderStatus.REJECTED,
-}
-ALGO_STATUS = {
-    "NEW": OrderStatus.NEW,
-    "TRIGGERING": OrderStatus.NEW,
-    "TRIGGERED": OrderStatus.PARTIALLY_FILLED,
-    "FINISHED": OrderStatus.FILLED,
-    "CANCELED": OrderStatus.CANCELED,
-    "EXPIRED": OrderStatus.EXPIRED,
-    "REJECTED": OrderStatus.REJECTED,
-}
 
 
 @dataclass(slots=True)
@@ -164,7 +149,7 @@ class BinanceUsdm:
         )
         order = await self._settled(symbol, raw)
         fee = await self._fees(symbol, order.id)
-        return _with(order, fee=fee)
+        return with_fee(order, fee)
 
     async def create_limit_order(
         self,
@@ -185,7 +170,7 @@ class BinanceUsdm:
             ),
             symbol,
         )
-        order = _order(raw)
+        order = plain_order(raw)
         await self.track(order)
         return order
 
@@ -206,7 +191,7 @@ class BinanceUsdm:
             ),
             symbol,
         )
-        order = _algo_order(raw)
+        order = algo_order(raw)
         await self.track(order)
         return order
 
@@ -226,11 +211,11 @@ class BinanceUsdm:
 
     async def _settled(self, symbol: str, raw: dict[str, Any]) -> Order:
         """A market order answered before it finished filling: read it back until it has."""
-        order = _order(raw)
+        order = plain_order(raw)
         for _ in range(10):
             if not order.status.live:
                 return order
-            order = _order(await self._fetch(order.id, symbol))
+            order = plain_order(await self._fetch(order.id, symbol))
         return order
 
     async def _fetch(self, order_id: str, symbol: str) -> dict[str, Any]:
@@ -272,7 +257,7 @@ class BinanceUsdm:
         raw = await self._find_raw(symbol, client_id)
         if raw is None:
             return None
-        return _algo_order(raw) if "algoId" in (raw.get("info") or {}) else _order(raw)
+        return algo_order(raw) if "algoId" in (raw.get("info") or {}) else plain_order(raw)
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
         plain = await self._call("open orders", lambda: self.client.fetch_open_orders(symbol))
@@ -280,7 +265,7 @@ class BinanceUsdm:
             "open algo orders",
             lambda: self.client.fetch_open_orders(symbol, None, None, {"trigger": True}),
         )
-        orders = [_order(r) for r in plain] + [_algo_order(r) for r in algo]
+        orders = [plain_order(r) for r in plain] + [algo_order(r) for r in algo]
         self.algo_ids.update(o.id for o in orders if o.type is OrderType.STOP_MARKET)
         return orders
 
@@ -368,7 +353,7 @@ class BinanceUsdm:
             child = await self._settled(r.symbol, {"id": actual, "status": "open"})
             self._resting.pop(oid, None) if not child.status.live else None
             return await self._delta(oid, r, child, actual)
-        order = live or _order(
+        order = live or plain_order(
             await self._call("order", lambda: self.client.fetch_order(oid, r.symbol))
         )
         if not order.status.live:
@@ -387,55 +372,3 @@ class BinanceUsdm:
 
     async def close(self) -> None:
         await self.client.close()
-
-
-def _with(order: Order, **changes: Any) -> Order:
-    from dataclasses import replace
-
-    return replace(order, **changes)
-
-
-def _order(raw: dict[str, Any]) -> Order:
-    filled = float(raw.get("filled") or 0.0)
-    status = STATUS.get(str(raw.get("status")), OrderStatus.NEW)
-    if status is OrderStatus.NEW and filled > 0:
-        status = OrderStatus.PARTIALLY_FILLED
-    kind = str(raw.get("type") or "market").upper()
-    return Order(
-        str(raw.get("id")),
-        str(raw.get("clientOrderId") or ""),
-        str(raw.get("symbol") or ""),
-        OrderSide(str(raw.get("side") or "buy").upper()),
-        OrderType(kind) if kind in OrderType.__members__ else OrderType.MARKET,
-        float(raw.get("amount") or 0.0),
-        status,
-        float(raw.get("price") or 0.0),
-        float(raw.get("triggerPrice") or 0.0),
-        bool(raw.get("reduceOnly")),
-        False,
-        filled,
-        float(raw.get("average") or 0.0),
-        float((raw.get("fee") or {}).get("cost") or 0.0),
-        int(raw.get("timestamp") or raw.get("lastUpdateTimestamp") or 0),
-    )
-
-
-def _algo_order(raw: dict[str, Any]) -> Order:
-    info = raw.get("info") or {}
-    return Order(
-        str(info.get("algoId") or raw.get("id")),
-        str(info.get("clientAlgoId") or raw.get("clientOrderId") or ""),
-        str(raw.get("symbol") or ""),
-        OrderSide(str(info.get("side") or raw.get("side") or "BUY").upper()),
-        OrderType.STOP_MARKET,
-        float(info.get("quantity") or 0.0),
-        ALGO_STATUS.get(str(info.get("algoStatus")), OrderStatus.NEW),
-        0.0,
-        float(info.get("triggerPrice") or raw.get("triggerPrice") or 0.0),
-        True,
-        str(info.get("closePosition")).lower() == "true",
-        0.0,
-        0.0,
-        0.0,
-        int(info.get("createTime") or raw.get("timestamp") or 0),
-    )

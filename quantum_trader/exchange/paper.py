@@ -9,7 +9,8 @@ from quantum_trader.core.liquidation import BracketTable
 from quantum_trader.core.sizing import MarketRules
 from quantum_trader.core.types import Candle, Fill, OrderSide
 from quantum_trader.exchange.base import Balance, Order, Position
-from quantum_trader.exchange.paper_engine import PaperConfig, PaperEngine
+from quantum_trader.exchange.paper_engine import PaperEngine
+from quantum_trader.exchange.paper_rules import PaperConfig
 from quantum_trader.exchange.paper_state import restore, snapshot
 
 

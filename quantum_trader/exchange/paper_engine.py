@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from loguru import logger
 
-from quantum_trader.core.liquidation import DEFAULT_BRACKETS, BracketTable, liquidation_price
+from quantum_trader.core.liquidation import liquidation_price
 from quantum_trader.core.sizing import MarketRules, rules_for_price
 from quantum_trader.core.types import Fill, OrderSide, Side
 from quantum_trader.exchange.base import (
@@ -30,39 +30,17 @@ from quantum_trader.exchange.base import (
     OrderType,
     Position,
 )
-from quantum_trader.exchange.paper_rules import check_qty, check_reduce, side_of
+from quantum_trader.exchange.paper_rules import (
+    FundingPayment,
+    PaperConfig,
+    PaperPosition,
+    check_qty,
+    check_reduce,
+    side_of,
+    trigger_price,
+)
 
-EIGHT_HOURS_MS = 8 * 3_600_000
 KEEP_FINISHED = 50_000  # finished orders kept for lookups by id / client id
-
-
-@dataclass(frozen=True, slots=True)
-class PaperConfig:
-    starting_balance: float = 10_000.0
-    taker_fee: float = 0.0005
-    maker_fee: float = 0.0002
-    slippage: float = 0.0002
-    funding_interval_ms: int = EIGHT_HOURS_MS
-    default_rules: MarketRules = field(default_factory=MarketRules)
-    auto_rules: bool = True  # derive rules from a symbol's first price when none are given
-    brackets: BracketTable = DEFAULT_BRACKETS
-
-
-@dataclass(slots=True)
-class _Pos:
-    side: Side
-    qty: float
-    entry: float
-    margin: float
-    leverage: int
-    liq: float = 0.0  # liquidation price, refreshed whenever the position changes
-
-
-@dataclass(frozen=True, slots=True)
-class FundingPayment:
-    symbol: str
-    ts: int
-    amount: float  # received > 0, paid < 0
 
 
 class PaperEngine:
@@ -70,7 +48,7 @@ class PaperEngine:
         self.cfg = config
         self._rules = dict(rules or {})
         self.wallet = config.starting_balance
-        self.positions: dict[str, _Pos] = {}
+        self.positions: dict[str, PaperPosition] = {}
         self.orders: dict[str, Order] = {}
         self._live: dict[str, dict[str, None]] = {}  # symbol → live order ids, in order
         self._finished: deque[str] = deque()
@@ -95,7 +73,7 @@ class PaperEngine:
             return self._rules[symbol]
         return self.cfg.default_rules
 
-    def _unrealised(self, symbol: str, pos: _Pos) -> float:
+    def _unrealised(self, symbol: str, pos: PaperPosition) -> float:
         price = self.last.get(symbol, pos.entry)
         return pos.side.sign * (price - pos.entry) * pos.qty
 
@@ -315,7 +293,7 @@ class PaperEngine:
         lev = self.leverage.get(symbol, 20)
         pos = self.positions.get(symbol)
         if pos is None:
-            pos = self.positions[symbol] = _Pos(side, qty, price, qty * price / lev, lev)
+            pos = self.positions[symbol] = PaperPosition(side, qty, price, qty * price / lev, lev)
         else:
             total = pos.qty + qty
             pos.entry = (pos.entry * pos.qty + price * qty) / total
@@ -323,7 +301,7 @@ class PaperEngine:
             pos.margin += qty * price / lev
         self._refresh_liq(pos)
 
-    def _refresh_liq(self, pos: _Pos) -> None:
+    def _refresh_liq(self, pos: PaperPosition) -> None:
         bracket = self.cfg.brackets.for_notional(pos.qty * pos.entry)
         pos.liq = liquidation_price(
             pos.side, pos.entry, pos.qty, pos.margin, bracket.mmr, bracket.cum
@@ -334,22 +312,10 @@ class PaperEngine:
             if order.reduce_only or order.close_position:
                 self._set(replace(order, status=OrderStatus.EXPIRED))
 
-    def _trigger(self, order: Order, a: float, b: float, gap: bool) -> float | None:
-        """The fill price if the move a→b reaches the order, else None."""
-        lo, hi = min(a, b), max(a, b)
-        level = order.stop_price if order.type is OrderType.STOP_MARKET else order.price
-        if not lo <= level <= hi:
-            return None
-        price = b if gap else level
-        if order.type is OrderType.STOP_MARKET:
-            slip = self.cfg.slippage
-            return price * (1 - slip) if order.side is OrderSide.SELL else price * (1 + slip)
-        return price
-
     def _sweep(self, symbol: str, a: float, b: float, gap: bool = False) -> None:
         events: list[tuple[float, str, float]] = []
         for order in self.open_orders(symbol):
-            price = self._trigger(order, a, b, gap)
+            price = trigger_price(order, a, b, gap, self.cfg.slippage)
             if price is not None:
                 level = order.stop_price or order.price
                 events.append((abs(level - a), order.id, price))

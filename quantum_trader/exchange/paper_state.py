@@ -10,7 +10,8 @@ from typing import Any
 from quantum_trader.bus.messages import to_jsonable
 from quantum_trader.core.types import Side
 from quantum_trader.exchange.base import Order
-from quantum_trader.exchange.paper_engine import FundingPayment, PaperEngine, _Pos
+from quantum_trader.exchange.paper_engine import PaperEngine
+from quantum_trader.exchange.paper_rules import FundingPayment, PaperPosition
 from quantum_trader.store.codec import decode
 
 KEEP_FINISHED_IN_SNAPSHOT = 20  # enough for look-ups of the orders in flight at a crash
@@ -41,7 +42,7 @@ def restore(e: PaperEngine, s: dict[str, Any]) -> None:
     e.wallet = float(s["wallet"])
     e.positions = {}
     for symbol, (side, qty, entry, margin, lev) in s["positions"].items():
-        pos = _Pos(Side(side), float(qty), float(entry), float(margin), int(lev))
+        pos = PaperPosition(Side(side), float(qty), float(entry), float(margin), int(lev))
         e._refresh_liq(pos)  # noqa: SLF001
         e.positions[symbol] = pos
     e.orders, e._live, e._client = {}, {}, {}  # noqa: SLF001

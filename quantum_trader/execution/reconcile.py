@@ -139,9 +139,9 @@ class Reconciler:
             self._note("flat", f"{intent.intent_id}: entry filled but no such position now")
             return
         leverage = _leverage(row) or pos.leverage
-        guarded = await self.execution.guarded_levels(intent)
+        guarded = await self.execution.planner.guarded_levels(intent)
         levels = guarded[1] if guarded else _levels(leverage, intent.side)
-        mp = await self.execution.managed_from(intent, found, levels, leverage)
+        mp = await self.execution.planner.managed_from(intent, found, levels, leverage)
         self.execution.ledger.answered(found)
         self.execution.ledger.position(mp)
         self.journal.intent_state(intent.intent_id, "open", "adopted at restart")
@@ -209,7 +209,7 @@ class Reconciler:
             OrderStatus.FILLED,
         )
         filled = _filled(fill, pos)
-        mp = await self.execution.managed_from(
+        mp = await self.execution.planner.managed_from(
             intent, filled, _levels(pos.leverage, pos.side), pos.leverage
         )
         self.journal.record_intent(intent)

@@ -7,16 +7,12 @@ left without a stop. An entry whose answer is lost is looked up by its client id
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from loguru import logger
 
 from quantum_trader.bus.bus import Bus
-from quantum_trader.bus.messages import OrderEvent, PositionOpened, Topic
+from quantum_trader.bus.messages import OrderEvent, Topic
 from quantum_trader.core.decision import DecisionParams
-from quantum_trader.core.exits import build_plan, start
-from quantum_trader.core.guard import guard_leverage
-from quantum_trader.core.levels import LevelInputs, Levels, compute_levels
+from quantum_trader.core.levels import Levels
 from quantum_trader.core.sizing import round_down_to_step
 from quantum_trader.core.types import Fill, OrderSide, TradeIntent
 from quantum_trader.exchange.base import (
@@ -26,9 +22,10 @@ from quantum_trader.exchange.base import (
     OrderStatus,
     OrderType,
 )
-from quantum_trader.execution.book import Book, EntryContext, ManagedPosition, client_id
+from quantum_trader.execution.book import Book, ManagedPosition, client_id
 from quantum_trader.execution.ledger import Ledger
 from quantum_trader.execution.placing import send_once
+from quantum_trader.execution.planning import Planner
 from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.runtime.clock import Clock
 from quantum_trader.runtime.crash import crashpoint
@@ -59,7 +56,7 @@ class ExecutionService:
         self.in_flight = 0
         self.rejected = 0
         self.emergency_closes = 0
-        self._last_guard_reason = ""
+        self.planner = Planner(exchange, book, clock, params)
 
     async def on_intent(self, intent: TradeIntent) -> None:
         if not self.accepting:
@@ -79,27 +76,11 @@ class ExecutionService:
         finally:
             self.in_flight -= 1
 
-    def _levels_for(self, intent: TradeIntent) -> Callable[[int], Levels]:
-        def at(leverage: int) -> Levels:
-            return compute_levels(
-                LevelInputs(
-                    leverage=leverage,
-                    side=intent.side,
-                    funding_rate=intent.funding_rate,
-                    exchange_divergence=intent.exchange_divergence,
-                    volatility=intent.volatility,
-                    atr_pct=intent.atr_value / intent.entry_price if intent.atr_value else None,
-                ),
-                self.params.levels,
-            )
-
-        return at
-
     async def _enter(self, intent: TradeIntent) -> None:
         rules = await self.exchange.market_rules(intent.symbol)
-        guarded = await self.guarded_levels(intent)
+        guarded = await self.planner.guarded_levels(intent)
         if guarded is None:
-            await self._reject(intent, self._last_guard_reason)
+            await self._reject(intent, self.planner.last_guard_reason)
             return
         lev, levels = guarded
         qty = round_down_to_step(
@@ -180,7 +161,7 @@ class ExecutionService:
         self, intent: TradeIntent, order: Order, levels: Levels, lev: int
     ) -> ManagedPosition | None:
         """Right after the fill: the plan, the hard stop, then the TP legs — nothing before."""
-        mp = await self.managed_from(intent, order, levels, lev)
+        mp = await self.planner.managed_from(intent, order, levels, lev)
         self.ledger.position(mp)
         crashpoint("position_journaled")
         return mp if await self.arm(mp) else None
@@ -193,69 +174,6 @@ class ExecutionService:
         if self.tp_on_exchange:
             await self._place_tps(mp)
         return True
-
-    async def guarded_levels(self, intent: TradeIntent) -> tuple[int, Levels] | None:
-        """ILFv2's leverage lowered by the liquidation guard until the stop triggers first."""
-        brackets = await self.exchange.brackets(intent.symbol)
-        guard = guard_leverage(
-            intent.leverage,
-            intent.side,
-            intent.entry_price,
-            intent.margin_usd,
-            self._levels_for(intent),
-            brackets,
-            self.params.leverage.max_leverage,
-            self.params.liq_safety,
-        )
-        self._last_guard_reason = guard.reason
-        if guard.refused or guard.levels is None:
-            return None
-        return guard.leverage, guard.levels
-
-    async def managed_from(
-        self, intent: TradeIntent, order: Order, levels: Levels, lev: int
-    ) -> ManagedPosition:
-        """The managed position of a filled entry (no exchange call but the market rules)."""
-        rules = await self.exchange.market_rules(intent.symbol)
-        now = max(self.clock.now_ms(), intent.ts)
-        plan = build_plan(
-            intent.symbol,
-            intent.side,
-            order.avg_price,
-            order.filled_qty,
-            lev,
-            levels,
-            now,
-            rules.qty_step,
-            rules.price_tick,
-        )
-        ctx = self.book.entry_context.pop(intent.intent_id, None) or EntryContext(
-            (
-                intent.confidence,
-                intent.volatility,
-                0.0,
-                intent.exchange_divergence,
-                intent.funding_rate,
-                0.0,
-            ),
-            1.0,
-        )
-        opened = PositionOpened(
-            intent.intent_id,
-            order.id,
-            plan,
-            order.fee,
-            intent.confidence,
-            intent.atr_value,
-            intent.volatility,
-            intent.exchange_divergence,
-            intent.funding_rate,
-            intent.regime,
-            ctx.rl_state,
-            ctx.multiplier,
-            ctx.target_leverage or lev,
-        )
-        return ManagedPosition(opened, start(plan))
 
     async def _entry_order(
         self, intent: TradeIntent, side: OrderSide, qty: float, cid: str

@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from quantum_trader.core.liquidation import DEFAULT_BRACKETS
+from quantum_trader.testing import fake_views as views
 from quantum_trader.testing.fake_book import Account, BinanceError
 
 KEY = "fake-api-key-0123456789"
@@ -131,7 +132,7 @@ class FakeBinance:
         if tail == "v1/time":
             return {"serverTime": int(time.time() * 1000)}
         if tail == "v1/exchangeInfo":
-            return self._exchange_info()
+            return views.exchange_info(self.account)
         if tail == "v1/klines":
             return self._klines(q)
         if tail == "v1/premiumIndex":
@@ -172,11 +173,11 @@ class FakeBinance:
                 if x["algoStatus"] == "NEW" and q.get("symbol") in (None, x["symbol"])
             ]
         if tail in ("v3/positionRisk", "v2/positionRisk"):
-            return self._positions(q.get("symbol"))
+            return views.positions(self.account, q.get("symbol"))
         if tail in ("v3/account", "v2/account"):
-            return self._account_info()
+            return views.account_info(self.account)
         if tail in ("v2/balance", "v3/balance"):
-            return [self._usdt_balance()]
+            return [views.usdt_balance(self.account)]
         if tail == "v1/userTrades":
             return self._user_trades(q)
         if tail == "v1/income":
@@ -207,72 +208,6 @@ class FakeBinance:
             return a.cancel_algo(aid, q.get("clientAlgoId"))
         return dict(a.find_algo(aid, q.get("clientAlgoId")))
 
-    def _exchange_info(self) -> dict[str, Any]:
-        symbols = []
-        for m in self.account.markets.values():
-            symbols.append(
-                {
-                    "symbol": m.symbol,
-                    "pair": m.symbol,
-                    "contractType": "PERPETUAL",
-                    "deliveryDate": 4133404800000,
-                    "onboardDate": 1569398400000,
-                    "status": "TRADING",
-                    "baseAsset": m.base,
-                    "quoteAsset": "USDT",
-                    "marginAsset": "USDT",
-                    "pricePrecision": max(0, -int(f"{m.tick:e}".split("e")[1])),
-                    "quantityPrecision": max(0, -int(f"{m.step:e}".split("e")[1])),
-                    "baseAssetPrecision": 8,
-                    "quotePrecision": 8,
-                    "underlyingType": "COIN",
-                    "triggerProtect": "0.0500",
-                    "liquidationFee": "0.012500",
-                    "marketTakeBound": "0.05",
-                    "filters": [
-                        {
-                            "filterType": "PRICE_FILTER",
-                            "minPrice": f"{m.tick}",
-                            "maxPrice": "4529764",
-                            "tickSize": f"{m.tick}",
-                        },
-                        {
-                            "filterType": "LOT_SIZE",
-                            "minQty": f"{m.min_qty}",
-                            "maxQty": "1000",
-                            "stepSize": f"{m.step}",
-                        },
-                        {
-                            "filterType": "MARKET_LOT_SIZE",
-                            "minQty": f"{m.min_qty}",
-                            "maxQty": "120",
-                            "stepSize": f"{m.step}",
-                        },
-                        {"filterType": "MAX_NUM_ORDERS", "limit": 200},
-                        {"filterType": "MAX_NUM_ALGO_ORDERS", "limit": 10},
-                        {"filterType": "MIN_NOTIONAL", "notional": f"{m.min_notional:g}"},
-                    ],
-                    "orderTypes": [
-                        "LIMIT",
-                        "MARKET",
-                        "STOP",
-                        "STOP_MARKET",
-                        "TAKE_PROFIT",
-                        "TAKE_PROFIT_MARKET",
-                        "TRAILING_STOP_MARKET",
-                    ],
-                    "timeInForce": ["GTC", "IOC", "FOK", "GTX", "GTD"],
-                }
-            )
-        return {
-            "timezone": "UTC",
-            "serverTime": int(time.time() * 1000),
-            "rateLimits": [],
-            "exchangeFilters": [],
-            "assets": [{"asset": "USDT", "marginAvailable": True}],
-            "symbols": symbols,
-        }
-
     def _brackets(self, symbol: str | None) -> list[dict[str, Any]]:
         rows = [
             {
@@ -293,73 +228,6 @@ class FakeBinance:
         start = int(q.get("startTime", 0))
         limit = int(q.get("limit", 500))
         return [r for r in rows if r[0] >= start][:limit] if start else rows[-limit:]
-
-    def _positions(self, symbol: str | None) -> list[dict[str, Any]]:
-        out = []
-        for name, p in self.account.positions.items():
-            if symbol not in (None, name):
-                continue
-            mark = self.account.markets[name].price
-            out.append(
-                {
-                    "symbol": name,
-                    "positionSide": "BOTH",
-                    "positionAmt": f"{p.qty:.8g}",
-                    "entryPrice": f"{p.entry:.8f}",
-                    "breakEvenPrice": f"{p.entry:.8f}",
-                    "markPrice": f"{mark:.8f}",
-                    "unRealizedProfit": f"{self.account.unrealised(name):.8f}",
-                    "liquidationPrice": "0",
-                    "isolatedMargin": f"{p.margin:.8f}" if p.isolated else "0",
-                    "notional": f"{p.qty * mark:.8f}",
-                    "marginAsset": "USDT",
-                    "isolatedWallet": f"{p.margin:.8f}" if p.isolated else "0",
-                    "initialMargin": f"{abs(p.qty) * mark / p.leverage:.8f}",
-                    "maintMargin": "0",
-                    "positionInitialMargin": f"{abs(p.qty) * mark / p.leverage:.8f}",
-                    "openOrderInitialMargin": "0",
-                    "adl": 0,
-                    "bidNotional": "0",
-                    "askNotional": "0",
-                    "updateTime": p.updated,
-                    "leverage": str(p.leverage),  # v2 field, kept for old clients
-                    "marginType": "isolated" if p.isolated else "cross",
-                }
-            )
-        return out
-
-    def _usdt_balance(self) -> dict[str, Any]:
-        a = self.account
-        upnl = sum(a.unrealised(s) for s in a.positions)
-        available = a.wallet - a.used_margin() + min(0.0, upnl)
-        return {
-            "asset": "USDT",
-            "walletBalance": f"{a.wallet:.8f}",
-            "unrealizedProfit": f"{upnl:.8f}",
-            "marginBalance": f"{a.wallet + upnl:.8f}",
-            "maintMargin": "0",
-            "initialMargin": f"{a.used_margin():.8f}",
-            "positionInitialMargin": f"{a.used_margin():.8f}",
-            "openOrderInitialMargin": "0",
-            "crossWalletBalance": f"{a.wallet - a.used_margin():.8f}",
-            "crossUnPnl": "0",
-            "availableBalance": f"{available:.8f}",
-            "maxWithdrawAmount": f"{available:.8f}",
-            "balance": f"{a.wallet:.8f}",
-            "updateTime": a.now_ms,
-        }
-
-    def _account_info(self) -> dict[str, Any]:
-        usdt = self._usdt_balance()
-        return {
-            "totalWalletBalance": usdt["walletBalance"],
-            "totalUnrealizedProfit": usdt["unrealizedProfit"],
-            "totalMarginBalance": usdt["marginBalance"],
-            "availableBalance": usdt["availableBalance"],
-            "maxWithdrawAmount": usdt["maxWithdrawAmount"],
-            "assets": [usdt],
-            "positions": [],
-        }
 
     def _user_trades(self, q: dict[str, str]) -> list[dict[str, Any]]:
         oid = int(q["orderId"]) if q.get("orderId") else None

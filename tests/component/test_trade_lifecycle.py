@@ -19,7 +19,7 @@ from quantum_trader.core.sizing import MarketRules
 from quantum_trader.core.types import Regime, Side, TradeIntent
 from quantum_trader.exchange.base import OrderType
 from quantum_trader.exchange.paper import PaperExchange
-from quantum_trader.exchange.paper_engine import PaperConfig
+from quantum_trader.exchange.paper_rules import PaperConfig
 from quantum_trader.pipeline import Pipeline, build_pipeline
 from quantum_trader.settings import Settings
 from tests.component.fakes import ScriptedFeed

@@ -7,7 +7,8 @@ import pytest
 from quantum_trader.core.sizing import MarketRules
 from quantum_trader.core.types import OrderSide, Side
 from quantum_trader.exchange.base import OrderRejected, OrderStatus
-from quantum_trader.exchange.paper_engine import EIGHT_HOURS_MS, PaperConfig, PaperEngine
+from quantum_trader.exchange.paper_engine import PaperEngine
+from quantum_trader.exchange.paper_rules import EIGHT_HOURS_MS, PaperConfig
 
 T0 = 1_700_006_400_000  # 2023-11-15 00:00 UTC, a funding boundary
 M = 60_000

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from quantum_trader.core.types import OrderSide
-from quantum_trader.exchange.paper_engine import PaperConfig, PaperEngine
+from quantum_trader.exchange.paper_engine import PaperEngine
+from quantum_trader.exchange.paper_rules import PaperConfig
 from quantum_trader.exchange.paper_state import restore, snapshot
 
 T0 = 1_700_006_400_000
