@@ -85,7 +85,7 @@ async def test_a_failure_right_after_the_fill_closes_the_position() -> None:
     await p.feed.run()
     assert p.paper is not None
     price = p.paper.engine.last["BTC/USDT:USDT"]
-    p.execution.clock = _BrokenClock()
+    p.execution.planner.clock = _BrokenClock()  # fails while the plan is built, after the fill
     await p.bus.publish(
         Topic.INTENT,
         {**GOOD, "entry_price": price, "stop_loss": price * 0.99, "take_profit": price * 1.01},
