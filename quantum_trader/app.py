@@ -104,11 +104,19 @@ class Daemon:
             else None
         )
         self.stop_reason = ""
+        self.reconciled = "not yet"
 
     async def status(self) -> dict[str, Any]:
-        return await snapshot(
+        status = await snapshot(
             self.p, self.mode, self.started, self.mirror, self.supervisor.restarts
         )
+        if self.journal is not None:
+            status["journal"] = {
+                "path": self.journal.path,
+                "rows": self.journal.counts(),
+                "reconciled": self.reconciled,
+            }
+        return status
 
     def _on_signal(self, signum: int) -> None:
         self.signals_seen += 1
@@ -178,6 +186,7 @@ class Daemon:
                 for fill in await self.p.exchange.take_fills():
                     await self.p.exits.on_fill(fill)
                 await rec.settle()
+                self.reconciled = rec.report.summary()
                 return
             except (ReconcileError, ExchangeError) as exc:
                 last = exc

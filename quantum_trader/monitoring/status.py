@@ -22,10 +22,11 @@ async def snapshot(
 ) -> dict[str, Any]:
     balance = await p.exchange.fetch_balance()
     positions = {pos.symbol: pos for pos in await p.exchange.fetch_positions()}
-    stops = {
+    stops = {  # per symbol: Binance weighs an all-symbol open-orders read 40, one symbol 1
         o.symbol: o.stop_price
-        for o in await p.exchange.fetch_open_orders()
-        if o.type == "STOP_MARKET"
+        for symbol in sorted(p.book.positions)
+        for o in await p.exchange.fetch_open_orders(symbol)
+        if o.type == "STOP_MARKET" and o.id == p.book.positions[symbol].stop_order_id
     }
     managed = []
     for symbol, mp in p.book.positions.items():
