@@ -108,6 +108,7 @@ async def test_a_whole_trade_entry_stop_legs_ratchet_close(desk: Desk) -> None:
     assert sorted(float(str(o["price"])) for o in desk.live_limits()) == list(plan.tp_prices)
     assert desk.fake.requests["POST /fapi/v1/algoOrder"] == 1  # stops via the algo API only
 
+    desk.fake.account.funding(ID, 0.0003)  # a funding payment while the position is open
     await desk.price(plan.tp_prices[0] + 1)  # TP1 fills; the stop ratchets to breakeven
     assert mp.state.legs_done == 1
     [moved] = desk.live_stops()
@@ -123,7 +124,8 @@ async def test_a_whole_trade_entry_stop_legs_ratchet_close(desk: Desk) -> None:
     assert closed.legs_hit == 2
     assert desk.position_qty() == 0
     assert not desk.live_stops() and not desk.live_limits()  # TP3 cancelled with the position
-    # the PnL booked is the exchange's own account movement, to the cent
+    # the PnL booked — fees and funding included — is the exchange's own account movement
+    assert closed.funding == pytest.approx(-0.033 * 30_000 * 0.0003)
     assert closed.pnl == pytest.approx(desk.fake.account.wallet - wallet0, abs=0.01)
 
 
