@@ -69,3 +69,19 @@ async def send_once(
         if found is not None:
             return found
     raise TemporaryExchangeError(f"{cid} not confirmed after {attempts} attempts")
+
+
+async def until_known(
+    exchange: Exchange, symbol: str, cid: str, base: float, patience_s: float = 1_800.0
+) -> Order | None:
+    """An entry whose state stayed unknown through every retry: keep asking (backing off to a
+    minute) until the exchange says whether it exists — a filled entry must not go unprotected.
+    Gives up only after ``patience_s``; reconciliation at the next start settles it then."""
+    delay, deadline = base, time.monotonic() + patience_s
+    while True:
+        try:
+            return await look_up(exchange, symbol, cid, 1, delay, need_fill=True)
+        except TemporaryExchangeError:
+            if time.monotonic() > deadline:
+                raise
+            delay = min(60.0, delay * 2)

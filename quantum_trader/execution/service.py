@@ -21,10 +21,11 @@ from quantum_trader.exchange.base import (
     Order,
     OrderStatus,
     OrderType,
+    TemporaryExchangeError,
 )
 from quantum_trader.execution.book import Book, ManagedPosition, client_id
 from quantum_trader.execution.ledger import Ledger
-from quantum_trader.execution.placing import send_once
+from quantum_trader.execution.placing import send_once, until_known
 from quantum_trader.execution.planning import Planner
 from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.runtime.clock import Clock
@@ -105,6 +106,15 @@ class ExecutionService:
         try:
             await self.exchange.prepare_symbol(intent.symbol, lev)
             order = await self._entry_order(intent, side, qty, cid)
+        except TemporaryExchangeError as exc:  # the entry may exist: find out before anything
+            self.health.error("execution", str(exc))
+            self.ledger.failed(cid, "unknown")
+            log.error("{} entry state unknown ({}): asking until the exchange knows", cid, exc)
+            found = await until_known(self.exchange, intent.symbol, cid, self.retry_base)
+            if found is None:
+                await self._reject(intent, f"entry failed: {exc}")
+                return
+            order = found
         except ExchangeError as exc:
             self.health.error("execution", str(exc))
             self.ledger.failed(cid, "rejected")

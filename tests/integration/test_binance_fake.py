@@ -260,3 +260,22 @@ async def test_a_stop_cancelled_behind_our_back_is_placed_again(desk: Desk) -> N
     assert again["algoId"] != stop["algoId"] and mp.stop_order_id == str(again["algoId"])
     assert float(str(again["triggerPrice"])) == pytest.approx(mp.state.stop_price)
     assert await watch.check() == 0  # live now: nothing to do
+
+
+async def test_an_entry_whose_state_stays_unknown_is_found_and_protected(desk: Desk) -> None:
+    desk.ex.read_retries = 0  # every look-up is one request: the faults count them
+    desk.fake.faults.append(
+        {"method": "POST", "path": "/fapi/v1/order", "kind": "timeout_after", "delay": 0.3}
+    )
+    desk.fake.faults.append(
+        {"method": "GET", "path": "/fapi/v1/order", "kind": "status", "status": 503, "times": 10}
+    )
+    await desk.enter(intent(7))
+    assert desk.fake.faults[-1]["times"] == 0  # ten look-ups failed before one answered
+    mp = desk.p.book.positions[SYM]
+    assert desk.position_qty() == pytest.approx(mp.opened.plan.qty)
+    assert len(desk.live_stops()) == 1 and mp.stop_order_id is not None
+    entries = [
+        o for o in desk.fake.account.orders.values() if o["clientOrderId"].endswith("-entry")
+    ]
+    assert len(entries) == 1
