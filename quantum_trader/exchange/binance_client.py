@@ -91,7 +91,7 @@ def make_client(
                 "defaultType": "swap",
                 "fetchCurrencies": False,
                 "warnOnFetchOpenOrdersWithoutSymbol": False,
-                "adjustForTimeDifference": False,
+                "adjustForTimeDifference": True,  # signed requests use the exchange clock
                 "recvWindow": recv_window_ms,  # a request older than this is never executed
             },
         }
