@@ -309,5 +309,6 @@ def _watch(oid: str, mp: ManagedPosition, is_stop: bool, orders: list[Order]) ->
         return live
     plan = mp.opened.plan
     kind = OrderType.STOP_MARKET if is_stop else OrderType.LIMIT
-    cid = "" if is_stop else client_id(mp.opened.intent_id, f"tp{mp.tp_orders.get(oid, 0)}")
+    suffix = f"sl{mp.stop_seq}" if is_stop else f"tp{mp.tp_orders.get(oid, 0)}"
+    cid = client_id(mp.opened.intent_id, suffix)
     return Order(oid, cid, plan.symbol, OrderSide.to_close(plan.side), kind, 0.0, OrderStatus.NEW)
