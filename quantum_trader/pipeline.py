@@ -118,9 +118,10 @@ def build_pipeline(
     if exchange is None:
         exchange = paper_exchange(settings)
     paper = exchange if isinstance(exchange, PaperExchange) else None
-    health = HealthMonitor(
-        {"market_data": 30.0 if feed.simulated else 3 * settings.feed.poll_seconds}
-    )
+    # live: a closed candle is due every timeframe, seen within a few polls of closing
+    candle_s = getattr(feed, "timeframe_ms", 0) / 1000
+    live_stale = candle_s + 3 * settings.feed.poll_seconds
+    health = HealthMonitor({"market_data": 30.0 if feed.simulated else live_stale})
     ex = monitored(exchange, health)
     clock = SimClock()
     book = Book()
