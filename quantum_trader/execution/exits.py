@@ -24,7 +24,7 @@ from quantum_trader.core.types import Fill, OrderSide
 from quantum_trader.exchange.base import Exchange, ExchangeError, OrderRejected
 from quantum_trader.execution.book import Book, ManagedPosition, client_id
 from quantum_trader.execution.ledger import Ledger
-from quantum_trader.execution.placing import send_once
+from quantum_trader.execution.placing import send_stop
 from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.runtime.clock import Clock
 from quantum_trader.runtime.crash import crashpoint
@@ -127,30 +127,12 @@ class ExitManager:
         plan = mp.opened.plan
         mp.stop_seq += 1
         cid = client_id(mp.opened.intent_id, f"sl{mp.stop_seq}")
-        side = OrderSide.to_close(plan.side)
-        self.ledger.pending(
-            mp.opened.intent_id,
-            cid,
-            "stop",
-            plan.symbol,
-            side.value,
-            "STOP_MARKET",
-            0,
-            action.price,
-        )
         self.ledger.position(mp)
         try:
-            new = await send_once(
-                self.exchange,
-                plan.symbol,
-                cid,
-                lambda: self.exchange.create_stop_market(plan.symbol, side, action.price, cid),
-                2,
-                self.retry_base,
-                need_fill=False,
+            new = await send_stop(
+                self.exchange, self.ledger, mp, cid, action.price, self.retry_base
             )
         except OrderRejected as exc:
-            self.ledger.failed(cid, "rejected")
             if exc.code == "-2021":  # would trigger at once: the price is already through it
                 await self._close(mp, f"{action.reason}_at_market")
                 return
@@ -162,7 +144,6 @@ class ExitManager:
             )
             return
         except ExchangeError as exc:
-            self.ledger.failed(cid, "unknown")
             log.error("{} stop move failed ({}); the old stop stays", mp.opened.intent_id, exc)
             return
         crashpoint("stop_move_placed")

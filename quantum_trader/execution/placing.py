@@ -15,7 +15,16 @@ from collections.abc import Awaitable, Callable
 
 from loguru import logger
 
-from quantum_trader.exchange.base import Exchange, Order, TemporaryExchangeError
+from quantum_trader.core.types import OrderSide
+from quantum_trader.exchange.base import (
+    Exchange,
+    ExchangeError,
+    Order,
+    OrderRejected,
+    TemporaryExchangeError,
+)
+from quantum_trader.execution.book import ManagedPosition
+from quantum_trader.execution.ledger import Ledger
 
 log = logger.bind(component="execution")
 
@@ -85,3 +94,28 @@ async def until_known(
             if time.monotonic() > deadline:
                 raise
             delay = min(60.0, delay * 2)
+
+
+async def send_stop(
+    exchange: Exchange, ledger: Ledger, mp: ManagedPosition, cid: str, price: float, base: float
+) -> Order:
+    """A position's close-position stop: journaled first, a lost answer looked up, and a failure
+    journaled as ``rejected`` (a definite no) or ``unknown``; the caller decides what follows."""
+    plan = mp.opened.plan
+    side = OrderSide.to_close(plan.side)
+    ledger.pending(
+        mp.opened.intent_id, cid, "stop", plan.symbol, side.value, "STOP_MARKET", 0, price
+    )
+    try:
+        return await send_once(
+            exchange,
+            plan.symbol,
+            cid,
+            lambda: exchange.create_stop_market(plan.symbol, side, price, cid),
+            2,
+            base,
+            need_fill=False,
+        )
+    except ExchangeError as exc:
+        ledger.failed(cid, "rejected" if isinstance(exc, OrderRejected) else "unknown")
+        raise

@@ -25,7 +25,7 @@ from quantum_trader.exchange.base import (
 )
 from quantum_trader.execution.book import Book, ManagedPosition, client_id
 from quantum_trader.execution.ledger import Ledger
-from quantum_trader.execution.placing import send_once, until_known
+from quantum_trader.execution.placing import send_once, send_stop, until_known
 from quantum_trader.execution.planning import Planner
 from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.runtime.clock import Clock
@@ -100,12 +100,9 @@ class ExecutionService:
         side = OrderSide.to_open(intent.side)
         cid = client_id(intent.intent_id, "entry")
         self.ledger.intent(intent.intent_id, "entering")
-        self.ledger.pending(
-            intent.intent_id, cid, "entry", intent.symbol, side.value, "MARKET", qty, 0.0, lev
-        )
         try:
             await self.exchange.prepare_symbol(intent.symbol, lev)
-            order = await self._entry_order(intent, side, qty, cid)
+            order = await self._entry_order(intent, side, qty, cid, lev)
         except TemporaryExchangeError as exc:  # the entry may exist: find out before anything
             self.health.error("execution", str(exc))
             self.ledger.failed(cid, "unknown")
@@ -186,7 +183,7 @@ class ExecutionService:
         return True
 
     async def _entry_order(
-        self, intent: TradeIntent, side: OrderSide, qty: float, cid: str
+        self, intent: TradeIntent, side: OrderSide, qty: float, cid: str, lev: int
     ) -> Order:
         """Idempotent (see :mod:`placing`): one intent never yields two entries."""
 
@@ -196,7 +193,7 @@ class ExecutionService:
                 OrderEvent(intent.intent_id, "entry", _pending(intent.symbol, side, qty, cid)),
             )
             self.ledger.pending(
-                intent.intent_id, cid, "entry", intent.symbol, side.value, "MARKET", qty
+                intent.intent_id, cid, "entry", intent.symbol, side.value, "MARKET", qty, 0.0, lev
             )
 
         return await send_once(
@@ -212,29 +209,11 @@ class ExecutionService:
     async def _place_stop(self, mp: ManagedPosition) -> bool:
         plan = mp.opened.plan
         cid = client_id(mp.opened.intent_id, "sl0")
-        side = OrderSide.to_close(plan.side)
-        self.ledger.pending(
-            mp.opened.intent_id,
-            cid,
-            "stop",
-            plan.symbol,
-            side.value,
-            "STOP_MARKET",
-            0,
-            plan.sl_price,
-        )
         try:
-            order = await send_once(
-                self.exchange,
-                plan.symbol,
-                cid,
-                lambda: self.exchange.create_stop_market(plan.symbol, side, plan.sl_price, cid),
-                2,
-                self.retry_base,
-                need_fill=False,
+            order = await send_stop(
+                self.exchange, self.ledger, mp, cid, plan.sl_price, self.retry_base
             )
         except ExchangeError as exc:
-            self.ledger.failed(cid, "rejected")
             log.error(
                 "{} STOP PLACEMENT FAILED ({}): closing {} at market now",
                 mp.opened.intent_id,
