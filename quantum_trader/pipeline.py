@@ -29,6 +29,7 @@ from quantum_trader.exchange.paper import PaperExchange
 from quantum_trader.exchange.paper_rules import PaperConfig
 from quantum_trader.execution.book import Book
 from quantum_trader.execution.exits import ExitManager
+from quantum_trader.execution.invariants import InvariantWatch
 from quantum_trader.execution.ledger import Ledger
 from quantum_trader.execution.service import ExecutionService
 from quantum_trader.feeds.base import Feed
@@ -60,6 +61,7 @@ class Pipeline:
     execution: ExecutionService
     exits: ExitManager
     ledger: Ledger
+    invariants: InvariantWatch
 
 
 def paper_exchange(settings: Settings) -> PaperExchange:
@@ -134,7 +136,8 @@ def build_pipeline(
         r.circuit_breaker_drawdown,
         int(r.circuit_breaker_cooldown_minutes * 60_000),
     )
-    feed_service = FeedService(feed, bus, health, paper, clock)
+    invariants = InvariantWatch(book)
+    feed_service = FeedService(feed, bus, health, paper, clock, invariants)
     sig = settings.signals
     external = (
         HttpSignalSource(sig.http_url, sig.http_timeout_seconds) if sig.source == "http" else None
@@ -197,6 +200,7 @@ def build_pipeline(
         execution,
         exits,
         ledger,
+        invariants,
     )
 
 

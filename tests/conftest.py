@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from quantum_trader.execution.invariants import InvariantWatch
+
 
 @pytest.fixture(autouse=True)
 def _state_dir(
@@ -16,3 +18,13 @@ def _state_dir(
     path = tmp_path_factory.mktemp("state")
     monkeypatch.setenv("QT_STATE_DIR", str(path))
     yield path
+
+
+@pytest.fixture(autouse=True)
+def _book_equals_exchange() -> Iterator[None]:
+    """Every test that runs the paper exchange through a pipeline has the book checked against it
+    after every candle (:class:`InvariantWatch`); any violation fails the test."""
+    InvariantWatch.seen.clear()
+    yield
+    found, InvariantWatch.seen[:] = list(InvariantWatch.seen), []
+    assert not found, f"book ≠ exchange: {found[:5]}"

@@ -211,6 +211,7 @@ class Fill:
     fee: float
     ts: int
     reduce_only: bool = False
+    trade_id: str = ""  # the exchange's id of this execution: a fill is booked once per trade id
 
     def __post_init__(self) -> None:
         check_symbol("fill.symbol", self.symbol)
@@ -218,3 +219,9 @@ class Fill:
         positive("fill.price", self.price)
         finite("fill.fee", self.fee)
         check_ts("fill.ts", self.ts)
+
+
+def trade_id(order_id: str, cumulative_qty: float) -> str:
+    """A fill's identity when the exchange reports an order's cumulative fills: the same
+    execution seen twice (a re-poll, a restart) gets the same id, so it is booked once."""
+    return f"{order_id}:{cumulative_qty:.12g}"

@@ -15,6 +15,9 @@ from quantum_trader.core.liquidation import BracketTable
 from quantum_trader.core.sizing import MarketRules
 from quantum_trader.core.types import Fill, OrderSide, Side
 
+#: the client id prefix of the exchange's own closing orders (Binance: liquidation, ADL)
+LIQUIDATION_PREFIX = "autoclose-"
+
 
 class OrderType(StrEnum):
     MARKET = "MARKET"

@@ -22,7 +22,7 @@ from loguru import logger
 
 from quantum_trader.core.liquidation import Bracket, BracketTable
 from quantum_trader.core.sizing import MarketRules
-from quantum_trader.core.types import Fill, OrderSide, Side
+from quantum_trader.core.types import Fill, OrderSide, Side, trade_id
 from quantum_trader.exchange.base import (
     Balance,
     FatalExchangeError,
@@ -232,11 +232,12 @@ class BinanceUsdm:
         return sum(float((t.get("fee") or {}).get("cost") or 0.0) for t in trades)
 
     async def cancel_order(self, symbol: str, order_id: str) -> None:
+        """The order stays watched until the exchange reports it finished: a fill that raced the
+        cancel is still reported (the fill wins)."""
         params = {"trigger": True} if order_id in self.algo_ids else {}
         await self._call(
             f"cancel {order_id}", lambda: self.client.cancel_order(order_id, symbol, params)
         )
-        self._resting.pop(order_id, None)
 
     async def _find_raw(self, symbol: str, client_id: str) -> dict[str, Any] | None:
         plain: dict[str, Any] = {"clientOrderId": client_id}
@@ -368,7 +369,8 @@ class BinanceUsdm:
         fee, r.fee_reported = fee_total - r.fee_reported, fee_total
         r.reported = order.filled_qty
         price = order.avg_price or order.price
-        return [Fill(oid, r.client_id, r.symbol, r.side, qty, price, fee, order.ts, True)]
+        tid = trade_id(oid, order.filled_qty)
+        return [Fill(oid, r.client_id, r.symbol, r.side, qty, price, fee, order.ts, True, tid)]
 
     async def close(self) -> None:
         await self.client.close()

@@ -21,8 +21,9 @@ from loguru import logger
 
 from quantum_trader.core.liquidation import liquidation_price
 from quantum_trader.core.sizing import MarketRules, rules_for_price
-from quantum_trader.core.types import Fill, OrderSide, Side
+from quantum_trader.core.types import Fill, OrderSide, Side, trade_id
 from quantum_trader.exchange.base import (
+    LIQUIDATION_PREFIX,
     Balance,
     Order,
     OrderRejected,
@@ -192,6 +193,8 @@ class PaperEngine:
         order = self._new_order(
             symbol, side, OrderType.MARKET, qty, client_id, reduce_only=reduce_only
         )
+        if reduce_only:  # Binance shrinks a reduce-only order to the position
+            qty = min(qty, self.positions[symbol].qty)
         return self._execute(order, qty, price, maker=False)
 
     def _check_margin(self, symbol: str, side: OrderSide, qty: float, price: float) -> None:
@@ -285,6 +288,7 @@ class PaperEngine:
                     fee,
                     self.now,
                     order.reduce_only,
+                    trade_id(order.id, qty),
                 )
             )
         return done
@@ -337,17 +341,40 @@ class PaperEngine:
             if pos_now is None:
                 self._set(replace(order, status=OrderStatus.EXPIRED))
                 continue
+            if pos_now.side.sign * (price - pos_now.liq) < 0 and pos_now.liq > 0:
+                self._liquidate(symbol, pos_now.liq)  # a gap through the liquidation price too
+                continue
             qty = pos_now.qty if order.close_position else min(order.qty, pos_now.qty)
             maker = order.type is OrderType.LIMIT and not gap
             self._execute(order, qty, price, maker=maker, resting=True)
 
     def _liquidate(self, symbol: str, price: float) -> None:
+        """The isolated margin is lost, no more: reported as the exchange's own closing fill at the
+        bankruptcy price (Binance's ``autoclose-…`` order), so the book closes the position."""
         pos = self.positions.pop(symbol, None)
         if pos is None:
             return
         self.liquidations += 1
-        self.wallet -= pos.margin  # the isolated margin is lost
+        self.wallet -= pos.margin
         self._expire_closers(symbol)
+        self._seq += 1
+        bankrupt = pos.entry - pos.side.sign * pos.margin / pos.qty
+        closing = OrderSide.SELL if pos.side is Side.LONG else OrderSide.BUY
+        oid = f"P{self._seq}"
+        self.fills.append(
+            Fill(
+                oid,
+                f"{LIQUIDATION_PREFIX}{self._seq}",
+                symbol,
+                closing,
+                pos.qty,
+                max(bankrupt, 1e-12),
+                0.0,
+                self.now,
+                True,
+                trade_id(oid, pos.qty),
+            )
+        )
         logger.bind(component="paper").critical(
             "LIQUIDATED {} {} {} at {:.6f}: this must never happen",
             symbol,

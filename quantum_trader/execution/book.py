@@ -27,14 +27,26 @@ class ManagedPosition:
     tp_orders: dict[str, int] = field(default_factory=dict)  # order id → leg 1..3
     tp_filled: dict[str, float] = field(default_factory=dict)  # order id → qty filled so far
     exits: list[ClosingFill] = field(default_factory=list)
-    closing: bool = False
+    closing: bool = False  # flat or being closed on the exchange: every fill books until done
+    close_reason: str = ""  # the exit reason of the trade once it is closing
+    #: stops replaced by a move, with the reason they stood for: one may have filled before its
+    #: cancel reached the exchange — the fill wins and is booked, so the position still owns them
+    retired: dict[str, str] = field(default_factory=dict)
 
     @property
     def symbol(self) -> str:
         return self.opened.plan.symbol
 
     def owns(self, order_id: str) -> bool:
-        return order_id == self.stop_order_id or order_id in self.tp_orders
+        return (
+            order_id == self.stop_order_id or order_id in self.tp_orders or order_id in self.retired
+        )
+
+    def stop_reason_of(self, order_id: str) -> str | None:
+        """The exit reason a fill of this order books, if it is one of the position's stops."""
+        if order_id == self.stop_order_id:
+            return self.stop_reason
+        return self.retired.get(order_id)
 
 
 @dataclass(frozen=True, slots=True)

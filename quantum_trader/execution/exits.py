@@ -21,15 +21,22 @@ from quantum_trader.core.exits import (
 )
 from quantum_trader.core.pnl import ClosingFill, realised_pnl
 from quantum_trader.core.types import Fill, OrderSide
-from quantum_trader.exchange.base import Exchange, ExchangeError, OrderRejected
+from quantum_trader.exchange.base import (
+    LIQUIDATION_PREFIX,
+    Exchange,
+    ExchangeError,
+    OrderRejected,
+)
 from quantum_trader.execution.book import Book, ManagedPosition, client_id
 from quantum_trader.execution.ledger import Ledger
+from quantum_trader.execution.orders import OrderState
 from quantum_trader.execution.placing import send_stop
 from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.runtime.clock import Clock
 from quantum_trader.runtime.crash import crashpoint
 
 log = logger.bind(component="exits")
+REDUCE_ONLY_REJECTED = "-2022"  # Binance: nothing (or less) to reduce — the position is flat
 
 
 class ExitManager:
@@ -59,13 +66,40 @@ class ExitManager:
 
     async def on_fill(self, fill: Fill) -> None:
         mp = self.book.by_order(fill.order_id)
-        if mp is None or mp.closing:
+        liquidated = mp is None and fill.client_id.startswith(LIQUIDATION_PREFIX)
+        if liquidated:  # the exchange's own close of our position
+            mp = self.book.positions.get(fill.symbol)
+        if mp is None or not self.ledger.fill(fill):
             return
-        self.ledger.fill(fill)
-        if fill.order_id == mp.stop_order_id:
-            mp.exits.append(ClosingFill(fill.qty, fill.price, fill.fee, mp.stop_reason))
-            await self._finalise(mp, mp.stop_reason)
+        reason = "liquidation" if liquidated else mp.stop_reason_of(fill.order_id)
+        if reason is None and not mp.closing:
+            await self._leg_filled(mp, fill)
             return
+        # a stop (the current one, or a replaced one whose fill won the race), a liquidation, or
+        # any fill while the position is closing: booked, and the trade is final once the exits
+        # cover the entry — fills from the same moment still on their way are not lost
+        if liquidated:
+            log.critical("{} LIQUIDATED: the guard failed", mp.opened.intent_id)
+        reason = reason or f"tp{mp.tp_orders.get(fill.order_id, 0)}"
+        mp.exits.append(ClosingFill(fill.qty, fill.price, fill.fee, reason))
+        mp.closing = True
+        mp.close_reason = mp.close_reason or reason
+        await self._finalise_when_flat(mp)
+
+    async def _finalise_when_flat(self, mp: ManagedPosition) -> None:
+        booked = sum(e.qty for e in mp.exits)
+        if booked >= mp.opened.plan.qty - 1e-9:
+            await self._finalise(mp, mp.close_reason)
+            return
+        self.ledger.position(mp)
+        log.info(
+            "{} closing: {:g} of {:g} booked, the rest's fills are on their way",
+            mp.opened.intent_id,
+            booked,
+            mp.opened.plan.qty,
+        )
+
+    async def _leg_filled(self, mp: ManagedPosition, fill: Fill) -> None:
         leg = mp.tp_orders[fill.order_id]
         mp.exits.append(ClosingFill(fill.qty, fill.price, fill.fee, f"tp{leg}"))
         done = mp.tp_filled.pop(fill.order_id, 0.0) + fill.qty
@@ -149,6 +183,8 @@ class ExitManager:
         crashpoint("stop_move_placed")
         self.ledger.answered(new)
         old, mp.stop_order_id = mp.stop_order_id, new.id
+        if old is not None:
+            mp.retired[old] = mp.stop_reason
         before = mp.state.stop_price
         mp.state = apply_stop(mp.state, action.price)
         mp.stop_reason = action.reason
@@ -192,14 +228,19 @@ class ExitManager:
             await self._cancel(mp.symbol, o.id)
 
     async def _cancel(self, symbol: str, order_id: str) -> None:
+        """A refused cancel (the order is gone) leaves it ``CANCELLING``: if it filled, its fill
+        arrives and wins."""
+        self.ledger.orders.cancelling(order_id)
         try:
             await self.exchange.cancel_order(symbol, order_id)
         except OrderRejected:
-            pass  # already gone (filled, expired or cancelled)
+            return  # already gone: filled, expired or cancelled — its fill, if any, is booked
         except ExchangeError as exc:
             log.warning(
                 "cancel of {} {} failed ({}); reconciliation retries it", symbol, order_id, exc
             )
+            return
+        self.ledger.orders.cancelled(order_id)
 
     async def _close_leg(self, mp: ManagedPosition, action: ExitAction) -> None:
         plan = mp.opened.plan
@@ -239,7 +280,17 @@ class ExitManager:
             )
             self.ledger.answered(order)
         except ExchangeError as exc:
-            self.ledger.failed(cid, "unknown")
+            if isinstance(exc, OrderRejected) and exc.code == REDUCE_ONLY_REJECTED:
+                self.ledger.failed(cid, OrderState.REJECTED)
+                mp.close_reason = mp.close_reason or reason
+                log.warning(
+                    "{} close at market refused ({}): the exchange has nothing left to close; "
+                    "booking the fills that closed it",
+                    mp.opened.intent_id,
+                    exc,
+                )
+                return
+            self.ledger.failed(cid, OrderState.UNKNOWN)
             mp.closing = False
             self.health.error("execution", str(exc))
             log.error(
@@ -249,7 +300,8 @@ class ExitManager:
             )
             return
         mp.exits.append(ClosingFill(order.filled_qty, order.avg_price, order.fee, reason))
-        await self._finalise(mp, reason)
+        mp.close_reason = mp.close_reason or reason
+        await self._finalise_when_flat(mp)
 
     async def _finalise(self, mp: ManagedPosition, reason: str) -> None:
         mp.closing = True
@@ -284,6 +336,7 @@ class ExitManager:
         )
         crashpoint("finalise")
         self.ledger.closed(closed)
+        self.ledger.orders.forget(opened.intent_id)
         self.book.record_close(closed)
         log.info(
             "{} closed {} {} by {}: pnl {:+,.2f} USDT (gross {:+,.2f}, fees {:,.2f}, funding "

@@ -1,5 +1,6 @@
-"""What execution and the exit manager write to the journal, in their words. Without a journal
-(backtests) every call is a no-op, so the services read the same either way."""
+"""What execution and the exit manager write to the journal, in their words. Orders go through
+the :class:`OrderTracker` (kept in memory either way); without a journal (backtests) the rest is a
+no-op, so the services read the same either way."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from quantum_trader.bus.messages import PnlExperience, PositionClosed
 from quantum_trader.core.types import Fill, TradeIntent
 from quantum_trader.exchange.base import Order
 from quantum_trader.execution.book import ManagedPosition
+from quantum_trader.execution.orders import OrderState, OrderTracker
 from quantum_trader.store.codec import dumps
 from quantum_trader.store.journal import Journal
 
@@ -14,6 +16,7 @@ from quantum_trader.store.journal import Journal
 class Ledger:
     def __init__(self, journal: Journal | None = None) -> None:
         self.journal = journal
+        self.orders = OrderTracker(journal)
 
     def new_intent(self, intent: TradeIntent) -> bool:
         """False when the journal has seen this intent before (in this run or an earlier one)."""
@@ -35,32 +38,18 @@ class Ledger:
         price: float = 0.0,
         leverage: int = 0,
     ) -> None:
-        if self.journal is not None:
-            detail = {"leverage": leverage} if leverage else None
-            self.journal.order_pending(
-                client_id, intent_id, role, symbol, side, kind, qty, price, detail
-            )
+        self.orders.submitted(intent_id, client_id, role, symbol, side, kind, qty, price, leverage)
 
     def answered(self, order: Order) -> None:
-        if self.journal is not None:
-            state = "live" if order.status.live else order.status.value.lower()
-            self.journal.order_state(
-                order.client_id, state, order.id, order.filled_qty, order.avg_price
-            )
+        self.orders.answered(order)
 
-    def failed(self, client_id: str, state: str) -> None:
-        """``rejected`` (a definite no) or ``unknown`` (no answer: looked up before any retry)."""
-        if self.journal is not None:
-            self.journal.order_state(client_id, state)
+    def failed(self, client_id: str, state: OrderState) -> None:
+        """``REJECTED`` (a definite no) or ``UNKNOWN`` (no answer: looked up before any retry)."""
+        self.orders.move(client_id, state)
 
-    def cancelled(self, client_id: str) -> None:
-        if self.journal is not None:
-            self.journal.order_state(client_id, "cancelled")
-
-    def fill(self, fill: Fill) -> None:
-        if self.journal is not None:
-            self.journal.record_fill(fill)
-            self.journal.order_state(fill.client_id, "filled", fill.order_id)
+    def fill(self, fill: Fill) -> bool:
+        """False when this trade was booked already (see :class:`OrderTracker`)."""
+        return self.orders.fill(fill)
 
     def position(self, mp: ManagedPosition) -> None:
         if self.journal is not None:

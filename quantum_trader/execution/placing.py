@@ -25,6 +25,7 @@ from quantum_trader.exchange.base import (
 )
 from quantum_trader.execution.book import ManagedPosition
 from quantum_trader.execution.ledger import Ledger
+from quantum_trader.execution.orders import OrderState
 
 log = logger.bind(component="execution")
 
@@ -117,5 +118,7 @@ async def send_stop(
             need_fill=False,
         )
     except ExchangeError as exc:
-        ledger.failed(cid, "rejected" if isinstance(exc, OrderRejected) else "unknown")
+        ledger.failed(
+            cid, OrderState.REJECTED if isinstance(exc, OrderRejected) else OrderState.UNKNOWN
+        )
         raise

@@ -14,7 +14,7 @@ from quantum_trader.bus.messages import OrderEvent, Topic
 from quantum_trader.core.decision import DecisionParams
 from quantum_trader.core.levels import Levels
 from quantum_trader.core.sizing import round_down_to_step
-from quantum_trader.core.types import Fill, OrderSide, TradeIntent
+from quantum_trader.core.types import Fill, OrderSide, TradeIntent, trade_id
 from quantum_trader.exchange.base import (
     Exchange,
     ExchangeError,
@@ -25,6 +25,7 @@ from quantum_trader.exchange.base import (
 )
 from quantum_trader.execution.book import Book, ManagedPosition, client_id
 from quantum_trader.execution.ledger import Ledger
+from quantum_trader.execution.orders import OrderState
 from quantum_trader.execution.placing import send_once, send_stop, until_known
 from quantum_trader.execution.planning import Planner
 from quantum_trader.monitoring.health import HealthMonitor
@@ -105,7 +106,7 @@ class ExecutionService:
             order = await self._entry_order(intent, side, qty, cid, lev)
         except TemporaryExchangeError as exc:  # the entry may exist: find out before anything
             self.health.error("execution", str(exc))
-            self.ledger.failed(cid, "unknown")
+            self.ledger.failed(cid, OrderState.UNKNOWN)
             log.error("{} entry state unknown ({}): asking until the exchange knows", cid, exc)
             found = await until_known(self.exchange, intent.symbol, cid, self.retry_base)
             if found is None:
@@ -114,7 +115,7 @@ class ExecutionService:
             order = found
         except ExchangeError as exc:
             self.health.error("execution", str(exc))
-            self.ledger.failed(cid, "rejected")
+            self.ledger.failed(cid, OrderState.REJECTED)
             await self._reject(intent, f"entry failed: {exc}")
             return
         crashpoint("entry_answered")
@@ -160,6 +161,7 @@ class ExecutionService:
                 order.avg_price,
                 order.fee,
                 plan.opened_ts,
+                trade_id=trade_id(order.id, order.filled_qty),
             ),
         )
         await self.bus.publish(Topic.POSITION_OPENED, mp.opened)
@@ -290,7 +292,7 @@ class ExecutionService:
                 need_fill=False,
             )
         except ExchangeError as exc:
-            self.ledger.failed(cid, "rejected")
+            self.ledger.failed(cid, OrderState.REJECTED)
             log.warning("{} TP{} not placed ({}); the exit manager watches it", intent_id, leg, exc)
             return
         self.ledger.answered(order)

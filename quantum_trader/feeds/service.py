@@ -11,6 +11,7 @@ from loguru import logger
 from quantum_trader.bus.bus import Bus
 from quantum_trader.bus.messages import CandleEvent, Topic
 from quantum_trader.exchange.paper import PaperExchange
+from quantum_trader.execution.invariants import InvariantWatch
 from quantum_trader.feeds.base import Feed
 from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.runtime.clock import SimClock
@@ -26,9 +27,11 @@ class FeedService:
         health: HealthMonitor,
         paper: PaperExchange | None = None,
         clock: SimClock | None = None,
+        invariants: InvariantWatch | None = None,
     ) -> None:
         self.feed, self.bus, self.health = feed, bus, health
         self.paper, self.clock = paper, clock
+        self.invariants = invariants
         self.candles = 0
         self.finished = asyncio.Event()
         self.busy = False
@@ -62,3 +65,7 @@ class FeedService:
         await self.bus.publish(Topic.CANDLE, event)
         self.candles += 1
         self.health.ok("market_data")
+        if self.invariants is not None and self.paper is not None and self.bus.inline:
+            engine = self.paper.engine  # the candle has settled: the book must equal the exchange
+            positions = [p for s in list(engine.positions) if (p := engine.position(s))]
+            self.invariants.check(positions, engine.open_orders(), event.candle.ts)

@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS orders(client_id TEXT PRIMARY KEY, intent_id TEXT, ro
   symbol TEXT, side TEXT, type TEXT, qty REAL, price REAL, state TEXT, exchange_id TEXT,
   filled REAL DEFAULT 0, avg_price REAL DEFAULT 0, detail TEXT, created INTEGER, updated INTEGER);
 CREATE TABLE IF NOT EXISTS fills(seq INTEGER PRIMARY KEY AUTOINCREMENT, order_id TEXT,
-  client_id TEXT, symbol TEXT, side TEXT, qty REAL, price REAL, fee REAL, ts INTEGER);
+  client_id TEXT, symbol TEXT, side TEXT, qty REAL, price REAL, fee REAL, ts INTEGER,
+  trade_id TEXT);
 CREATE TABLE IF NOT EXISTS positions(intent_id TEXT PRIMARY KEY, symbol TEXT, status TEXT,
   record TEXT, updated INTEGER);
 CREATE TABLE IF NOT EXISTS closed(intent_id TEXT PRIMARY KEY, payload TEXT);
@@ -47,7 +48,7 @@ CREATE TABLE IF NOT EXISTS paper(id INTEGER PRIMARY KEY CHECK (id = 1), state TE
 CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER, kind TEXT,
   detail TEXT);
 """
-LIVE_ORDER_STATES = ("pending", "sent", "live", "unknown")
+LIVE_ORDER_STATES = ("pending", "sent", "live", "unknown", "cancelling")
 
 
 def _now() -> int:
@@ -77,6 +78,10 @@ class Journal:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(SCHEMA)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(fills)")}
+        if "trade_id" not in columns:  # a journal from before fills had trade ids
+            db.execute("ALTER TABLE fills ADD COLUMN trade_id TEXT")
+        db.execute("CREATE UNIQUE INDEX IF NOT EXISTS fills_trade ON fills(trade_id)")
         db.execute("SELECT count(*) FROM intents").fetchone()
         return db
 
@@ -183,8 +188,8 @@ class Journal:
 
     def record_fill(self, fill: Fill) -> None:
         self._x(
-            "INSERT INTO fills(order_id,client_id,symbol,side,qty,price,fee,ts) "
-            "VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT OR IGNORE INTO fills(order_id,client_id,symbol,side,qty,price,fee,ts,trade_id)"
+            " VALUES (?,?,?,?,?,?,?,?,?)",
             fill.order_id,
             fill.client_id,
             fill.symbol,
@@ -193,6 +198,7 @@ class Journal:
             fill.price,
             fill.fee,
             fill.ts,
+            fill.trade_id or None,
         )
 
     # ------------------------------------------------------------------ positions

@@ -149,3 +149,32 @@ def test_open_orders_come_from_the_live_index_and_history_is_bounded(
     assert [o.id for o in e.open_orders(SYM)] == [stop.id, tp.id]
     e.cancel(tp.id)
     assert [o.id for o in e.open_orders()] == [stop.id]
+
+
+@pytest.mark.parametrize("side", [Side.LONG, Side.SHORT])
+def test_gap_through_stop_and_liquidation_liquidates_losing_only_the_margin(side: Side) -> None:
+    """Issue 10, item 8: an isolated position never loses more than its margin (plus fees). A gap
+    through both the stop and the liquidation price is a liquidation, not a stop fill at the gap."""
+    e = engine(slippage=0.0, taker_fee=0.0005)
+    e.set_leverage(SYM, 20)
+    opening, closing = (
+        (OrderSide.BUY, OrderSide.SELL) if side is Side.LONG else (OrderSide.SELL, OrderSide.BUY)
+    )
+    e.market(SYM, opening, 10.0, "entry")
+    pos = e.position(SYM)
+    assert pos is not None
+    stop = 97.0 if side is Side.LONG else 103.0
+    e.stop_market(SYM, closing, stop, "stop")
+    wallet = e.wallet
+    gap = 90.0 if side is Side.LONG else 110.0  # far beyond the liquidation price (≈ 95.5/104.5)
+    assert (gap < pos.liquidation_price) if side is Side.LONG else (gap > pos.liquidation_price)
+    e.on_candle(SYM, T0 + M, gap, gap, gap, gap)
+    assert e.liquidations == 1
+    assert e.positions == {}
+    assert e.wallet == pytest.approx(wallet - pos.margin)  # the margin, not 10 × 10 = 100 USDT
+    assert e.open_orders() == []
+    # the stop never filled (it expired with the position); the exchange's own close did, at the
+    # bankruptcy price, so the book can close the position: 10 × (price − entry) = −margin
+    (fill,) = e.take_fills()
+    assert fill.client_id.startswith("autoclose-") and fill.qty == 10.0 and fill.fee == 0.0
+    assert side.sign * (fill.price - pos.entry_price) * 10 == pytest.approx(-pos.margin)

@@ -1,0 +1,198 @@
+"""The order tracker: the one owner of every order's life — entry, stop, TP legs, closes.
+
+Each order has an explicit :class:`OrderState`; every transition is journaled (when a journal is
+kept) through :meth:`OrderTracker.move`, the only writer. Fills are keyed by their trade id, so a
+fill reported twice (a poll after a restart, a websocket and a poll) is booked once.
+
+The one rule for the race "cancel of an order that already filled": **the fill wins**. A cancel
+that the exchange refuses because the order is gone leaves the order ``CANCELLING`` until its final
+state is known; a fill moves any state, ``CANCELLED`` included, to ``FILLED`` (or keeps a partly
+filled order open) and is booked by its owner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from quantum_trader.core.types import Fill
+from quantum_trader.exchange.base import Order, OrderStatus
+from quantum_trader.store.journal import Journal
+
+
+class OrderState(StrEnum):
+    PENDING = "pending"  # journaled, sent or about to be; no answer yet
+    UNKNOWN = "unknown"  # the answer was lost: looked up by client id before any resend
+    LIVE = "live"  # resting (or partly filled) on the exchange
+    CANCELLING = "cancelling"  # a cancel was sent; a fill may still win
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"  # the exchange dropped it (a reduce-only order when the position went)
+    REJECTED = "rejected"  # a definite no
+
+    @property
+    def final(self) -> bool:
+        return self in _FINAL
+
+    @property
+    def resting(self) -> bool:
+        """May still fill on the exchange."""
+        return self in (OrderState.LIVE, OrderState.CANCELLING)
+
+    @classmethod
+    def of(cls, status: OrderStatus) -> OrderState:
+        return _FROM_STATUS[status]
+
+
+_FINAL = frozenset(
+    {OrderState.FILLED, OrderState.CANCELLED, OrderState.EXPIRED, OrderState.REJECTED}
+)
+_FROM_STATUS = {
+    OrderStatus.NEW: OrderState.LIVE,
+    OrderStatus.PARTIALLY_FILLED: OrderState.LIVE,
+    OrderStatus.FILLED: OrderState.FILLED,
+    OrderStatus.CANCELED: OrderState.CANCELLED,
+    OrderStatus.EXPIRED: OrderState.EXPIRED,
+    OrderStatus.REJECTED: OrderState.REJECTED,
+}
+
+
+def after_answer(current: OrderState, answered: OrderState) -> OrderState:
+    """What an exchange answer (an order response or look-up) makes of ``current``: a fill the
+    tracker already booked is never undone by a stale answer."""
+    if current is OrderState.FILLED:
+        return current
+    if current is OrderState.CANCELLING and answered is OrderState.LIVE:
+        return current
+    return answered
+
+
+def after_fill(current: OrderState, filled: float, qty: float) -> OrderState:
+    """A fill wins over any state: complete → FILLED; partial → still resting (or CANCELLING)."""
+    if qty <= 0 or filled >= qty - 1e-12:
+        return OrderState.FILLED
+    return current if current.resting else OrderState.LIVE
+
+
+@dataclass(slots=True)
+class TrackedOrder:
+    client_id: str
+    intent_id: str
+    role: str  # entry, stop, tp1..tp3, close, emergency
+    symbol: str
+    qty: float  # 0 for a close-position stop (it closes whatever is open)
+    order_id: str = ""
+    state: OrderState = OrderState.PENDING
+    filled_qty: float = 0.0
+    trades: set[str] = field(default_factory=set)
+
+
+class OrderTracker:
+    """In memory for the orders of open trades; journaled as it changes when a journal is kept."""
+
+    def __init__(self, journal: Journal | None = None) -> None:
+        self.journal = journal
+        self.orders: dict[str, TrackedOrder] = {}  # client id → order
+        self._by_id: dict[str, str] = {}  # exchange order id → client id
+        self.duplicate_fills = 0
+
+    def get(self, order_id: str) -> TrackedOrder | None:
+        cid = self._by_id.get(order_id)
+        return self.orders.get(cid) if cid is not None else None
+
+    def submitted(
+        self,
+        intent_id: str,
+        client_id: str,
+        role: str,
+        symbol: str,
+        side: str,
+        kind: str,
+        qty: float,
+        price: float = 0.0,
+        leverage: int = 0,
+    ) -> None:
+        known = self.orders.get(client_id)
+        if known is None or known.state.final:
+            self.orders[client_id] = TrackedOrder(client_id, intent_id, role, symbol, qty)
+        else:
+            known.state = OrderState.PENDING
+        if self.journal is not None:
+            detail = {"leverage": leverage} if leverage else None
+            self.journal.order_pending(
+                client_id, intent_id, role, symbol, side, kind, qty, price, detail
+            )
+
+    def answered(self, order: Order) -> None:
+        t = self._record(order.client_id, order.symbol)
+        if order.id:
+            t.order_id = order.id
+            self._by_id[order.id] = order.client_id
+        t.state = after_answer(t.state, OrderState.of(order.status))
+        t.filled_qty = max(t.filled_qty, order.filled_qty)
+        self._journal(t, order.avg_price)
+
+    def move(self, client_id: str, state: OrderState) -> None:
+        """A transition without an exchange answer: ``rejected`` (a definite no), ``unknown``
+        (no answer), ``cancelling``, ``cancelled``, ``expired``."""
+        t = self.orders.get(client_id)
+        if t is None:
+            if self.journal is not None:
+                self.journal.order_state(client_id, state.value)
+            return
+        if t.state is OrderState.FILLED:
+            return  # the fill won
+        t.state = state
+        self._journal(t)
+
+    def cancelling(self, order_id: str) -> None:
+        t = self.get(order_id)
+        if t is not None:
+            self.move(t.client_id, OrderState.CANCELLING)
+
+    def cancelled(self, order_id: str) -> None:
+        t = self.get(order_id)
+        if t is not None:
+            self.move(t.client_id, OrderState.CANCELLED)
+
+    def fill(self, fill: Fill) -> bool:
+        """Book one fill; False when this trade id was booked already."""
+        t = self.get(fill.order_id) or self._record(fill.client_id, fill.symbol, fill.order_id)
+        key = fill.trade_id or f"{fill.order_id}:{t.filled_qty + fill.qty:.12g}"
+        if key in t.trades:
+            self.duplicate_fills += 1
+            return False
+        t.trades.add(key)
+        t.filled_qty += fill.qty
+        t.state = after_fill(t.state, t.filled_qty, t.qty)
+        if self.journal is not None:
+            self.journal.record_fill(fill)
+        self._journal(t)
+        return True
+
+    def resting(self, symbol: str | None = None) -> list[TrackedOrder]:
+        return [
+            t
+            for t in self.orders.values()
+            if t.state.resting and (symbol is None or t.symbol == symbol)
+        ]
+
+    def forget(self, intent_id: str) -> None:
+        """A booked trade's orders leave memory (the journal keeps them)."""
+        for cid in [c for c, t in self.orders.items() if t.intent_id == intent_id]:
+            self._by_id.pop(self.orders.pop(cid).order_id, None)
+
+    def _record(self, client_id: str, symbol: str, order_id: str = "") -> TrackedOrder:
+        t = self.orders.get(client_id)
+        if t is None:  # an order this run did not send (reconciliation, a restart)
+            t = self.orders[client_id] = TrackedOrder(client_id, "", "", symbol, 0.0)
+        if order_id:
+            t.order_id = order_id
+            self._by_id[order_id] = client_id
+        return t
+
+    def _journal(self, t: TrackedOrder, avg_price: float | None = None) -> None:
+        if self.journal is not None:
+            self.journal.order_state(
+                t.client_id, t.state.value, t.order_id or None, t.filled_qty, avg_price
+            )
