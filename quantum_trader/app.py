@@ -21,15 +21,17 @@ from loguru import logger
 from quantum_trader.api.server import ApiServer
 from quantum_trader.bus.messages import Topic
 from quantum_trader.bus.redis_mirror import RedisMirror
+from quantum_trader.core.edge import iso_ms
 from quantum_trader.exchange.base import Exchange, ExchangeError
+from quantum_trader.exchange.paper import PaperExchange
 from quantum_trader.execution.reconcile import ReconcileError, Reconciler
 from quantum_trader.execution.stopwatch import StopWatch
-from quantum_trader.feeds.base import Feed
+from quantum_trader.feeds.base import Feed, Resumable
 from quantum_trader.monitoring.status import snapshot
 from quantum_trader.pipeline import Pipeline, build_pipeline
 from quantum_trader.runtime.supervisor import Supervisor
 from quantum_trader.runtime.systemd import Notifier
-from quantum_trader.settings import Settings
+from quantum_trader.settings import ConfigError, Settings
 from quantum_trader.sizing.factory import make_sizer
 from quantum_trader.sizing.sizer import Sizer
 from quantum_trader.store.journal import Journal
@@ -71,15 +73,8 @@ class Daemon:
         )
         paper = self.p.paper
         if paper is not None and self.journal is not None:
-            saved = self.journal.load_paper()
-            if saved is not None:
-                paper.restore(saved)
-                log.info(
-                    "paper exchange restored from the journal: wallet {:,.2f}, {} positions",
-                    paper.engine.wallet,
-                    len(paper.engine.positions),
-                )
-            paper.persist = self.journal.save_paper
+            self._restore_paper(paper, self.journal, feed)
+        self.p.risk.restore()
         self.trade_log = TradeLog(state_dir() / TRADES_FILE)
         self.p.bus.subscribe("trade-log", Topic.POSITION_CLOSED, self.trade_log.on_closed)
         self.supervisor = Supervisor(settings.runtime.max_task_restarts)
@@ -105,6 +100,32 @@ class Daemon:
         )
         self.stop_reason = ""
         self.reconciled = "not yet"
+
+    @staticmethod
+    def _restore_paper(paper: PaperExchange, journal: Journal, feed: Feed) -> None:
+        """The paper account belongs to one market: a restart resumes that market after the last
+        candle the account saw (never earlier); another market is refused."""
+        identity = feed.identity() if isinstance(feed, Resumable) else None
+        saved = journal.load_paper()
+        if saved is not None:
+            known = saved.get("market")
+            if known is not None and identity is not None and known != identity:
+                raise ConfigError(
+                    f"this paper journal ({journal.path}) belongs to another market ({known}), "
+                    f"not {identity}: run that market again, or `qtrader paper reset` to start over"
+                )
+            paper.restore(saved)
+            if isinstance(feed, Resumable):
+                feed.resume_after(paper.engine.now)
+            log.info(
+                "paper exchange restored from the journal: wallet {:,.2f}, {} positions; the "
+                "market resumes after {}",
+                paper.engine.wallet,
+                len(paper.engine.positions),
+                iso_ms(paper.engine.now),
+            )
+        paper.market = identity
+        paper.persist = journal.save_paper
 
     async def status(self) -> dict[str, Any]:
         status = await snapshot(
@@ -291,6 +312,8 @@ class Daemon:
         self.p.strategy.accepting = False
         self.p.execution.accepting = False
         await self._stop_feed()
+        if self.p.paper is not None:
+            self.p.paper.flush()  # the market time of the last candle, for the next start
         try:
             async with asyncio.timeout(self.settings.runtime.shutdown_timeout_seconds * 0.8):
                 await self.p.bus.drain()
@@ -332,6 +355,10 @@ def summary(s: dict[str, Any], reason: str, start_equity: float) -> str:
         f"  errors     {dead} dead letters, {restarts} task restarts, "
         f"{t['emergency_closes']} emergency closes, {t['liquidations']} liquidations"
     )
+    r = s["risk"]
+    trips = ", ".join(f"{k} ×{n}" for k, n in sorted(r["trips"].items())) or "none"
+    halted = " | HALTED: max drawdown (qtrader risk reset lifts it)" if r["halted"] else ""
+    lines.append(f"  risk       trips: {trips}{halted}")
     lines.append(
         f"  health     {s['health']['status']} ({s['health']['overall']:.0f}) | "
         f"redis {s['redis']['state']}"

@@ -22,6 +22,7 @@ from quantum_trader.core.errors import CoreError, InvalidInput
 from quantum_trader.core.liquidation import BracketTable
 from quantum_trader.explain import decision_dict, decision_table
 from quantum_trader.logging import register_secret, setup_logging
+from quantum_trader.risk_commands import add_paper_parser, add_risk_parser, cmd_paper, cmd_risk
 from quantum_trader.rl_commands import add_rl_parser, cmd_rl
 from quantum_trader.settings import (
     EX_CONFIG,
@@ -71,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     _explain_parser(sub)
     add_run_parser(sub, _common)
     add_rl_parser(sub, _common)
+    add_risk_parser(sub, _common)
+    add_paper_parser(sub, _common)
     add_backtest_parser(sub, _common)
     check = sub.add_parser("check-config", help="print the effective configuration, secrets masked")
     _common(check)
@@ -161,6 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "status": cmd_status,
         "positions": cmd_positions,
         "rl": cmd_rl,
+        "risk": cmd_risk,
+        "paper": cmd_paper,
         "backtest": cmd_backtest,
     }
     try:

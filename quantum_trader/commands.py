@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 
@@ -24,7 +24,8 @@ from quantum_trader.feeds.live import LiveFeed, ccxt_client
 from quantum_trader.feeds.loader import FundingSeries, load_candles, load_funding, symbol_from_name
 from quantum_trader.feeds.replay import ReplayFeed
 from quantum_trader.feeds.synthetic import SyntheticFeed
-from quantum_trader.settings import Settings
+from quantum_trader.settings import ConfigError as SettingsError
+from quantum_trader.settings import Settings, with_mode
 
 EX_USAGE = 2
 EX_CONFIG = 78
@@ -105,7 +106,7 @@ def _feed(args: argparse.Namespace, settings: Settings) -> Feed:
     raise InvalidInput("--feed", f"unknown feed {kind!r} (synthetic, replay FILE…, live)")
 
 
-def _mode(args: argparse.Namespace, settings: Settings) -> str:
+def _mode(args: argparse.Namespace, settings: Settings) -> Literal["paper", "testnet", "live"]:
     if args.testnet:
         return "testnet"
     if args.live:
@@ -128,8 +129,18 @@ def _keys(settings: Settings) -> tuple[str, str]:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     mode = _mode(args, settings)
+    try:
+        settings = with_mode(settings, mode)
+    except SettingsError as exc:
+        print(f"qtrader run --{mode}: {exc}")
+        return EX_CONFIG
     if mode == "paper":
-        return asyncio.run(Daemon(settings, _feed(args, settings), "paper", args.duration).run())
+        try:
+            daemon = Daemon(settings, _feed(args, settings), "paper", args.duration)
+        except SettingsError as exc:
+            print(f"qtrader run --paper: {exc}")
+            return EX_CONFIG
+        return asyncio.run(daemon.run())
     try:
         if mode == "live":
             check_live_opt_in()

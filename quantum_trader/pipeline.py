@@ -19,9 +19,10 @@ from quantum_trader.bus.messages import (
     SignalEvent,
     Topic,
 )
+from quantum_trader.core.admission import Limits
 from quantum_trader.core.edge import parse_trade_intent
 from quantum_trader.core.exits import ExitParams
-from quantum_trader.core.risk import RiskGuard
+from quantum_trader.core.risk import RiskGuard, RiskTrip
 from quantum_trader.core.types import Fill, TradeIntent
 from quantum_trader.exchange.base import Exchange
 from quantum_trader.exchange.monitored import monitored
@@ -31,6 +32,7 @@ from quantum_trader.execution.book import Book
 from quantum_trader.execution.exits import ExitManager
 from quantum_trader.execution.invariants import InvariantWatch
 from quantum_trader.execution.ledger import Ledger
+from quantum_trader.execution.risk_service import RiskService
 from quantum_trader.execution.service import ExecutionService
 from quantum_trader.feeds.base import Feed
 from quantum_trader.feeds.service import FeedService
@@ -62,6 +64,7 @@ class Pipeline:
     exits: ExitManager
     ledger: Ledger
     invariants: InvariantWatch
+    risk: RiskService
 
 
 def paper_exchange(settings: Settings) -> PaperExchange:
@@ -76,6 +79,18 @@ def paper_exchange(settings: Settings) -> PaperExchange:
             default_rules=params.rules,
             brackets=params.brackets,
         )
+    )
+
+
+def admission_limits(settings: Settings) -> Limits:
+    sz = decision_params(settings).sizing
+    return Limits(
+        settings.risk.max_positions,
+        sz.max_margin_util,
+        sz.max_risk_per_trade,
+        sz.round_trip_cost,
+        sz.gap_allowance,
+        sz.slippage,
     )
 
 
@@ -103,6 +118,7 @@ def register_topics(bus: Bus, symbols: frozenset[str]) -> None:
         Topic.POSITION_OPENED: PositionOpened,
         Topic.POSITION_CLOSED: PositionClosed,
         Topic.PNL: PnlExperience,
+        Topic.RISK_TRIPPED: RiskTrip,
     }
     for topic, payload in types.items():
         bus.register(topic, payload)
@@ -135,6 +151,9 @@ def build_pipeline(
         r.daily_loss_limit,
         r.circuit_breaker_drawdown,
         int(r.circuit_breaker_cooldown_minutes * 60_000),
+        r.max_drawdown,
+        int(r.peak_window_days * 86_400_000),
+        flatten=r.on_limit == "flatten",
     )
     invariants = InvariantWatch(book)
     feed_service = FeedService(feed, bus, health, paper, clock, invariants)
@@ -175,10 +194,15 @@ def build_pipeline(
         params,
         tp_on_exchange=settings.exits.tp_mode == "exchange",
         ledger=ledger,
+        limits=admission_limits(settings),
+        risk=risk,
     )
     exits = ExitManager(bus, ex, book, health, clock, exit_params(settings), ledger, live_age)
+    execution.book_close = exits.book_close
 
-    bus.subscribe("exits", [Topic.ORDER_FILLED, Topic.CANDLE], exits.on_message)
+    risk_service = RiskService(bus, ex, book, risk, clock, journal)
+    bus.subscribe("exits", [Topic.ORDER_FILLED, Topic.CANDLE, Topic.RISK_TRIPPED], exits.on_message)
+    bus.subscribe("risk", Topic.CANDLE, risk_service.on_candle)  # before the signals read it
     bus.subscribe("signals", Topic.CANDLE, signals.on_candle)
     bus.subscribe("strategy", Topic.SIGNAL, strategy.on_signal)
     bus.subscribe("execution", Topic.INTENT, execution.on_intent)
@@ -201,6 +225,7 @@ def build_pipeline(
         exits,
         ledger,
         invariants,
+        risk_service,
     )
 
 

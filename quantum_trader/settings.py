@@ -123,6 +123,9 @@ class SizingSettings(Section):
     base_margin_usd: float = Field(200.0, gt=0)
     max_risk_per_trade: float = Field(0.01, gt=0, le=1)
     max_margin_util: float = Field(0.6, gt=0, le=1)
+    #: a stop may fill beyond its level (a gap, a fast market): this much of the price is counted
+    #: in the per-trade risk cap, with the round trip's fees and slippage
+    gap_allowance: float = Field(0.002, ge=0, le=0.2)
 
 
 class RiskSettings(Section):
@@ -130,6 +133,9 @@ class RiskSettings(Section):
     daily_loss_limit: float = Field(0.08, gt=0, le=1)
     circuit_breaker_drawdown: float = Field(0.12, gt=0, le=1)
     circuit_breaker_cooldown_minutes: float = Field(120.0, ge=0)
+    max_drawdown: float = Field(0.2, gt=0, le=1)
+    peak_window_days: float = Field(0.0, ge=0, le=3650)  # 0: the all-time equity peak
+    on_limit: Literal["block", "flatten"] = "block"
 
 
 class FeedSettings(Section):
@@ -237,8 +243,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _stress_knobs_stay_in_paper(self) -> Settings:
-        if self.signals.force_confidence and self.exchange.mode != "paper":
-            raise ValueError("signals.force_confidence is for paper and backtests only")
+        problem = stress_knob_problem(self)
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
     @classmethod
@@ -259,6 +266,28 @@ class Settings(BaseSettings):
 
 class ConfigError(Exception):
     """An invalid configuration; the message names each key and its problem."""
+
+
+def stress_knob_problem(settings: Settings) -> str | None:
+    """Stress knobs trade every signal as if sure: paper and backtests only."""
+    if settings.signals.force_confidence and settings.exchange.mode != "paper":
+        return (
+            f"signals.force_confidence = {settings.signals.force_confidence:g} is for paper and "
+            f"backtests only, not {settings.exchange.mode}"
+        )
+    return None
+
+
+def with_mode(settings: Settings, mode: Literal["paper", "testnet", "live"]) -> Settings:
+    """The one resolved mode (command-line flag over config) written into the settings, so every
+    check reads the same; the mode's own checks run again on the result."""
+    resolved = settings.model_copy(
+        update={"exchange": settings.exchange.model_copy(update={"mode": mode})}
+    )
+    problem = stress_knob_problem(resolved)
+    if problem is not None:
+        raise ConfigError(problem)
+    return resolved
 
 
 def _describe(exc: ValidationError) -> str:
@@ -303,7 +332,11 @@ def decision_params(settings: Settings) -> DecisionParams:
     return DecisionParams(
         leverage=LeverageParams(**settings.leverage.model_dump()),
         levels=LevelParams(**lv.model_dump(exclude={"liq_safety"})),
-        sizing=SizingParams(**settings.sizing.model_dump()),
+        sizing=SizingParams(
+            **settings.sizing.model_dump(),
+            round_trip_cost=2 * (settings.paper.taker_fee + settings.paper.slippage),
+            slippage=settings.paper.slippage,
+        ),
         rules=MarketRules(**m.model_dump()),
         brackets=DEFAULT_BRACKETS,
         liq_safety=lv.liq_safety,

@@ -136,6 +136,7 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(asdict(m), indent=2))
         return 0
     pf = f"{m.profit_factor:.2f}" if m.profit_factor is not None else "n/a"
+    trips = ", ".join(f"{k} ×{n}" for k, n in m.risk_trips.items() if n) or "none"
     print(
         f"{title}\n"
         f"  bars       {m.bars:,} in {m.wall_seconds:.2f}s ({m.bars_per_second:,.0f} bars/s)\n"
@@ -147,6 +148,8 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
         f"{m.tp3_hit_rate:.1%} SL {m.sl_hit_rate:.1%} | liquidations {m.liquidations}\n"
         f"  pnl        {m.realised_pnl:+,.2f} USDT (fees {m.fees:,.2f}, funding "
         f"{m.funding:+,.2f}) | equity {m.start_equity:,.2f} → {m.end_equity:,.2f}\n"
+        f"  risk       trips {trips} | gap losses {m.gap_losses} ({m.gap_loss_usdt:,.2f} USDT "
+        f"beyond the stops) | book ≠ exchange {m.invariant_violations}\n"
         f"  results    {out}/"
     )
     return 0

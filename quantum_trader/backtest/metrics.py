@@ -3,7 +3,9 @@
 Per-bar returns r_t = E_t / E_{t−1} − 1; Sharpe = mean(r) / std(r) × √(bars per year);
 Sortino = mean(r) / √mean(min(r, 0)²) × √(bars per year); max drawdown = max(1 − E / running peak);
 profit factor = gross wins / gross losses; exposure = share of bars with a position open;
-TPn hit rate = share of trades whose n-th leg filled; SL hit rate = share closed by the first stop.
+TPn hit rate = share of trades whose n-th leg filled; SL hit rate = share closed by the first stop;
+gap losses = trades that lost more than the planned loss at their stop (|entry − stop| × qty, the
+stop fill's slippage and the fees): a gap through the stop, or a liquidation.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from quantum_trader.backtest.recorder import TradeRow
+from quantum_trader.core.risk import RiskTrip, TripKind
 
 YEAR_MS = 365 * 86_400_000
 
@@ -44,6 +47,11 @@ class Metrics:
     bars: int
     wall_seconds: float
     bars_per_second: float
+    risk_trips: dict[str, int]  # per kind: daily_loss, circuit_breaker, max_drawdown
+    risk_trip_times: list[tuple[str, int]]  # (kind, ts ms) in order
+    gap_losses: int  # trades that lost more than their stop's planned loss (fees, slippage in)
+    gap_loss_usdt: float  # what they lost beyond it
+    invariant_violations: int  # book ≠ exchange after a candle (must stay 0)
 
 
 def drawdown(equity: Sequence[float] | npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -60,6 +68,8 @@ def compute(
     liquidations: int,
     bars: int,
     wall_seconds: float,
+    trips: Sequence[RiskTrip] = (),
+    invariant_violations: int = 0,
 ) -> Metrics:
     e = np.asarray(equity, dtype=np.float64)
     r = e[1:] / e[:-1] - 1.0 if e.size > 1 else np.zeros(0)
@@ -94,4 +104,9 @@ def compute(
         bars=bars,
         wall_seconds=wall_seconds,
         bars_per_second=bars / wall_seconds if wall_seconds > 0 else 0.0,
+        risk_trips={k.value: sum(t.kind is k for t in trips) for k in TripKind},
+        risk_trip_times=[(t.kind.value, t.ts) for t in trips],
+        gap_losses=sum(1 for t in trades if t.loss_beyond_stop > 0.01),
+        gap_loss_usdt=sum(t.loss_beyond_stop for t in trades),
+        invariant_violations=invariant_violations,
     )

@@ -15,6 +15,7 @@ from quantum_trader.bus.messages import (
     PositionOpened,
     Topic,
 )
+from quantum_trader.core.risk import RiskTrip
 from quantum_trader.exchange.paper import PaperExchange
 
 
@@ -45,6 +46,7 @@ class TradeRow:
     gross_pnl: float
     pnl: float
     roe: float
+    loss_beyond_stop: float  # USDT lost beyond the stop's planned loss (a gap, a liquidation)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,9 +63,16 @@ class Recorder:
         self.equity: array[float] = array("d")
         self.exposed = bytearray()
         self.on_bar: Any = None  # progress callback
+        self.trips: list[RiskTrip] = []
         bus.subscribe(
             "recorder",
-            [Topic.LEVELS, Topic.POSITION_OPENED, Topic.POSITION_CLOSED, Topic.CANDLE],
+            [
+                Topic.LEVELS,
+                Topic.POSITION_OPENED,
+                Topic.POSITION_CLOSED,
+                Topic.CANDLE,
+                Topic.RISK_TRIPPED,
+            ],
             self.on_message,
         )
 
@@ -82,6 +91,8 @@ class Recorder:
             self.opened[message.intent_id] = (message, pos.liquidation_price if pos else 0.0)
         elif isinstance(message, PositionClosed):
             self.trades.append(self._row(message))
+        elif isinstance(message, RiskTrip):
+            self.trips.append(message)
 
     def _row(self, c: PositionClosed) -> TradeRow:
         opened, liq = self.opened.pop(c.intent_id)
@@ -118,4 +129,11 @@ class Recorder:
             c.gross_pnl,
             c.pnl,
             c.roe,
+            self._beyond_stop(c, plan.sl_price),
         )
+
+    def _beyond_stop(self, c: PositionClosed, sl_price: float) -> float:
+        planned = c.qty * (
+            abs(c.entry_price - sl_price) + sl_price * self.paper.engine.cfg.slippage
+        )
+        return max(0.0, -(c.pnl - c.funding) - planned - c.fees)

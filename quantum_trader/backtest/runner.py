@@ -67,5 +67,7 @@ async def run_backtest(
         p.paper.engine.liquidations,
         p.feed.candles,
         wall,
+        recorder.trips,
+        p.invariants.count,
     )
     return BacktestRun(metrics, recorder, p)

@@ -29,6 +29,7 @@ class Topic(StrEnum):
     PNL = "exitbrain.pnl"
     POLICY_UPDATED = "rl.policy.updated"
     HEALTH_ALERT = "health.alert"
+    RISK_TRIPPED = "risk.tripped"
 
 
 @dataclass(frozen=True, slots=True)

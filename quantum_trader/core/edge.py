@@ -154,3 +154,8 @@ def parse_trade_intent(
         reason=_text(raw, "reason", ""),
         **numbers,
     )
+
+
+def iso_ms(ts_ms: int) -> str:
+    """Epoch milliseconds as ISO-8601 UTC (the edge's form; inside, timestamps stay integers)."""
+    return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z")

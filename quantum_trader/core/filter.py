@@ -3,7 +3,8 @@
 1. health gate — overall health < 80 or the signal source's health < 70
 2. consensus in ``allowed_consensus``
 3. calibrated confidence ≥ ``min_confidence``; ≥ ``high_vol_min_confidence`` when atr_pct > 0.05
-4. kill switch / circuit breaker clear; open positions < max_positions; none on the symbol
+4. kill switch / circuit breaker / max-drawdown halt clear; open positions < max_positions;
+   none on the symbol
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class Rejection(StrEnum):
     CONFIDENCE_HIGH_VOL = "confidence_high_vol"
     KILL_SWITCH = "kill_switch"
     CIRCUIT_BREAKER = "circuit_breaker"
+    MAX_DRAWDOWN = "max_drawdown"
     MAX_POSITIONS = "max_positions"
     SYMBOL_OPEN = "symbol_open"
 
@@ -58,6 +60,7 @@ class FilterContext:
     atr_pct: float = 0.0
     kill_switch: bool = False
     circuit_breaker: bool = False
+    halted: bool = False  # the hard max drawdown: until an operator resets it
     open_symbols: Collection[str] = field(default_factory=frozenset)
 
 
@@ -106,6 +109,10 @@ def filter_signal(
         return _no(Rejection.KILL_SWITCH, "kill switch tripped")
     if ctx.circuit_breaker:
         return _no(Rejection.CIRCUIT_BREAKER, "circuit breaker tripped")
+    if ctx.halted:
+        return _no(
+            Rejection.MAX_DRAWDOWN, "max drawdown reached: halted until an operator resets it"
+        )
     if len(ctx.open_symbols) >= p.max_positions:
         return _no(
             Rejection.MAX_POSITIONS,

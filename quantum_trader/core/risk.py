@@ -1,18 +1,48 @@
-"""Account-level risk limits (SPEC §9), pure: fed equity and the time, it says what is blocked.
+"""Account-level risk limits (SPEC §9), pure: fed equity and the time, it says what is blocked and
+reports every trip once.
 
-- Daily loss limit: equity at or below (1 − limit) × the day's starting equity (UTC day) trips the
-  kill switch until the next UTC day.
-- Circuit breaker: equity at or below (1 − drawdown) × the peak trips it for ``cooldown_ms``; the
-  peak restarts from the equity at the trip so it does not re-trip at once.
+- **Daily loss limit**: equity at or below (1 − limit) × the UTC day's starting equity → no new
+  entries until the next UTC day.
+- **Circuit breaker**: drawdown from the equity peak — all-time, or the highest equity of a rolling
+  window — at or beyond ``circuit_breaker_drawdown`` → no new entries for the cooldown. The peak is
+  never re-based at a trip: the breaker trips once per breach and re-arms when the drawdown
+  recovers above its threshold.
+- **Hard max drawdown**: drawdown from the peak at or beyond ``max_drawdown`` → no new entries
+  until an operator resets it (``qtrader risk reset``; it survives restarts through the journal).
+- **Loss budget** (:func:`budget_refusal`): an entry is refused when, with every open stop and its
+  own filled (fees, slippage and the gap allowance included), equity would breach the daily limit
+  or the hard drawdown — so the limits bound what can be lost, not only what has been.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
+from enum import StrEnum
 
 from quantum_trader.core.checks import finite, in_range
 
 DAY_MS = 86_400_000
+
+
+class TripKind(StrEnum):
+    DAILY_LOSS = "daily_loss"
+    CIRCUIT_BREAKER = "circuit_breaker"
+    MAX_DRAWDOWN = "max_drawdown"
+
+
+@dataclass(frozen=True, slots=True)
+class RiskTrip:
+    """One trip of a limit (the ``risk.tripped`` event)."""
+
+    kind: TripKind
+    ts: int
+    equity: float
+    peak: float
+    day_start: float
+    limit: float
+    reason: str
+    flatten: bool = False  # positions are closed too (``risk.on_limit = "flatten"``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,47 +53,137 @@ class RiskStatus:
     peak_equity: float
     breaker_until_ms: int
     reason: str
+    halted: bool = False
 
 
 class RiskGuard:
-    def __init__(self, daily_loss_limit: float, drawdown: float, cooldown_ms: int) -> None:
+    def __init__(
+        self,
+        daily_loss_limit: float,
+        drawdown: float,
+        cooldown_ms: int,
+        max_drawdown: float = 1.0,
+        peak_window_ms: int = 0,
+        flatten: bool = False,
+    ) -> None:
         self.daily_loss_limit = in_range("risk.daily_loss_limit", daily_loss_limit, 1e-6, 1.0)
         self.drawdown = in_range("risk.circuit_breaker_drawdown", drawdown, 1e-6, 1.0)
+        self.max_drawdown = in_range("risk.max_drawdown", max_drawdown, 1e-6, 1.0)
         self.cooldown_ms = cooldown_ms
+        self.peak_window_ms = peak_window_ms  # 0: the all-time peak
+        self.flatten = flatten
         self._day = -1
         self._day_start = 0.0
-        self._peak = 0.0
+        self._peaks: deque[tuple[int, float]] = deque()  # (ts, equity), equity decreasing
         self._kill_day = -1
         self._breaker_until = 0
+        self._in_breach = False
+        self.halted = False
         self.reason = ""
+        self.trips: list[RiskTrip] = []  # every trip, in order
+        self._new: list[RiskTrip] = []
+
+    @property
+    def peak(self) -> float:
+        return self._peaks[0][1] if self._peaks else 0.0
+
+    @property
+    def day_start(self) -> float:
+        return self._day_start
+
+    def _track_peak(self, eq: float, ts: int) -> None:
+        while self._peaks and self._peaks[-1][1] <= eq:
+            self._peaks.pop()
+        self._peaks.append((ts, eq))
+        if self.peak_window_ms > 0:
+            while self._peaks[0][0] < ts - self.peak_window_ms:
+                self._peaks.popleft()
 
     def update(self, equity: float, ts: int) -> RiskStatus:
         eq = finite("equity", equity)
         day = ts // DAY_MS
         if day != self._day:
             self._day, self._day_start = day, eq
-        self._peak = max(self._peak, eq)
+        self._track_peak(eq, ts)
+        peak = self.peak
+        dd = 1 - eq / peak + 1e-12 if peak > 0 else 0.0  # 1e-12: 1 − 8,800/11,000 is 0.2
         if self._kill_day != day and eq <= self._day_start * (1 - self.daily_loss_limit):
             self._kill_day = day
-            self.reason = (
-                f"daily loss limit: equity {eq:,.2f} ≤ {1 - self.daily_loss_limit:.0%} of "
-                f"day start {self._day_start:,.2f}"
+            self._trip(
+                TripKind.DAILY_LOSS,
+                ts,
+                eq,
+                self.daily_loss_limit,
+                f"daily loss limit: equity {eq:,.2f} is {1 - eq / self._day_start:.2%} below the "
+                f"day's start {self._day_start:,.2f} (limit {self.daily_loss_limit:.2%}); "
+                "no entries until the next UTC day",
             )
-        if ts >= self._breaker_until and eq <= self._peak * (1 - self.drawdown):
-            self._breaker_until = ts + self.cooldown_ms
-            self.reason = (
-                f"circuit breaker: equity {eq:,.2f} is {1 - eq / self._peak:.1%} below peak "
-                f"{self._peak:,.2f}; no entries for {self.cooldown_ms / 60_000:.0f} min"
+        if dd >= self.drawdown and not self._in_breach:
+            self._in_breach, self._breaker_until = True, ts + self.cooldown_ms
+            self._trip(
+                TripKind.CIRCUIT_BREAKER,
+                ts,
+                eq,
+                self.drawdown,
+                f"circuit breaker: equity {eq:,.2f} is {dd:.2%} below peak {peak:,.2f} "
+                f"(limit {self.drawdown:.2%}); no entries for {self.cooldown_ms / 60_000:.0f} min",
             )
-            self._peak = eq
+        elif dd < self.drawdown:
+            self._in_breach = False
+        if dd >= self.max_drawdown and not self.halted:
+            self.halted = True
+            self._trip(
+                TripKind.MAX_DRAWDOWN,
+                ts,
+                eq,
+                self.max_drawdown,
+                f"max drawdown: equity {eq:,.2f} is {dd:.2%} below peak {peak:,.2f} "
+                f"(limit {self.max_drawdown:.2%}); no entries until an operator resets it",
+            )
         return self.status(ts)
+
+    def _trip(self, kind: TripKind, ts: int, eq: float, limit: float, reason: str) -> None:
+        flatten = self.flatten and kind is not TripKind.CIRCUIT_BREAKER
+        trip = RiskTrip(kind, ts, eq, self.peak, self._day_start, limit, reason, flatten)
+        self.reason = reason
+        self.trips.append(trip)
+        self._new.append(trip)
+
+    def take_trips(self) -> list[RiskTrip]:
+        """The trips since the last call (to publish)."""
+        out, self._new = self._new, []
+        return out
+
+    def restore_halt(self, reason: str) -> None:
+        """A hard stop journaled by an earlier run that no operator has reset."""
+        self.halted, self.reason = True, reason
 
     def status(self, ts: int) -> RiskStatus:
         return RiskStatus(
             kill_switch=self._kill_day == ts // DAY_MS,
             circuit_breaker=ts < self._breaker_until,
             day_start_equity=self._day_start,
-            peak_equity=self._peak,
+            peak_equity=self.peak,
             breaker_until_ms=self._breaker_until,
             reason=self.reason,
+            halted=self.halted,
         )
+
+
+def budget_refusal(worst_equity: float, guard: RiskGuard) -> str | None:
+    """Why an entry is refused if ``worst_equity`` — the equity with every open stop and the new
+    one filled — would breach the daily limit or the hard drawdown; None when it fits."""
+    peak, day_start = guard.peak, guard.day_start
+    if peak > 0 and worst_equity <= peak * (1 - guard.max_drawdown):
+        return (
+            f"loss budget: with every stop filled equity would be {worst_equity:,.2f}, "
+            f"{1 - worst_equity / peak:.2%} below peak {peak:,.2f} (max drawdown "
+            f"{guard.max_drawdown:.2%})"
+        )
+    if day_start > 0 and worst_equity <= day_start * (1 - guard.daily_loss_limit):
+        return (
+            f"loss budget: with every stop filled equity would be {worst_equity:,.2f}, "
+            f"{1 - worst_equity / day_start:.2%} below the day's start {day_start:,.2f} "
+            f"(daily limit {guard.daily_loss_limit:.2%})"
+        )
+    return None

@@ -1,8 +1,8 @@
 """Position sizing and its caps (SPEC §7), plus the RL sizer's fallback multiplier.
 
     margin   = base_margin_usd × multiplier (× performance factor)
-    caps     : notional × sl ≤ max_risk_per_trade × equity
-               used_margin + margin ≤ max_margin_util × equity
+    caps     : notional × (sl + round-trip costs + gap allowance) ≤ max_risk_per_trade × equity
+               used_margin + margin × (1 + slippage) ≤ max_margin_util × equity  (after the fill)
                notional ≤ the exchange bracket's cap at this leverage
     notional = margin × leverage;  qty = notional / entry rounded down to the step
     reject   : qty below the exchange minimum quantity or notional below the minimum notional
@@ -28,11 +28,22 @@ class SizingParams:
     base_margin_usd: float = 200.0
     max_risk_per_trade: float = 0.01
     max_margin_util: float = 0.6
+    round_trip_cost: float = 0.0  # fraction of notional: 2 × (taker fee + slippage)
+    gap_allowance: float = 0.0  # fraction of price a stop may fill beyond its level
+    slippage: float = 0.0  # of the entry fill (the locked margin grows by it)
 
     def __post_init__(self) -> None:
         positive("sizing.base_margin_usd", self.base_margin_usd)
         in_range("sizing.max_risk_per_trade", self.max_risk_per_trade, 1e-6, 1.0)
         in_range("sizing.max_margin_util", self.max_margin_util, 1e-6, 1.0)
+        in_range("sizing.round_trip_cost", self.round_trip_cost, 0.0, 0.2)
+        in_range("sizing.gap_allowance", self.gap_allowance, 0.0, 0.2)
+        in_range("sizing.slippage", self.slippage, 0.0, 0.05)
+
+    @property
+    def stop_costs(self) -> float:
+        """What a stopped trade loses beyond its stop distance, per unit of notional."""
+        return self.round_trip_cost + self.gap_allowance
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +83,7 @@ class Sizing:
     margin: float  # collateral the exchange locks: notional / leverage after rounding
     notional: float
     qty: float
-    risk_at_stop: float  # notional × sl, in USDT
+    risk_at_stop: float  # notional × (sl + costs), in USDT: what the stop can lose
     caps: dict[str, float]  # each cap as a margin ceiling in USDT
     caps_bound: tuple[str, ...]
     rejected: str | None = None
@@ -115,8 +126,8 @@ def fallback_multiplier(
 
 def _caps(x: SizingInputs, p: SizingParams, leverage: int) -> dict[str, float]:
     return {
-        "risk_per_trade": p.max_risk_per_trade * x.equity / x.sl / leverage,
-        "margin_util": p.max_margin_util * x.equity - x.used_margin,
+        "risk_per_trade": p.max_risk_per_trade * x.equity / (x.sl + p.stop_costs) / leverage,
+        "margin_util": (p.max_margin_util * x.equity - x.used_margin) / (1 + p.slippage),
         "bracket_notional": x.bracket_max_notional / leverage,
     }
 
@@ -159,6 +170,5 @@ def size_position(
             f"(min qty {r.min_qty:g}, min notional {r.min_notional:g}); bound by {limits}",
             qty,
         )
-    return Sizing(
-        multiplier, requested, notional / lev, notional, qty, notional * x.sl, caps, bound
-    )
+    risk = notional * (x.sl + p.stop_costs)
+    return Sizing(multiplier, requested, notional / lev, notional, qty, risk, caps, bound)

@@ -25,13 +25,18 @@ class PaperExchange:
     ) -> None:
         self.engine = PaperEngine(config or PaperConfig(), rules)
         self.persist: Callable[[dict[str, Any]], None] | None = None  # the journal, when kept
+        self.market: dict[str, object] | None = None  # the feed's identity, saved with the state
 
     def restore(self, state: dict[str, Any]) -> None:
         restore(self.engine, state)
 
     def _changed(self) -> None:
         if self.persist is not None:
-            self.persist(snapshot(self.engine))
+            self.persist({**snapshot(self.engine), "market": self.market})
+
+    def flush(self) -> None:
+        """Save the state now (at shutdown: the market time of the last candle seen)."""
+        self._changed()
 
     def on_candle(self, symbol: str, candle: Candle, funding_rate: float | None = None) -> None:
         paid, wallet = len(self.engine.funding), self.engine.wallet

@@ -68,6 +68,27 @@ class Book:
         self.closed_count = 0
         self.realised = 0.0
         self.wins = 0
+        self.equity = 0.0  # the account's equity when last read (the strategy reads it per signal)
+        self.wallet = 0.0  # ... and its wallet (realised PnL only)
+        #: entries in flight (symbol → reserved margin): admitted, not yet open or refused
+        self.entering: dict[str, float] = {}
+
+    def pnl_at_stops(self, exit_cost: float) -> float:
+        """What the open positions would realise if every stop filled now (negative: a loss),
+        each exit paying ``exit_cost`` of its notional (fee, slippage, gap allowance)."""
+        return sum(
+            p.state.remaining
+            * (p.opened.plan.side.sign * (p.state.stop_price - p.opened.plan.entry_price)
+               - p.state.stop_price * exit_cost)
+            for p in self.positions.values()
+        )  # fmt: skip
+
+    def used_margin(self) -> float:
+        """Margin the book's positions lock (what is left of each entry's)."""
+        return sum(
+            p.opened.plan.margin * p.state.remaining / p.opened.plan.qty
+            for p in self.positions.values()
+        )
 
     def open_symbols(self) -> frozenset[str]:
         return frozenset(self.positions)

@@ -20,11 +20,13 @@ from quantum_trader.core.exits import (
     on_tick,
 )
 from quantum_trader.core.pnl import ClosingFill, realised_pnl
+from quantum_trader.core.risk import RiskTrip
 from quantum_trader.core.types import Fill, OrderSide
 from quantum_trader.exchange.base import (
     LIQUIDATION_PREFIX,
     Exchange,
     ExchangeError,
+    Order,
     OrderRejected,
 )
 from quantum_trader.execution.book import Book, ManagedPosition, client_id
@@ -63,6 +65,15 @@ class ExitManager:
             await self.on_fill(message)
         elif isinstance(message, CandleEvent):
             await self.on_candle(message)
+        elif isinstance(message, RiskTrip) and message.flatten:
+            await self.flatten(f"risk_{message.kind.value}")
+
+    async def flatten(self, reason: str) -> None:
+        """Every position closed at market (a risk limit's ``flatten``, ``qtrader flatten``)."""
+        for mp in list(self.book.positions.values()):
+            if not mp.closing:
+                log.warning("{} flattened: {}", mp.opened.intent_id, reason)
+                await self._close(mp, reason)
 
     async def on_fill(self, fill: Fill) -> None:
         mp = self.book.by_order(fill.order_id)
@@ -203,6 +214,14 @@ class ExitManager:
         a price already through it closes the position at market."""
         price = mp.state.stop_price
         await self._move_stop(mp, ExitAction(ActionKind.MOVE_STOP, mp.stop_reason, price=price))
+
+    async def book_close(self, mp: ManagedPosition, order: Order, reason: str) -> None:
+        """A close someone else sent (execution's emergency close), booked with its real fill."""
+        if order.filled_qty > 0:
+            self.ledger.position(mp)
+            mp.exits.append(ClosingFill(order.filled_qty, order.avg_price, order.fee, reason))
+            mp.closing, mp.close_reason = True, reason
+            await self._finalise_when_flat(mp)
 
     async def settle_external(self, mp: ManagedPosition, price: float, reason: str) -> None:
         """A position the exchange closed while the daemon was away, with no fill to read: the

@@ -7,12 +7,23 @@ left without a stop. An entry whose answer is lost is looked up by its client id
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from loguru import logger
 
 from quantum_trader.bus.bus import Bus
 from quantum_trader.bus.messages import OrderEvent, Topic
+from quantum_trader.core.admission import (
+    Exposure,
+    Limits,
+    loss_fraction,
+    margin_room,
+    risk_capped_margin,
+    slot,
+)
 from quantum_trader.core.decision import DecisionParams
 from quantum_trader.core.levels import Levels
+from quantum_trader.core.risk import RiskGuard, budget_refusal
 from quantum_trader.core.sizing import round_down_to_step
 from quantum_trader.core.types import Fill, OrderSide, TradeIntent, trade_id
 from quantum_trader.exchange.base import (
@@ -48,6 +59,8 @@ class ExecutionService:
         retries: int = 5,
         ledger: Ledger | None = None,
         retry_base_seconds: float = 0.25,
+        limits: Limits | None = None,
+        risk: RiskGuard | None = None,
     ) -> None:
         self.bus, self.exchange, self.book, self.health = bus, exchange, book, health
         self.ledger = ledger or Ledger()
@@ -59,6 +72,15 @@ class ExecutionService:
         self.rejected = 0
         self.emergency_closes = 0
         self.planner = Planner(exchange, book, clock, params)
+        sz = params.sizing
+        self.limits = limits or Limits(
+            10**6, sz.max_margin_util, sz.max_risk_per_trade, sz.round_trip_cost,
+            sz.gap_allowance, sz.slippage,
+        )  # fmt: skip
+        self.reserved = book.entering  # symbol → margin of the entry in flight
+        self.risk = risk
+        #: books an emergency close as a trade (the exit manager's, wired by the pipeline)
+        self.book_close: Callable[[ManagedPosition, Order, str], Awaitable[None]] | None = None
 
     async def on_intent(self, intent: TradeIntent) -> None:
         if not self.accepting:
@@ -69,14 +91,25 @@ class ExecutionService:
             return
         self.book.seen_intents.add(intent.intent_id)
         crashpoint("intent_journaled")
-        if intent.symbol in self.book.positions:
-            await self._reject(intent, "a position on this symbol is already open")
+        if self.book.equity <= 0:  # nobody has read the account yet
+            balance = await self.exchange.fetch_balance()
+            self.book.equity, self.book.wallet = balance.equity, balance.wallet
+        exposure = Exposure(
+            self.book.open_symbols(), self.reserved, self.book.used_margin(), self.book.equity
+        )
+        refused = slot(intent.symbol, exposure, self.limits) or margin_room(
+            intent.margin_usd, exposure, self.limits
+        )
+        if refused is not None:
+            await self._reject(intent, refused)
             return
+        self.reserved[intent.symbol] = intent.margin_usd  # before the first exchange call
         self.in_flight += 1
         try:
             await self._enter(intent)
         finally:
             self.in_flight -= 1
+            self.reserved.pop(intent.symbol, None)
 
     async def _enter(self, intent: TradeIntent) -> None:
         rules = await self.exchange.market_rules(intent.symbol)
@@ -85,9 +118,22 @@ class ExecutionService:
             await self._reject(intent, self.planner.last_guard_reason)
             return
         lev, levels = guarded
-        qty = round_down_to_step(
-            intent.margin_usd * lev / intent.entry_price * (1 + 1e-9), rules.qty_step
+        margin = risk_capped_margin(
+            intent.margin_usd, lev, levels.sl, self.book.equity, self.limits
         )
+        if margin < intent.margin_usd:
+            log.info(
+                "{} margin {:,.2f} → {:,.2f}: the loss at the stop (sl {:.4%} + costs {:.4%}) "
+                "stays ≤ {:g} of equity {:,.2f}",
+                intent.intent_id,
+                intent.margin_usd,
+                margin,
+                levels.sl,
+                loss_fraction(levels.sl, self.limits) - levels.sl,
+                self.limits.max_risk_per_trade,
+                self.book.equity,
+            )
+        qty = round_down_to_step(margin * lev / intent.entry_price * (1 + 1e-9), rules.qty_step)
         if (
             qty < max(rules.min_qty, rules.qty_step)
             or qty * intent.entry_price < rules.min_notional
@@ -97,6 +143,10 @@ class ExecutionService:
                 f"qty {qty:g} (notional {qty * intent.entry_price:,.2f}) below the exchange "
                 f"minimum ({rules.min_qty:g}, {rules.min_notional:g} USDT)",
             )
+            return
+        refused = self._risk_refusal(qty * intent.entry_price, levels.sl)
+        if refused is not None:
+            await self._reject(intent, refused)
             return
         side = OrderSide.to_open(intent.side)
         cid = client_id(intent.intent_id, "entry")
@@ -166,6 +216,22 @@ class ExecutionService:
         )
         await self.bus.publish(Topic.POSITION_OPENED, mp.opened)
 
+    def _risk_refusal(self, notional: float, sl: float) -> str | None:
+        """The account's limits, checked here whatever the filter saw: a tripped limit, or a loss
+        budget that this entry's stop — with every open stop — would overrun."""
+        if self.risk is None:
+            return None
+        s = self.risk.status(self.clock.now_ms())
+        if s.halted or s.kill_switch or s.circuit_breaker:
+            return f"risk limit tripped: {s.reason}"
+        exit_cost = self.limits.round_trip_cost / 2 + self.limits.gap_allowance
+        worst = (
+            self.book.wallet
+            + self.book.pnl_at_stops(exit_cost)
+            - notional * loss_fraction(sl, self.limits)
+        )
+        return budget_refusal(worst, self.risk)
+
     async def _protect(
         self, intent: TradeIntent, order: Order, levels: Levels, lev: int
     ) -> ManagedPosition | None:
@@ -222,9 +288,12 @@ class ExecutionService:
                 exc,
                 plan.symbol,
             )
-            await self._emergency_close(
+            closing = await self._emergency_close(
                 mp.opened.intent_id, plan.symbol, OrderSide.to_close(plan.side), plan.qty
             )
+            if closing is not None and self.book_close is not None:
+                self.book.positions[mp.symbol] = mp  # booked and released at once, as any close
+                await self.book_close(mp, closing, "emergency_close")
             return False
         crashpoint("stop_answered")
         self.ledger.answered(order)
@@ -238,7 +307,7 @@ class ExecutionService:
 
     async def _emergency_close(
         self, intent_id: str, symbol: str, side: OrderSide, qty: float
-    ) -> None:
+    ) -> Order | None:
         self.emergency_closes += 1
         cid = client_id(intent_id, "emergency")
         self.ledger.pending(intent_id, cid, "emergency", symbol, side.value, "MARKET", qty)
@@ -248,6 +317,7 @@ class ExecutionService:
             )
             self.ledger.answered(order)
             log.error("{} emergency close of {:g} {} sent", intent_id, qty, symbol)
+            return order
         except ExchangeError as exc:
             self.health.error("execution", f"emergency close failed: {exc}")
             log.critical(
@@ -256,6 +326,7 @@ class ExecutionService:
                 symbol,
                 exc,
             )
+            return None
 
     async def _place_tps(self, mp: ManagedPosition) -> None:
         plan = mp.opened.plan

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from quantum_trader.bus.messages import CandleEvent
 
@@ -21,6 +21,16 @@ class Feed(Protocol):
     async def close(self) -> None:
         """Release connections (live feeds)."""
         ...
+
+
+@runtime_checkable
+class Resumable(Protocol):
+    """A simulated market that can say which it is and continue after a given time (paper
+    restarts resume the market their journal belongs to)."""
+
+    def identity(self) -> dict[str, object]: ...
+
+    def resume_after(self, ts: int) -> None: ...
 
 
 class Pacer:

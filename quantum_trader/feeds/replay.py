@@ -5,6 +5,8 @@ from __future__ import annotations
 import heapq
 from collections.abc import AsyncIterator, Sequence
 
+import numpy as np
+
 from quantum_trader.bus.messages import CandleEvent
 from quantum_trader.core.types import Candle
 from quantum_trader.feeds.base import Pacer
@@ -25,9 +27,27 @@ class ReplayFeed:
         self.symbols = tuple(s.symbol for s in series)
         self.pacer = Pacer(speed)
         self.funding = funding or {}
+        self.after_ts = -1  # resume: rows up to this time are skipped
+
+    def identity(self) -> dict[str, object]:
+        """The recorded series this replay is of (a paper journal belongs to one market)."""
+        return {
+            "kind": "replay",
+            "series": [
+                [s.symbol, int(s.ts[0]), int(s.ts[-1]), len(s)] for s in self.series if len(s)
+            ],
+        }
+
+    def resume_after(self, ts: int) -> None:
+        self.after_ts = ts
 
     async def events(self) -> AsyncIterator[CandleEvent]:
-        heap = [(int(s.ts[0]), k, 0) for k, s in enumerate(self.series) if len(s)]
+        starts = [int(np.searchsorted(s.ts, self.after_ts, side="right")) for s in self.series]
+        heap = [
+            (int(s.ts[i]), k, i)
+            for k, (s, i) in enumerate(zip(self.series, starts, strict=True))
+            if i < len(s)
+        ]
         heapq.heapify(heap)
         while heap:
             ts, k, i = heapq.heappop(heap)

@@ -3,6 +3,7 @@ slowly wandering funding rate, for several symbols at once. Same seed → same c
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -98,11 +99,33 @@ class SyntheticFeed:
         self.pacer = Pacer(speed)
         self.warmup = warmup
         self.limit = limit
+        self.seed = seed
+        self.after_ts = -1  # resume: candles up to this time are generated, not delivered
+
+    def identity(self) -> dict[str, object]:
+        """What makes this market this market: a paper journal belongs to one."""
+        return {
+            "kind": "synthetic",
+            "seed": self.seed,
+            "symbols": list(self.symbols),
+            "timeframe_ms": self.timeframe_ms,
+        }
+
+    def resume_after(self, ts: int) -> None:
+        """Continue the same price path after ``ts`` (the RNG runs through what came before)."""
+        self.after_ts = ts
 
     async def events(self) -> AsyncIterator[CandleEvent]:
         i = 0
         while self.limit is None or i < self.limit:
             ts = START_TS + i * self.timeframe_ms
+            if ts <= self.after_ts:
+                for symbol in self.symbols:
+                    self.market.next_candle(symbol, ts)
+                i += 1
+                if i % 512 == 0:
+                    await asyncio.sleep(0)  # a long way to catch up: let the loop breathe
+                continue
             if i >= self.warmup:
                 await self.pacer.wait_until(ts)
             for symbol in self.symbols:

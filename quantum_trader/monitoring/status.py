@@ -49,7 +49,6 @@ async def snapshot(
                 "unrealised_pnl": ex_pos.unrealised_pnl if ex_pos else None,
             }
         )
-    risk = p.strategy.risk.status(p.clock.now_ms())
     dead = [to_jsonable(d) for d in list(p.bus.dead_letters)[-10:]]
     liquidations = p.paper.engine.liquidations if p.paper is not None else 0
     health = p.health.snapshot()
@@ -73,7 +72,7 @@ async def snapshot(
             "liquidations": liquidations,
         },
         "filter_rejections": dict(p.strategy.rejections),
-        "risk": to_jsonable(risk),
+        "risk": p.risk.snapshot(),
         "ilf": p.strategy.leverage_stats.snapshot(),
         "rl": p.sizer.snapshot(),
         "feed": {"candles": p.feed.candles, "finished": p.feed.finished.is_set()},
@@ -109,6 +108,14 @@ def prometheus(snap: dict[str, Any]) -> str:
     metric(
         "liquidations_total", "counter", "Liquidations (must stay 0).", [("", t["liquidations"])]
     )
+    risk = snap["risk"]
+    metric(
+        "risk_trips_total",
+        "counter",
+        "Risk limit trips.",
+        [(f'{{kind="{k}"}}', n) for k, n in risk["trips"].items()],
+    )
+    metric("risk_halted", "gauge", "1 while the max drawdown halt holds.", [("", risk["halted"])])
     metric(
         "filter_rejections_total",
         "counter",

@@ -60,15 +60,17 @@ class StrategyService:
                 log.debug("{} {} not traded: {:.0f} s old", sig.symbol, sig.side, age / 1000)
                 return
         balance = await self.exchange.fetch_balance()
+        self.book.equity, self.book.wallet = balance.equity, balance.wallet
         now = self.clock.now_ms()
-        risk = self.risk.update(balance.equity, now)
+        risk = self.risk.update(balance.equity, now)  # the risk service reports its trips
         ctx = FilterContext(
             overall_health=self.health.overall(),
             source_health=self.health.score("signals"),
             atr_pct=f.atr_pct,
             kill_switch=risk.kill_switch,
             circuit_breaker=risk.circuit_breaker,
-            open_symbols=self.book.open_symbols(),
+            halted=risk.halted,
+            open_symbols=self.book.open_symbols() | frozenset(self.book.entering),
         )
         verdict = filter_signal(sig, ctx, self.filter_params)
         if not verdict.accepted:

@@ -7,7 +7,13 @@ pointed at it. It checks the API key and the HMAC-SHA256 signature, keeps an acc
 Control endpoints (no auth; tests only) under ``/_control``: ``price`` {symbol, price, ts?},
 ``candle`` {symbol, ts, open, high, low, close} (recorded as a kline and walked open → nearer
 extreme → farther extreme → close), ``funding`` {symbol, rate}, ``fault`` {method, path, kind,
-times, …}, ``config`` {dual_side, partial_fills, wallet}, and ``state`` (GET).
+times, …}, ``config`` {dual_side, partial_fills, wallet}, ``signal`` {action, confidence}, and
+``state`` (GET).
+
+It also plays an external AI engine (SPEC §3) at ``POST /api/ai/signal``, answering the ``signal``
+control's action and confidence (BUY at 0.95 unless told otherwise), so a daemon in ``--testnet``
+trades against it with a real signal source — stress knobs like ``force_confidence`` are refused
+outside paper.
 
 Fault kinds: ``error`` (a Binance error body: status, code, msg), ``status`` (a bare 5xx),
 ``ratelimit`` (429 or 418 with Retry-After), ``timeout_after`` (the request is carried out, the
@@ -46,11 +52,13 @@ class FakeBinance:
         self.requests: Counter[str] = Counter()
         self.order_posts: list[str] = []  # client ids of every order request received
         self.bad_signatures = 0
+        self.signal: dict[str, Any] = {"action": "BUY", "confidence": 0.95}
 
     # --------------------------------------------------------------- plumbing
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/_control/{name}", self.control)
+        app.router.add_post("/api/ai/signal", self.ai_signal)
         app.router.add_route("*", "/{tail:.*}", self.dispatch)
         return app
 
@@ -238,6 +246,9 @@ class FakeBinance:
             if t["symbol"] == q["symbol"] and oid in (None, t["orderId"]) and t["time"] >= since
         ]
 
+    async def ai_signal(self, request: web.Request) -> web.Response:
+        return web.json_response(self.signal)
+
     # --------------------------------------------------------------- control
     async def control(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
@@ -253,6 +264,8 @@ class FakeBinance:
             a.funding(body["symbol"], float(body["rate"]))
         elif name == "fault":
             self.faults.append({"times": 1, **body})
+        elif name == "signal":
+            self.signal = {"action": body["action"], "confidence": float(body["confidence"])}
         elif name == "clear_faults":
             self.faults.clear()
         elif name == "config":

@@ -3,12 +3,17 @@ finds the paper exchange as the first left it, and resumes every position with i
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from quantum_trader.app import Daemon
+from quantum_trader.bus.messages import CandleEvent, Topic
 from quantum_trader.feeds.synthetic import SyntheticFeed
-from quantum_trader.settings import Settings
+from quantum_trader.risk_commands import cmd_paper
+from quantum_trader.settings import ConfigError, Settings
 from quantum_trader.store.journal import Journal
 
 SYMBOLS = ("BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT")
@@ -46,3 +51,39 @@ def test_positions_survive_a_restart(_state_dir: Path) -> None:
     journal = Journal(_state_dir / "journal-paper.sqlite3")
     assert len(journal.open_positions()) == len(before)
     assert journal.events() == []  # nothing to adopt, close out or re-place: all consistent
+
+
+def test_a_restart_resumes_the_same_market_where_it_stopped(_state_dir: Path) -> None:
+    """Issue 10, item 6: the second daemon used to replay the synthetic market from its seed's
+    first price against the first daemon's positions (−101 % ROE at once). Now the journal knows
+    its market and the feed resumes after the last candle the paper exchange saw: each symbol's
+    next candle opens at the price the positions were last marked at."""
+    first = Daemon(_settings(), SyntheticFeed(SYMBOLS, seed=3, speed=None, warmup=60, limit=120))
+    assert asyncio.run(first.run()) == 0
+    assert first.p.book.positions
+    assert first.p.paper is not None
+    last, seen = dict(first.p.paper.engine.last), first.p.paper.engine.now
+
+    second = Daemon(_settings(), SyntheticFeed(SYMBOLS, seed=3, speed=None, warmup=60, limit=122))
+    firsts: dict[str, CandleEvent] = {}
+
+    async def keep(e: CandleEvent) -> None:
+        firsts.setdefault(e.symbol, e)
+
+    second.p.bus.subscribe("test", Topic.CANDLE, keep)
+    assert asyncio.run(second.run()) == 0
+    assert set(firsts) == set(SYMBOLS)
+    for symbol, e in firsts.items():
+        assert e.candle.ts > seen  # never earlier than the book
+        assert e.candle.open == last[symbol]  # the same price path, continued
+
+
+def test_a_restart_on_another_market_is_refused(_state_dir: Path) -> None:
+    first = Daemon(_settings(), SyntheticFeed(SYMBOLS, seed=3, speed=None, warmup=60, limit=120))
+    assert asyncio.run(first.run()) == 0
+    with pytest.raises(ConfigError, match="another market.*qtrader paper reset"):
+        Daemon(_settings(), SyntheticFeed(SYMBOLS, seed=4, speed=None, warmup=60, limit=120))
+
+    assert cmd_paper(argparse.Namespace(paper_command="reset"), _settings()) == 0
+    fresh = Daemon(_settings(), SyntheticFeed(SYMBOLS, seed=4, speed=None, warmup=60, limit=120))
+    assert fresh.p.paper is not None and fresh.p.paper.engine.positions == {}

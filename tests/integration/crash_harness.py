@@ -50,7 +50,8 @@ class Daemon:
             QT_FEED__WARMUP_CANDLES="200",
             QT_SIGNALS__SYMBOLS=f'["{SYMBOL}"]',
             QT_SIGNALS__TIMEFRAME="1m",
-            QT_SIGNALS__FORCE_CONFIDENCE="0.95",
+            QT_SIGNALS__SOURCE="http",  # the fake server plays the AI engine: BUY at 0.95
+            QT_SIGNALS__HTTP_URL=fake.url,
             QT_API__ENABLED="false",
             QT_RUNTIME__SHUTDOWN_TIMEOUT_SECONDS="5",
             QT_LOGGING__LEVEL="INFO",

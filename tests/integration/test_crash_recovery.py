@@ -91,10 +91,13 @@ def _crash(tmp: Path, point: str) -> str:
 
 
 def _restart_and_check(fake: FakeServerProcess, state: Path, point: str, expect: str) -> None:
+    # the engine stops calling: what the restart does is reconciliation alone (a BUY now would be
+    # a new trade on a new candle, legitimately)
+    fake.control("signal", {"action": "HOLD", "confidence": 0.0})
     d = Daemon(fake, state)
     try:
         wait_until(lambda: "qtrader running" in d.text(), 40, "the restart", d)
-        time.sleep(1.5)  # candles polled, fills polled: a fresh intent would have traded by now
+        time.sleep(1.5)  # candles and fills polled: reconciliation has had its say
         if expect == "either" and exchange_view(fake)["qty"]:
             expect = "open"
         if expect == "open":

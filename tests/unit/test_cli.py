@@ -146,3 +146,19 @@ def test_the_cli_imports_neither_ccxt_nor_torch_until_needed() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("flag", ["--live", "--testnet"])
+def test_stress_knobs_are_refused_in_live_and_testnet_whatever_sets_the_mode(
+    flag: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 10, item 9: the config says paper (the default) and the flag says live: the one
+    resolved mode is what the check reads, so forced confidence never reaches real money."""
+    monkeypatch.setenv("QT_SIGNALS__FORCE_CONFIDENCE", "0.95")
+    monkeypatch.setenv("QT_I_UNDERSTAND_LIVE_TRADING", "yes")
+    monkeypatch.setenv("QT_EXCHANGE__API_KEY", "k" * 16)
+    monkeypatch.setenv("QT_EXCHANGE__API_SECRET", "s" * 16)
+    monkeypatch.setenv("QT_EXCHANGE__URL_OVERRIDE", "http://127.0.0.1:9")  # nothing listens
+    code, out, err = _run(["run", flag, "--duration", "1"], capsys)
+    assert code == 78
+    assert "force_confidence" in out + err

@@ -8,9 +8,10 @@ import pytest
 
 from quantum_trader.backtest.metrics import YEAR_MS, compute, drawdown
 from quantum_trader.backtest.recorder import TradeRow
+from quantum_trader.core.risk import RiskTrip, TripKind
 
 
-def trade(pnl: float, legs: int, reason: str, lev: int = 10) -> TradeRow:
+def trade(pnl: float, legs: int, reason: str, lev: int = 10, beyond: float = 0.0) -> TradeRow:
     return TradeRow(
         "i",
         "BTC/USDT:USDT",
@@ -37,6 +38,7 @@ def trade(pnl: float, legs: int, reason: str, lev: int = 10) -> TradeRow:
         pnl + 0.1,
         pnl,
         pnl / 10,
+        beyond,
     )
 
 
@@ -71,3 +73,15 @@ def test_metrics_by_hand() -> None:
 def test_no_losses_no_profit_factor() -> None:
     m = compute([100.0, 101.0], [0, 60_000], [True, False], [trade(1.0, 1, "tp1")], 0, 2, 1.0)
     assert m.profit_factor is None
+
+
+def test_risk_trips_and_gap_losses_are_counted() -> None:
+    trips = [
+        RiskTrip(TripKind.CIRCUIT_BREAKER, 60_000, 880.0, 1_000.0, 1_000.0, 0.12, "cb"),
+        RiskTrip(TripKind.MAX_DRAWDOWN, 120_000, 800.0, 1_000.0, 1_000.0, 0.2, "hard"),
+    ]
+    trades = [trade(-5.0, 0, "stop_loss", beyond=2.5), trade(-1.0, 0, "stop_loss", beyond=0.001)]
+    m = compute([100.0, 99.0], [0, 60_000], [True, False], trades, 0, 2, 1.0, trips, 0)
+    assert m.risk_trips == {"daily_loss": 0, "circuit_breaker": 1, "max_drawdown": 1}
+    assert m.risk_trip_times == [("circuit_breaker", 60_000), ("max_drawdown", 120_000)]
+    assert (m.gap_losses, m.gap_loss_usdt) == (1, pytest.approx(2.501))

@@ -1,0 +1,132 @@
+"""Issue 10, items 3 and 5: the limits bound losses and every trip is reported.
+
+Set-up: the trade lifecycle's (entry at 100.05, 10 units, stop 98.96, equity 10,000).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from quantum_trader.bus.messages import OrderEvent, PositionClosed, Topic
+from quantum_trader.core.risk import RiskTrip, TripKind
+from quantum_trader.core.types import Side
+from quantum_trader.exchange.paper import PaperExchange
+from quantum_trader.pipeline import Pipeline, build_pipeline
+from quantum_trader.risk_commands import cmd_risk
+from quantum_trader.settings import Settings
+from quantum_trader.store.journal import Journal
+from tests.component.fakes import ScriptedFeed
+from tests.component.test_trade_lifecycle import SYM, T0, _intent
+
+
+@pytest.fixture(autouse=True)
+def _clean_env() -> Iterator[None]:
+    saved = {k: v for k, v in os.environ.items() if k.startswith("QT_") and k != "QT_STATE_DIR"}
+    for key in saved:
+        del os.environ[key]
+    yield
+    os.environ.update(saved)
+
+
+class Run:
+    def __init__(
+        self, path: list[tuple[float, float, float, float]], journal: Journal | None, **risk: Any
+    ) -> None:
+        self.trips: list[RiskTrip] = []
+        self.closed: list[PositionClosed] = []
+        self.rejected: list[str] = []
+        self.paper = PaperExchange()
+        hooks = {1: self.enter(1), len(path) + 1: self.enter(2)}
+        feed = ScriptedFeed(SYM, [(100.0, 100.0, 100.0, 100.0), *path, path[-1]], T0, hooks)
+        settings = Settings(signals={"min_confidence": 1.0}, risk=risk)
+        self.p: Pipeline = build_pipeline(settings, feed, self.paper, journal=journal)
+        self.p.risk.restore()
+        bus = self.p.bus
+        bus.subscribe("t1", Topic.RISK_TRIPPED, self._keep(self.trips))
+        bus.subscribe("t2", Topic.POSITION_CLOSED, self._keep(self.closed))
+        bus.subscribe("t3", Topic.ORDER_REJECTED, self.on_rejected)
+
+    @staticmethod
+    def _keep(into: list[Any]) -> Any:
+        async def keep(message: Any) -> None:
+            into.append(message)
+
+        return keep
+
+    async def on_rejected(self, e: OrderEvent) -> None:
+        self.rejected.append(e.reason)
+
+    def enter(self, k: int) -> Any:
+        async def go() -> None:
+            intent = replace(_intent(Side.LONG), intent_id=f"R-{k}", ts=T0 + k * 60_000)
+            await self.p.bus.publish(Topic.INTENT, intent)
+            await self.p.bus.drain()
+
+        return go
+
+    async def go(self) -> None:
+        self.p.bus.start()
+        await self.p.feed.run()
+        await self.p.bus.drain()
+        await self.p.bus.stop()
+
+
+GAP = [(100.05, 100.1, 100.0, 100.05), (92.0, 92.5, 91.8, 92.2)]  # a gap through the stop
+
+
+async def test_a_trip_is_reported_halts_and_survives_a_restart_until_reset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QT_STATE_DIR", str(tmp_path))
+    path = tmp_path / "journal-paper.sqlite3"
+    run = Run(GAP, Journal(path), max_drawdown=0.005, circuit_breaker_drawdown=0.004)
+    await run.go()
+    (trade,) = run.closed  # the stop filled at the gap: ~81 USDT, 0.8 % of equity
+    assert trade.pnl < -80 and trade.exit_reason == "stop_loss"
+    assert [t.kind for t in run.trips] == [TripKind.CIRCUIT_BREAKER, TripKind.MAX_DRAWDOWN]
+    hard = run.trips[1]
+    assert hard.peak == 10_000  # the equity before the entry
+    assert hard.limit == 0.005 and hard.equity < hard.peak * 0.995
+    assert run.rejected and "risk limit tripped" in run.rejected[0]  # the second intent
+    snap = run.p.risk.snapshot()
+    assert snap["halted"] and snap["trips"] == {"circuit_breaker": 1, "max_drawdown": 1}
+    kinds = [json.loads(d)["kind"] for k, d in Journal(path).events() if k == "risk_tripped"]
+    assert kinds == ["circuit_breaker", "max_drawdown"]
+
+    again = Run(GAP, Journal(path), max_drawdown=0.005)  # a restart: still halted
+    assert again.p.risk.guard.halted
+    assert cmd_risk(argparse.Namespace(mode="paper", risk_command="reset"), Settings()) == 0
+    assert "halt lifted" in capsys.readouterr().out
+    after = Run(GAP, Journal(path), max_drawdown=0.005)
+    assert not after.p.risk.guard.halted
+
+
+async def test_loss_budget_refuses_an_entry_whose_stop_would_breach_the_limit() -> None:
+    """10 units × (1.09 % stop + fees, slippage, gap allowance) ≈ 14 USDT could be lost; with a
+    drawdown limit of 10 USDT the entry is refused before any order."""
+    run = Run([(100.05, 100.1, 100.0, 100.05)], None, max_drawdown=0.001)
+    await run.go()
+    assert run.paper.engine.positions == {} and not run.closed
+    assert run.rejected and "loss budget" in run.rejected[0]
+
+
+async def test_flatten_closes_every_position_on_a_hard_trip() -> None:
+    run = Run([(100.05, 100.1, 100.0, 100.05)], None, on_limit="flatten")
+    trip = RiskTrip(TripKind.MAX_DRAWDOWN, T0, 8_000.0, 10_000.0, 10_000.0, 0.2, "test", True)
+
+    async def trip_it() -> None:
+        await run.p.bus.publish(Topic.RISK_TRIPPED, trip)
+
+    run.p.feed.feed.hooks[2] = trip_it  # type: ignore[attr-defined]
+    await run.go()
+    (trade,) = run.closed
+    assert trade.exit_reason == "risk_max_drawdown"
+    assert run.paper.engine.positions == {}
