@@ -116,7 +116,7 @@ class Daemon:
                 )
             paper.restore(saved)
             if isinstance(feed, Resumable):
-                feed.resume_after(paper.engine.now)
+                feed.resume_after(paper.engine.seen)
             log.info(
                 "paper exchange restored from the journal: wallet {:,.2f}, {} positions; the "
                 "market resumes after {}",

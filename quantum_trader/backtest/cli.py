@@ -150,6 +150,8 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
         f"{m.funding:+,.2f}) | equity {m.start_equity:,.2f} → {m.end_equity:,.2f}\n"
         f"  risk       trips {trips} | gap losses {m.gap_losses} ({m.gap_loss_usdt:,.2f} USDT "
         f"beyond the stops) | book ≠ exchange {m.invariant_violations}\n"
+        f"  caps       worst trade {m.worst_trade_loss_of_equity:.2%} of equity | max margin use "
+        f"{m.max_margin_util:.1%}\n"
         f"  results    {out}/"
     )
     return 0

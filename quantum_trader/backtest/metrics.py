@@ -52,6 +52,8 @@ class Metrics:
     gap_losses: int  # trades that lost more than their stop's planned loss (fees, slippage in)
     gap_loss_usdt: float  # what they lost beyond it
     invariant_violations: int  # book ≠ exchange after a candle (must stay 0)
+    worst_trade_loss_of_equity: float  # the worst trade's loss / equity when it opened
+    max_margin_util: float  # used margin / equity, the highest seen after any candle
 
 
 def drawdown(equity: Sequence[float] | npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -70,6 +72,8 @@ def compute(
     wall_seconds: float,
     trips: Sequence[RiskTrip] = (),
     invariant_violations: int = 0,
+    worst_trade_loss_of_equity: float = 0.0,
+    max_margin_util: float = 0.0,
 ) -> Metrics:
     e = np.asarray(equity, dtype=np.float64)
     r = e[1:] / e[:-1] - 1.0 if e.size > 1 else np.zeros(0)
@@ -109,4 +113,6 @@ def compute(
         gap_losses=sum(1 for t in trades if t.loss_beyond_stop > 0.01),
         gap_loss_usdt=sum(t.loss_beyond_stop for t in trades),
         invariant_violations=invariant_violations,
+        worst_trade_loss_of_equity=worst_trade_loss_of_equity,
+        max_margin_util=max_margin_util,
     )

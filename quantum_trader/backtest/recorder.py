@@ -64,6 +64,9 @@ class Recorder:
         self.exposed = bytearray()
         self.on_bar: Any = None  # progress callback
         self.trips: list[RiskTrip] = []
+        self.equity_at_open: dict[str, float] = {}
+        self.worst_loss_of_equity = 0.0  # the worst trade's loss / equity when it opened
+        self.max_margin_util = 0.0  # used margin / equity, highest after any candle
         bus.subscribe(
             "recorder",
             [
@@ -79,18 +82,27 @@ class Recorder:
     async def on_message(self, message: object) -> None:
         if isinstance(message, CandleEvent):
             engine = self.paper.engine
+            balance = engine.balance()
             self.ts.append(message.candle.ts + message.timeframe_ms)
-            self.equity.append(engine.balance().equity)
+            self.equity.append(balance.equity)
+            if balance.used_margin:
+                self.max_margin_util = max(
+                    self.max_margin_util, balance.used_margin / balance.equity
+                )
             self.exposed.append(bool(engine.positions))
             if self.on_bar is not None:
                 self.on_bar()
         elif isinstance(message, LevelsEvent):
             self.levels[message.intent_id] = message
         elif isinstance(message, PositionOpened):
+            self.equity_at_open[message.intent_id] = self.paper.engine.balance().equity
             pos = self.paper.engine.position(message.plan.symbol)
             self.opened[message.intent_id] = (message, pos.liquidation_price if pos else 0.0)
         elif isinstance(message, PositionClosed):
             self.trades.append(self._row(message))
+            at_open = self.equity_at_open.pop(message.intent_id, 0.0)
+            if at_open > 0:
+                self.worst_loss_of_equity = max(self.worst_loss_of_equity, -message.pnl / at_open)
         elif isinstance(message, RiskTrip):
             self.trips.append(message)
 

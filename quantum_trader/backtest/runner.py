@@ -69,5 +69,7 @@ async def run_backtest(
         wall,
         recorder.trips,
         p.invariants.count,
+        recorder.worst_loss_of_equity,
+        recorder.max_margin_util,
     )
     return BacktestRun(metrics, recorder, p)

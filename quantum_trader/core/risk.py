@@ -5,8 +5,8 @@ reports every trip once.
   entries until the next UTC day.
 - **Circuit breaker**: drawdown from the equity peak — all-time, or the highest equity of a rolling
   window — at or beyond ``circuit_breaker_drawdown`` → no new entries for the cooldown. The peak is
-  never re-based at a trip: the breaker trips once per breach and re-arms when the drawdown
-  recovers above its threshold.
+  never re-based at a trip: the breaker trips once per breach and re-arms when the drawdown has
+  recovered to half its threshold (so equity hovering at the line does not trip it every candle).
 - **Hard max drawdown**: drawdown from the peak at or beyond ``max_drawdown`` → no new entries
   until an operator resets it (``qtrader risk reset``; it survives restarts through the journal).
 - **Loss budget** (:func:`budget_refusal`): an entry is refused when, with every open stop and its
@@ -128,7 +128,7 @@ class RiskGuard:
                 f"circuit breaker: equity {eq:,.2f} is {dd:.2%} below peak {peak:,.2f} "
                 f"(limit {self.drawdown:.2%}); no entries for {self.cooldown_ms / 60_000:.0f} min",
             )
-        elif dd < self.drawdown:
+        elif dd < self.drawdown / 2:  # hysteresis: re-armed once half the drawdown is recovered
             self._in_breach = False
         if dd >= self.max_drawdown and not self.halted:
             self.halted = True

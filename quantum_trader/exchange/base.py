@@ -147,6 +147,11 @@ class Exchange(Protocol):
         """Funding received (> 0) or paid (< 0) on ``symbol`` since ``since_ts``, in USDT."""
         ...
 
+    async def fetch_trades_since(self, symbol: str, since_ts: int) -> list[Fill]:
+        """Our executions on ``symbol`` since ``since_ts``, from the exchange's own history (what
+        reconciliation books a position closed while away from)."""
+        ...
+
     async def take_fills(self) -> list[Fill]:
         """Fills of resting orders (stops, TP legs) since the last call."""
         ...

@@ -328,6 +328,27 @@ class BinanceUsdm:
         )
         return sum(float(r.get("amount") or 0.0) for r in rows)
 
+    async def fetch_trades_since(self, symbol: str, since_ts: int) -> list[Fill]:
+        rows = await self._call(
+            "trade history", lambda: self.client.fetch_my_trades(symbol, since_ts)
+        )
+        return [
+            Fill(
+                str(t.get("order") or ""),
+                "",
+                symbol,
+                OrderSide(str(t.get("side") or "buy").upper()),
+                float(t["amount"]),
+                float(t["price"]),
+                float((t.get("fee") or {}).get("cost") or 0.0),
+                int(t.get("timestamp") or since_ts),
+                False,
+                f"T{t.get('id')}",
+            )
+            for t in rows
+            if float(t.get("amount") or 0.0) > 0 and float(t.get("price") or 0.0) > 0
+        ]
+
     async def take_fills(self) -> list[Fill]:
         fills: list[Fill] = []
         for symbol in sorted({r.symbol for r in self._resting.values()}):

@@ -102,6 +102,9 @@ class PaperExchange:
     async def funding_paid(self, symbol: str, since_ts: int) -> float:
         return self.engine.funding_paid(symbol, since_ts)
 
+    async def fetch_trades_since(self, symbol: str, since_ts: int) -> list[Fill]:
+        return [f for f in self.engine.executions if f.symbol == symbol and f.ts >= since_ts]
+
     async def take_fills(self) -> list[Fill]:
         return self.engine.take_fills()
 

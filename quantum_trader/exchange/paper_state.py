@@ -34,6 +34,7 @@ def snapshot(e: PaperEngine) -> dict[str, Any]:
         "funding": [[f.symbol, f.ts, f.amount] for f in e.funding if f.symbol in open_symbols],
         "liquidations": e.liquidations,
         "now": e.now,
+        "seen": e.seen,
         "seq": e._seq,  # noqa: SLF001
     }
 
@@ -60,4 +61,5 @@ def restore(e: PaperEngine, s: dict[str, Any]) -> None:
     e.funding = [FundingPayment(a, int(b), float(c)) for a, b, c in s["funding"]]
     e.liquidations = int(s["liquidations"])
     e.now = int(s["now"])
+    e.seen = {k: int(v) for k, v in s.get("seen", {}).items()}
     e._seq = int(s["seq"])  # noqa: SLF001

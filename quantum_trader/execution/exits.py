@@ -19,6 +19,7 @@ from quantum_trader.core.exits import (
     on_part_filled,
     on_tick,
 )
+from quantum_trader.core.order_state import OrderState
 from quantum_trader.core.pnl import ClosingFill, realised_pnl
 from quantum_trader.core.risk import RiskTrip
 from quantum_trader.core.types import Fill, OrderSide
@@ -31,7 +32,6 @@ from quantum_trader.exchange.base import (
 )
 from quantum_trader.execution.book import Book, ManagedPosition, client_id
 from quantum_trader.execution.ledger import Ledger
-from quantum_trader.execution.orders import OrderState
 from quantum_trader.execution.placing import send_stop
 from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.runtime.clock import Clock
@@ -223,10 +223,13 @@ class ExitManager:
             mp.closing, mp.close_reason = True, reason
             await self._finalise_when_flat(mp)
 
-    async def settle_external(self, mp: ManagedPosition, price: float, reason: str) -> None:
-        """A position the exchange closed while the daemon was away, with no fill to read: the
-        rest is booked at ``price`` (an estimate, named as such in ``reason``)."""
-        mp.exits.append(ClosingFill(mp.state.remaining, price, 0.0, reason))
+    async def settle_external(
+        self, mp: ManagedPosition, exits: list[ClosingFill], reason: str
+    ) -> None:
+        """A position the exchange closed while the daemon was away: booked with the closing
+        fills reconciliation read from the exchange (an estimate, if any, is named in
+        ``reason``, and an estimated trade teaches the sizer nothing)."""
+        mp.exits.extend(exits)
         await self._finalise(mp, reason)
 
     async def _sweep(self, mp: ManagedPosition) -> None:
@@ -372,6 +375,9 @@ class ExitManager:
             mp.state.legs_done,
         )
         await self.bus.publish(Topic.POSITION_CLOSED, closed)
+        if reason.endswith("_estimated"):
+            log.warning("{} closed with an estimated exit: not an experience", opened.intent_id)
+            return
         experience = PnlExperience(
             opened.intent_id,
             opened.rl_state,

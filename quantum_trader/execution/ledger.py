@@ -5,10 +5,11 @@ no-op, so the services read the same either way."""
 from __future__ import annotations
 
 from quantum_trader.bus.messages import PnlExperience, PositionClosed
+from quantum_trader.core.order_state import OrderState
 from quantum_trader.core.types import Fill, TradeIntent
 from quantum_trader.exchange.base import Order
 from quantum_trader.execution.book import ManagedPosition
-from quantum_trader.execution.orders import OrderState, OrderTracker
+from quantum_trader.execution.orders import OrderTracker
 from quantum_trader.store.codec import dumps
 from quantum_trader.store.journal import Journal
 

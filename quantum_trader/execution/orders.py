@@ -13,40 +13,12 @@ filled order open) and is booked by its owner.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 
+from quantum_trader.core.order_state import OrderState, after_answer, after_fill
 from quantum_trader.core.types import Fill
 from quantum_trader.exchange.base import Order, OrderStatus
 from quantum_trader.store.journal import Journal
 
-
-class OrderState(StrEnum):
-    PENDING = "pending"  # journaled, sent or about to be; no answer yet
-    UNKNOWN = "unknown"  # the answer was lost: looked up by client id before any resend
-    LIVE = "live"  # resting (or partly filled) on the exchange
-    CANCELLING = "cancelling"  # a cancel was sent; a fill may still win
-    FILLED = "filled"
-    CANCELLED = "cancelled"
-    EXPIRED = "expired"  # the exchange dropped it (a reduce-only order when the position went)
-    REJECTED = "rejected"  # a definite no
-
-    @property
-    def final(self) -> bool:
-        return self in _FINAL
-
-    @property
-    def resting(self) -> bool:
-        """May still fill on the exchange."""
-        return self in (OrderState.LIVE, OrderState.CANCELLING)
-
-    @classmethod
-    def of(cls, status: OrderStatus) -> OrderState:
-        return _FROM_STATUS[status]
-
-
-_FINAL = frozenset(
-    {OrderState.FILLED, OrderState.CANCELLED, OrderState.EXPIRED, OrderState.REJECTED}
-)
 _FROM_STATUS = {
     OrderStatus.NEW: OrderState.LIVE,
     OrderStatus.PARTIALLY_FILLED: OrderState.LIVE,
@@ -57,21 +29,9 @@ _FROM_STATUS = {
 }
 
 
-def after_answer(current: OrderState, answered: OrderState) -> OrderState:
-    """What an exchange answer (an order response or look-up) makes of ``current``: a fill the
-    tracker already booked is never undone by a stale answer."""
-    if current is OrderState.FILLED:
-        return current
-    if current is OrderState.CANCELLING and answered is OrderState.LIVE:
-        return current
-    return answered
-
-
-def after_fill(current: OrderState, filled: float, qty: float) -> OrderState:
-    """A fill wins over any state: complete → FILLED; partial → still resting (or CANCELLING)."""
-    if qty <= 0 or filled >= qty - 1e-12:
-        return OrderState.FILLED
-    return current if current.resting else OrderState.LIVE
+def state_of(status: OrderStatus) -> OrderState:
+    """The tracker's state for an exchange's order status."""
+    return _FROM_STATUS[status]
 
 
 @dataclass(slots=True)
@@ -128,7 +88,7 @@ class OrderTracker:
         if order.id:
             t.order_id = order.id
             self._by_id[order.id] = order.client_id
-        t.state = after_answer(t.state, OrderState.of(order.status))
+        t.state = after_answer(t.state, state_of(order.status))
         t.filled_qty = max(t.filled_qty, order.filled_qty)
         self._journal(t, order.avg_price)
 

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from loguru import logger
 
+from quantum_trader.core.order_state import OrderState
 from quantum_trader.core.types import OrderSide
 from quantum_trader.exchange.base import (
     Exchange,
@@ -25,7 +26,6 @@ from quantum_trader.exchange.base import (
 )
 from quantum_trader.execution.book import ManagedPosition
 from quantum_trader.execution.ledger import Ledger
-from quantum_trader.execution.orders import OrderState
 
 log = logger.bind(component="execution")
 

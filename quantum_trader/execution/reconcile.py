@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from loguru import logger
 
 from quantum_trader.core.levels import LevelInputs, Levels, compute_levels
+from quantum_trader.core.pnl import ClosingFill
 from quantum_trader.core.types import OrderSide, Regime, Side, TradeIntent
 from quantum_trader.exchange.base import (
     Exchange,
@@ -269,20 +270,52 @@ class Reconciler:
         self._note("stop_placed", f"{mp.opened.intent_id}: stop missing, placed at once")
 
     async def settle(self) -> None:
-        """After the missed fills are booked: flat on the exchange but open here → closed out at
-        the stop price (an estimate, so named); a quantity that differs → the exchange's."""
+        """After the missed fills are booked: flat on the exchange but open here → closed out with
+        the exchange's own closing trades since the entry; only what its history cannot explain
+        is estimated at the stop price (and the trade named so). A quantity that differs → the
+        exchange's."""
         positions = {p.symbol: p for p in await self.ex.fetch_positions()}
         for mp in list(self.book.positions.values()):
             pos = positions.get(mp.symbol)
             if pos is None or pos.side is not mp.opened.plan.side:
-                reason = "closed_while_away_estimated"
-                await self.exits.settle_external(mp, mp.state.stop_price, reason)
+                exits, estimated = await self._closing_trades(mp)
+                reason = "closed_while_away" + ("_estimated" if estimated else "")
+                await self.exits.settle_external(mp, exits, reason)
                 self.report.settled.append(mp.opened.intent_id)
-                self._note("settled", f"{mp.opened.intent_id}: flat on the exchange, no fill read")
+                self._note(
+                    "settled",
+                    f"{mp.opened.intent_id}: flat on the exchange; {len(exits)} closing fill(s)"
+                    + (f", {estimated:g} estimated at the stop price" if estimated else ""),
+                )
             elif abs(pos.qty - mp.state.remaining) > 1e-12:
                 self._note("qty", f"{mp.symbol}: {mp.state.remaining:g} here, {pos.qty:g} there")
                 mp.state = replace(mp.state, remaining=pos.qty)
                 self.execution.ledger.position(mp)
+
+    async def _closing_trades(self, mp: ManagedPosition) -> tuple[list[ClosingFill], float]:
+        """The exchange's closing executions of this trade not yet booked, in time order, up to
+        its remaining size; and the quantity left unexplained (estimated at the stop price)."""
+        plan = mp.opened.plan
+        closing = OrderSide.to_close(plan.side)
+        booked = self.journal.booked_order_ids(mp.opened.intent_id)
+        trades = sorted(
+            (
+                t
+                for t in await self.ex.fetch_trades_since(mp.symbol, plan.opened_ts)
+                if t.side is closing and t.order_id not in booked
+            ),
+            key=lambda t: t.ts,
+        )
+        need, exits = mp.state.remaining, []
+        for t in trades:
+            if need <= 1e-12:
+                break
+            qty = min(t.qty, need)
+            exits.append(ClosingFill(qty, t.price, t.fee * qty / t.qty, "closed_while_away"))
+            need -= qty
+        if need > 1e-12:
+            exits.append(ClosingFill(need, mp.state.stop_price, 0.0, "estimated_at_stop"))
+        return exits, need if need > 1e-12 else 0.0
 
 
 def _seq(cid: str) -> int:

@@ -23,6 +23,7 @@ from quantum_trader.core.admission import (
 )
 from quantum_trader.core.decision import DecisionParams
 from quantum_trader.core.levels import Levels
+from quantum_trader.core.order_state import OrderState
 from quantum_trader.core.risk import RiskGuard, budget_refusal
 from quantum_trader.core.sizing import round_down_to_step
 from quantum_trader.core.types import Fill, OrderSide, TradeIntent, trade_id
@@ -36,7 +37,6 @@ from quantum_trader.exchange.base import (
 )
 from quantum_trader.execution.book import Book, ManagedPosition, client_id
 from quantum_trader.execution.ledger import Ledger
-from quantum_trader.execution.orders import OrderState
 from quantum_trader.execution.placing import send_once, send_stop, until_known
 from quantum_trader.execution.planning import Planner
 from quantum_trader.monitoring.health import HealthMonitor

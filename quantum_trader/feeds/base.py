@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Protocol, runtime_checkable
 
 from quantum_trader.bus.messages import CandleEvent
@@ -30,7 +30,9 @@ class Resumable(Protocol):
 
     def identity(self) -> dict[str, object]: ...
 
-    def resume_after(self, ts: int) -> None: ...
+    def resume_after(self, seen: Mapping[str, int]) -> None:
+        """Deliver, per symbol, only candles opening after ``seen[symbol]``."""
+        ...
 
 
 class Pacer:

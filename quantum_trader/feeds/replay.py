@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 import numpy as np
 
@@ -27,7 +27,7 @@ class ReplayFeed:
         self.symbols = tuple(s.symbol for s in series)
         self.pacer = Pacer(speed)
         self.funding = funding or {}
-        self.after_ts = -1  # resume: rows up to this time are skipped
+        self.seen: dict[str, int] = {}  # resume: per symbol, rows up to here are skipped
 
     def identity(self) -> dict[str, object]:
         """The recorded series this replay is of (a paper journal belongs to one market)."""
@@ -38,11 +38,14 @@ class ReplayFeed:
             ],
         }
 
-    def resume_after(self, ts: int) -> None:
-        self.after_ts = ts
+    def resume_after(self, seen: Mapping[str, int]) -> None:
+        self.seen = dict(seen)
 
     async def events(self) -> AsyncIterator[CandleEvent]:
-        starts = [int(np.searchsorted(s.ts, self.after_ts, side="right")) for s in self.series]
+        starts = [
+            int(np.searchsorted(s.ts, self.seen.get(s.symbol, -1), side="right"))
+            for s in self.series
+        ]
         heap = [
             (int(s.ts[i]), k, i)
             for k, (s, i) in enumerate(zip(self.series, starts, strict=True))

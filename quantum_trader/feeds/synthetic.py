@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,7 +100,7 @@ class SyntheticFeed:
         self.warmup = warmup
         self.limit = limit
         self.seed = seed
-        self.after_ts = -1  # resume: candles up to this time are generated, not delivered
+        self.seen: dict[str, int] = {}  # resume: per symbol, candles up to here are not delivered
 
     def identity(self) -> dict[str, object]:
         """What makes this market this market: a paper journal belongs to one."""
@@ -111,26 +111,23 @@ class SyntheticFeed:
             "timeframe_ms": self.timeframe_ms,
         }
 
-    def resume_after(self, ts: int) -> None:
-        """Continue the same price path after ``ts`` (the RNG runs through what came before)."""
-        self.after_ts = ts
+    def resume_after(self, seen: Mapping[str, int]) -> None:
+        """Continue the same price path after each symbol's last candle seen (the RNG runs
+        through what came before)."""
+        self.seen = dict(seen)
 
     async def events(self) -> AsyncIterator[CandleEvent]:
-        i = 0
+        i, caught_up = 0, max(self.seen.values(), default=-1)
         while self.limit is None or i < self.limit:
             ts = START_TS + i * self.timeframe_ms
-            if ts <= self.after_ts:
-                for symbol in self.symbols:
-                    self.market.next_candle(symbol, ts)
-                i += 1
-                if i % 512 == 0:
-                    await asyncio.sleep(0)  # a long way to catch up: let the loop breathe
-                continue
-            if i >= self.warmup:
+            if i >= self.warmup and ts > caught_up:
                 await self.pacer.wait_until(ts)
+            elif i % 512 == 0:
+                await asyncio.sleep(0)  # a long way to catch up: let the loop breathe
             for symbol in self.symbols:
                 candle, funding = self.market.next_candle(symbol, ts)
-                yield CandleEvent(symbol, candle, self.timeframe_ms, funding)
+                if ts > self.seen.get(symbol, -1):
+                    yield CandleEvent(symbol, candle, self.timeframe_ms, funding)
             i += 1
 
     async def close(self) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 from loguru import logger
 
 from quantum_trader.bus.messages import PnlExperience, PositionClosed
+from quantum_trader.core.order_state import OrderState
 from quantum_trader.core.types import Fill, TradeIntent
 from quantum_trader.store.codec import dumps, loads
 
@@ -48,7 +49,7 @@ CREATE TABLE IF NOT EXISTS paper(id INTEGER PRIMARY KEY CHECK (id = 1), state TE
 CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER, kind TEXT,
   detail TEXT);
 """
-LIVE_ORDER_STATES = ("pending", "sent", "live", "unknown", "cancelling")
+LIVE_ORDER_STATES = ("sent", *(s.value for s in OrderState if not s.final))  # "sent": old rows
 
 
 def _now() -> int:
@@ -173,6 +174,15 @@ class Journal:
             _now(),
             client_id,
         )
+
+    def booked_order_ids(self, intent_id: str) -> set[str]:
+        """Exchange ids of this trade's orders whose fills are booked."""
+        rows = self.db.execute(
+            "SELECT DISTINCT f.order_id FROM fills f JOIN orders o ON o.client_id = f.client_id "
+            "WHERE o.intent_id=?",
+            (intent_id,),
+        )
+        return {str(r[0]) for r in rows}
 
     def orders_of(self, intent_id: str) -> list[dict[str, Any]]:
         cur = self.db.execute(

@@ -3,6 +3,7 @@ resolved with a reason in the journal."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from quantum_trader.core.types import OrderSide, Side
@@ -12,6 +13,7 @@ from quantum_trader.pipeline import Pipeline, build_pipeline
 from quantum_trader.settings import Settings
 from quantum_trader.store.journal import Journal
 from tests.component.fakes import ScriptedFeed
+from tests.component.test_trade_lifecycle import _intent
 
 SYM = "BTC/USDT:USDT"
 T0 = 1_767_225_600_000
@@ -84,24 +86,48 @@ async def test_a_missing_stop_is_replaced_at_once(tmp_path: Path) -> None:
     assert len(stops) == 1 and stops[0].stop_price == mp.state.stop_price
 
 
-async def test_flat_on_the_exchange_closes_the_book_with_an_estimate_named_so(
-    tmp_path: Path,
-) -> None:
-    p, journal = world(tmp_path)
-    open_by_hand(p)
-    await reconciler(p, journal).run()
+async def _closed_elsewhere(tmp: Path, history: bool) -> tuple[Pipeline, Journal, float]:
+    p, journal = world(tmp)
+    intent = replace(
+        _intent(Side.LONG), symbol=SYM, ts=T0, entry_price=30_000.0, stop_loss=29_000.0,
+        take_profit=31_000.0, margin_usd=300.0,
+    )  # fmt: skip
+    await p.execution.on_intent(intent)  # journaled as the daemon journals a trade
+    assert SYM in p.book.positions
     assert p.paper is not None
     for o in p.paper.engine.open_orders(SYM):
         p.paper.engine.cancel(o.id)
-    p.paper.engine.market(SYM, OrderSide.SELL, 0.1, "closed-elsewhere", reduce_only=True)
+    p.paper.engine.on_candle(SYM, T0 + 60_000, 30_300, 30_300, 30_300, 30_300)
+    wallet = p.paper.engine.wallet
+    qty = p.book.positions[SYM].state.remaining
+    p.paper.engine.market(SYM, OrderSide.SELL, qty, "closed-elsewhere", reduce_only=True)
+    if not history:
+        p.paper.engine.executions.clear()  # a history that does not reach back that far
     p.book.positions.clear()
     rec = reconciler(p, journal)
     await rec.run()
     await rec.settle()
-    assert p.book.positions == {}
+    assert p.book.positions == {} and journal.open_positions() == []
+    return p, journal, p.paper.engine.wallet - wallet
+
+
+async def test_flat_on_the_exchange_is_booked_from_the_exchanges_own_fills(
+    tmp_path: Path,
+) -> None:
+    """Issue 10, item 7: reconciliation used to book such a position at the stop price, an
+    invented PnL; the exchange's trade history tells the real exit: 30,300 less slippage."""
+    p, journal, close_cash = await _closed_elsewhere(tmp_path, history=True)
     [closed] = journal.closed_trades()
-    assert closed.exit_reason == "closed_while_away_estimated" and closed.side is Side.LONG
-    assert journal.open_positions() == []
+    assert closed.exit_reason == "closed_while_away" and closed.side is Side.LONG
+    assert closed.exit_price == 30_300 * (1 - 0.0002)  # the real fill, not the stop
+    assert closed.exit_price > closed.entry_price and closed.gross_pnl > 0
+
+
+async def test_without_a_fill_to_read_the_estimate_is_named_so(tmp_path: Path) -> None:
+    p, journal, _ = await _closed_elsewhere(tmp_path, history=False)
+    [closed] = journal.closed_trades()
+    assert closed.exit_reason == "closed_while_away_estimated"
+    assert journal.db.execute("SELECT count(*) FROM experiences").fetchone()[0] == 0
 
 
 async def test_an_unreadable_record_is_kept_and_reported(tmp_path: Path) -> None:

@@ -130,3 +130,23 @@ async def test_flatten_closes_every_position_on_a_hard_trip() -> None:
     (trade,) = run.closed
     assert trade.exit_reason == "risk_max_drawdown"
     assert run.paper.engine.positions == {}
+
+
+async def test_a_stop_out_loses_at_most_the_per_trade_cap_with_costs() -> None:
+    """Issue 10, item 4: the 1 % cap used to count the stop distance only, so fees and slippage
+    took realised losses to 1.10–1.22 % of equity. An intent asking for 5,000 USDT of margin at
+    10x is cut by execution to what the cap allows; its stop-out loses ≤ 1 % of equity."""
+    run = Run([(100.05, 100.1, 98.0, 98.5)], None)  # straight through the stop, no gap
+    big = replace(_intent(Side.LONG), intent_id="R-big", margin_usd=5_000.0)
+
+    async def enter_big() -> None:
+        await run.p.bus.publish(Topic.INTENT, big)
+        await run.p.bus.drain()
+
+    run.p.feed.feed.hooks[1] = enter_big  # type: ignore[attr-defined]
+    await run.go()
+    trade = next(c for c in run.closed if c.intent_id == "R-big")
+    assert trade.exit_reason == "stop_loss"
+    assert trade.margin < 1_000  # capped from 5,000
+    assert -trade.pnl <= 0.01 * 10_000
+    assert -trade.pnl > 0.008 * 10_000  # the cap did bind: close to it, costs in

@@ -14,6 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
+from quantum_trader.core.types import OrderSide, Side
+from quantum_trader.exchange.base import Order, OrderStatus, OrderType, Position
 from quantum_trader.exchange.binance import BinanceUsdm
 from quantum_trader.exchange.binance_client import make_client
 from quantum_trader.testing.fake_binance import KEY, SECRET, FakeBinance
@@ -83,3 +85,30 @@ class FakeServerProcess:
         with urllib.request.urlopen(f"{self.url}/_control/state", timeout=5) as r:  # noqa: S310
             data: dict[str, Any] = json.loads(r.read())
             return data
+
+
+def fake_view(fake: FakeBinance, symbol: str, market_id: str) -> tuple[list[Position], list[Order]]:
+    """The fake account as the daemon's types, read in-process (no request: faults injected for
+    the daemon are not consumed): what the book must equal after every event."""
+    a = fake.account
+    positions = [
+        Position(
+            symbol, Side.LONG if p.qty > 0 else Side.SHORT, abs(p.qty), p.entry, p.leverage,
+            p.margin, 0.0,
+        )
+        for mid, p in a.positions.items()
+        if mid == market_id and p.qty != 0
+    ]  # fmt: skip
+    live = ("NEW", "PARTIALLY_FILLED")
+    orders = [
+        Order(str(o["orderId"]), o["clientOrderId"], symbol, OrderSide(o["side"]),
+              OrderType.LIMIT, float(o["origQty"]), OrderStatus.NEW)
+        for o in a.orders.values()
+        if o["symbol"] == market_id and o["status"] in live
+    ] + [
+        Order(str(x["algoId"]), x["clientAlgoId"], symbol, OrderSide(x["side"]),
+              OrderType.STOP_MARKET, 0.0, OrderStatus.NEW)
+        for x in a.algo.values()
+        if x["symbol"] == market_id and x["algoStatus"] == "NEW"
+    ]  # fmt: skip
+    return positions, orders

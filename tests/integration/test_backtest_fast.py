@@ -78,3 +78,29 @@ def test_two_symbols_trading_at_once(tmp_path: Path, force: float) -> None:
     full, fast = _both(settings, _overlapping(tmp_path), {}, tmp_path)
     _same(full, fast, 40)
     assert len({t.symbol for t in fast.recorder.trades}) == 2
+
+
+@needs_data
+def test_xrp_backtest_has_no_spurious_errors_and_execution_stays_healthy(tmp_path: Path) -> None:
+    """Issue 10, item 1: a stop and a TP leg in one candle used to leave the book holding a flat
+    position, retrying a reduce-only close (-2022) at ERROR and dragging execution's health to 70.
+    Now the race books the trade: no ERROR line, execution healthy, the book equal to the
+    exchange."""
+    from loguru import logger
+
+    errors: list[str] = []
+    sink = logger.add(lambda m: errors.append(str(m)), level="ERROR")
+    try:
+        for force in (0.0, 0.95):
+            run = asyncio.run(
+                run_backtest(
+                    Settings(signals={"force_confidence": force}), [load_candles(XRP)], {}, tmp_path
+                )
+            )
+            assert run.metrics.invariant_violations == 0
+            assert run.pipeline.health.score("execution") == 100
+            assert run.pipeline.paper is not None
+            assert set(run.pipeline.paper.engine.positions) == set(run.pipeline.book.positions)
+    finally:
+        logger.remove(sink)
+    assert errors == []

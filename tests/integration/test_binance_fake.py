@@ -19,7 +19,7 @@ from quantum_trader.pipeline import Pipeline, build_pipeline
 from quantum_trader.settings import Settings
 from quantum_trader.testing.fake_binance import KEY, SECRET, FakeBinance
 from tests.component.fakes import ScriptedFeed
-from tests.integration.fake_exchange import serving
+from tests.integration.fake_exchange import fake_view, serving
 
 SYM, ID = "BTC/USDT:USDT", "BTCUSDT"
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -62,8 +62,14 @@ class Desk:
         )
         self.ts = 1_767_225_600_000
 
+    def check(self) -> None:
+        """The book equals the fake exchange (the inline bus has settled every reaction)."""
+        positions, orders = fake_view(self.fake, SYM, ID)
+        self.p.invariants.check(positions, orders, self.ts)
+
     async def enter(self, i: TradeIntent) -> None:
         await self.p.bus.publish(Topic.INTENT, i)
+        self.check()
 
     async def price(self, px: float) -> None:
         self.fake.account.set_price(ID, px)
@@ -72,6 +78,7 @@ class Desk:
         self.ts += 60_000
         candle = Candle(self.ts, px, px, px, px, 1.0)
         await self.p.bus.publish(Topic.CANDLE, CandleEvent(SYM, candle, 60_000, None))
+        self.check()
 
     def live_stops(self) -> list[dict[str, object]]:
         return [a for a in self.fake.account.algo.values() if a["algoStatus"] == "NEW"]
@@ -127,6 +134,12 @@ async def test_a_whole_trade_entry_stop_legs_ratchet_close(desk: Desk) -> None:
     # the PnL booked — fees and funding included — is the exchange's own account movement
     assert closed.funding == pytest.approx(-0.033 * 30_000 * 0.0003)
     assert closed.pnl == pytest.approx(desk.fake.account.wallet - wallet0, abs=0.01)
+    # the exchange's own trade history (what reconciliation books an away-close from) tells the
+    # same story: the entry, and closing fills for all of it
+    history = await desk.ex.fetch_trades_since(SYM, 0)
+    assert all(t.trade_id.startswith("T") for t in history)
+    assert sum(t.qty for t in history if t.side.value == "BUY") == pytest.approx(plan.qty)
+    assert sum(t.qty for t in history if t.side.value == "SELL") == pytest.approx(plan.qty)
 
 
 async def test_entry_answers_lost_100_times_give_one_position_each_time() -> None:

@@ -31,9 +31,11 @@ def test_circuit_breaker_measures_from_the_peak_and_is_never_rebased() -> None:
     s = g.update(9_000, T0 + 5 * H)  # cooled down, deeper in the same breach: no re-trip
     assert not s.circuit_breaker and s.peak_equity == 11_000
     assert [t.kind for t in g.take_trips()] == [TripKind.CIRCUIT_BREAKER]
-    g.update(9_800, T0 + 6 * H)  # recovered above 9,680: re-armed
-    assert g.update(9_600, T0 + 7 * H).circuit_breaker
-    assert g.update(8_800, T0 + 8 * H).halted  # 20 % below 11,000: the hard stop
+    g.update(9_800, T0 + 6 * H)  # 10.9 % down: not yet half recovered
+    assert not g.update(9_600, T0 + 7 * H).circuit_breaker
+    g.update(10_400, T0 + 8 * H)  # 5.5 % down (< 6 %): re-armed
+    assert g.update(9_600, T0 + 9 * H).circuit_breaker
+    assert g.update(8_800, T0 + 10 * H).halted  # 20 % below 11,000: the hard stop
 
 
 def test_max_drawdown_halts_until_reset_and_each_trip_is_reported_once() -> None:

@@ -38,6 +38,22 @@ def test_risk_per_trade_binds() -> None:
     assert s.risk_at_stop == pytest.approx(100.0)  # = 1 % of equity
 
 
+def test_risk_cap_counts_fees_slippage_and_the_gap_allowance() -> None:
+    """Issue 10, item 4: the loss a stopped trade can realise — stop distance, the round trip's
+    taker fees and slippage (2 × (0.0005 + 0.0002) = 0.0014) and the gap allowance (0.002) — stays
+    inside 1 % of equity: margin ≤ 0.01 × 10,000 / (0.05 + 0.0034) / 10 = 187.266 USDT."""
+    params = SizingParams(round_trip_cost=0.0014, gap_allowance=0.002, slippage=0.0002)
+    s = size_position(
+        SizingInputs(entry_price=50_000, leverage=10, sl=0.05, equity=10_000, multiplier=1.5),
+        params=params,
+    )
+    assert s.caps["risk_per_trade"] == pytest.approx(100 / 0.0534 / 10)  # 187.2659
+    assert s.caps_bound == ("risk_per_trade",)
+    assert s.qty == pytest.approx(0.037)  # 1,872.66 / 50,000 rounded down to 0.001
+    assert s.risk_at_stop == pytest.approx(0.037 * 50_000 * 0.0534)  # 98.79 ≤ 100
+    assert s.caps["margin_util"] == pytest.approx(6_000 / 1.0002)  # holds after the fill
+
+
 def test_margin_util_binds() -> None:
     s = size_position(
         SizingInputs(entry_price=50_000, leverage=10, sl=0.01, equity=10_000, used_margin=5_900)

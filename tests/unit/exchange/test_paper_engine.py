@@ -134,9 +134,9 @@ def test_per_symbol_rules() -> None:
 def test_open_orders_come_from_the_live_index_and_history_is_bounded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from quantum_trader.exchange import paper_engine
+    from quantum_trader.exchange import paper_account
 
-    monkeypatch.setattr(paper_engine, "KEEP_FINISHED", 4)
+    monkeypatch.setattr(paper_account, "KEEP_FINISHED", 4)
     e = engine(slippage=0.0)
     for i in range(5):
         e.market(SYM, OrderSide.BUY, 2.0, f"in{i}")
