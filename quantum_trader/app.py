@@ -31,7 +31,7 @@ from quantum_trader.monitoring.status import snapshot
 from quantum_trader.pipeline import Pipeline, build_pipeline
 from quantum_trader.runtime.supervisor import Supervisor
 from quantum_trader.runtime.systemd import Notifier
-from quantum_trader.settings import ConfigError, Settings
+from quantum_trader.settings import EX_CONFIG, ConfigError, Settings
 from quantum_trader.sizing.factory import make_sizer
 from quantum_trader.sizing.sizer import Sizer
 from quantum_trader.store.journal import Journal
@@ -225,6 +225,7 @@ class Daemon:
             "signal": asyncio.create_task(self.stop_event.wait()),
             "feed finished": asyncio.create_task(self.p.feed.finished.wait()),
             "fatal": asyncio.create_task(self.supervisor.fatal.wait()),
+            "fatal exchange error": asyncio.create_task(self.p.fatal.event.wait()),
         }
         if self.duration_s is not None:
             waits["duration"] = asyncio.create_task(asyncio.sleep(self.duration_s))
@@ -256,13 +257,23 @@ class Daemon:
                 start_equity = (await self.p.exchange.fetch_balance()).equity
             except (ReconcileError, ExchangeError) as exc:
                 log.critical("{}: not trading", exc)
-                return 1
+                return EX_CONFIG if self.p.fatal.event.is_set() else 1
             stack.push_async_callback(self.supervisor.stop)
             if self.mirror is not None:
                 self.p.bus.add_tap(self.mirror.tap)
                 self.supervisor.start("redis-mirror", self.mirror.run)
             if self.api is not None:
-                await self.api.start()
+                try:
+                    await self.api.start()
+                except OSError as exc:
+                    log.critical(
+                        "api: cannot listen on {}:{} ({}): set api.port (QT_API__PORT) or stop "
+                        "what holds it",
+                        self.api.host,
+                        self.api.port,
+                        exc.strerror or exc,
+                    )
+                    return EX_CONFIG
                 stack.push_async_callback(self.api.stop)
             self.supervisor.start("feed", self.p.feed.run)
             self.supervisor.start("health", self._health_loop)
@@ -319,12 +330,19 @@ class Daemon:
                 await self.p.bus.drain()
         except TimeoutError:
             log.error("in-flight work did not finish in time; stopping anyway")
-        status = await self.status()
-        print(summary(status, reason, start_equity), flush=True)
         try:
-            (state_dir() / "last_summary.json").write_text(json.dumps(status, indent=1))
-        except OSError as exc:
-            log.warning("could not write the summary to the state directory: {}", exc)
+            status = await self.status()
+        except ExchangeError as exc:  # the exchange may be what stopped us
+            log.error("no final status: the exchange did not answer ({})", exc)
+        else:
+            print(summary(status, reason, start_equity), flush=True)
+            try:
+                (state_dir() / "last_summary.json").write_text(json.dumps(status, indent=1))
+            except OSError as exc:
+                log.warning("could not write the summary to the state directory: {}", exc)
+        if self.p.fatal.event.is_set():
+            log.critical("exiting 78 (not restarted by systemd): {}", self.p.fatal.reason)
+            return EX_CONFIG
         fatal = self.supervisor.fatal.is_set()
         if fatal:
             log.critical("exiting non-zero: {}", self.supervisor.fatal_reason)

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import aiohttp
 
-from quantum_trader.app import Daemon
+from quantum_trader.app import Daemon, state_dir
 from quantum_trader.core.errors import InvalidInput
 from quantum_trader.exchange.base import FatalExchangeError
 from quantum_trader.exchange.binance_client import (
@@ -24,6 +24,7 @@ from quantum_trader.feeds.live import LiveFeed, ccxt_client
 from quantum_trader.feeds.loader import FundingSeries, load_candles, load_funding, symbol_from_name
 from quantum_trader.feeds.replay import ReplayFeed
 from quantum_trader.feeds.synthetic import SyntheticFeed
+from quantum_trader.runtime.statelock import StateDirLocked, lock_state_dir
 from quantum_trader.settings import ConfigError as SettingsError
 from quantum_trader.settings import Settings, with_mode
 
@@ -106,7 +107,10 @@ def _feed(args: argparse.Namespace, settings: Settings) -> Feed:
     raise InvalidInput("--feed", f"unknown feed {kind!r} (synthetic, replay FILE…, live)")
 
 
-def _mode(args: argparse.Namespace, settings: Settings) -> Literal["paper", "testnet", "live"]:
+Mode = Literal["paper", "testnet", "live"]
+
+
+def _mode(args: argparse.Namespace, settings: Settings) -> Mode:
     if args.testnet:
         return "testnet"
     if args.live:
@@ -131,9 +135,15 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     mode = _mode(args, settings)
     try:
         settings = with_mode(settings, mode)
-    except SettingsError as exc:
+        lock = lock_state_dir(state_dir())  # one daemon per state directory, for its whole life
+    except (SettingsError, StateDirLocked) as exc:
         print(f"qtrader run --{mode}: {exc}")
         return EX_CONFIG
+    with lock:
+        return _run(args, settings, mode)
+
+
+def _run(args: argparse.Namespace, settings: Settings, mode: Mode) -> int:
     if mode == "paper":
         try:
             daemon = Daemon(settings, _feed(args, settings), "paper", args.duration)

@@ -18,7 +18,25 @@ if TYPE_CHECKING:
 
 _SECRETS: set[str] = set()
 MASK = "***"
-_PLAIN = "{level: <7} {extra[component]: <10} | {message}"
+#: syslog priorities journald reads from a ``<N>`` line prefix (sd-daemon(3)): ``journalctl -p
+#: warning -u qtrader`` then shows warnings and worse
+PRIORITY = {
+    "TRACE": 7,
+    "DEBUG": 7,
+    "INFO": 6,
+    "SUCCESS": 5,
+    "WARNING": 4,
+    "ERROR": 3,
+    "CRITICAL": 2,
+}
+
+
+def _journald_format(record: Record) -> str:
+    prefix = f"\\<{PRIORITY.get(record['level'].name, 6)}>"
+    symbol = " {extra[symbol]}" if "symbol" in record["extra"] else ""
+    return prefix + "{level: <7} {extra[component]: <10}" + symbol + " | {message}\n{exception}"
+
+
 _TIMED = (
     "<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
     "<cyan>{extra[component]: <10}</cyan> | <level>{message}</level>"
@@ -77,7 +95,7 @@ def setup_logging(
         sys.stderr,
         level=level,
         serialize=json_lines,
-        format=_PLAIN if under_journald else _TIMED,
+        format=_journald_format if under_journald else _TIMED,
         colorize=False if (json_lines or under_journald) else None,
         backtrace=False,
         diagnose=False,  # never dump local variables (they may hold secrets)

@@ -38,6 +38,7 @@ from quantum_trader.feeds.base import Feed
 from quantum_trader.feeds.service import FeedService
 from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.runtime.clock import SimClock
+from quantum_trader.runtime.fatal import FatalLatch
 from quantum_trader.settings import Settings, decision_params, filter_params
 from quantum_trader.signals.calibrator import Calibrator
 from quantum_trader.signals.http_source import HttpSignalSource
@@ -65,6 +66,7 @@ class Pipeline:
     ledger: Ledger
     invariants: InvariantWatch
     risk: RiskService
+    fatal: FatalLatch
 
 
 def paper_exchange(settings: Settings) -> PaperExchange:
@@ -140,7 +142,8 @@ def build_pipeline(
     candle_s = getattr(feed, "timeframe_ms", 0) / 1000
     live_stale = candle_s + 3 * settings.feed.poll_seconds
     health = HealthMonitor({"market_data": 30.0 if feed.simulated else live_stale})
-    ex = monitored(exchange, health)
+    fatal = FatalLatch()
+    ex = monitored(exchange, health, fatal.trip)
     clock = SimClock()
     book = Book()
     sizer = sizer or FallbackSizer("no sizer configured")
@@ -199,6 +202,8 @@ def build_pipeline(
     )
     exits = ExitManager(bus, ex, book, health, clock, exit_params(settings), ledger, live_age)
     execution.book_close = exits.book_close
+    fatal.on_trip.append(lambda: setattr(strategy, "accepting", False))
+    fatal.on_trip.append(lambda: setattr(execution, "accepting", False))
 
     risk_service = RiskService(bus, ex, book, risk, clock, journal)
     bus.subscribe("exits", [Topic.ORDER_FILLED, Topic.CANDLE, Topic.RISK_TRIPPED], exits.on_message)
@@ -226,6 +231,7 @@ def build_pipeline(
         ledger,
         invariants,
         risk_service,
+        fatal,
     )
 
 

@@ -9,15 +9,26 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -35,7 +46,19 @@ _CONFIG_FILE: ContextVar[Path | None] = ContextVar("qtrader_config_file", defaul
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    """A config section: unknown keys, infinities and NaN are errors, and so is ``true`` where a
+    number is wanted (lax parsing would read it as 1 — e.g. loosen the liquidation guard)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool) and info.field_name is not None:
+            annotation = str(cls.model_fields[info.field_name].annotation)
+            if "bool" not in annotation and ("int" in annotation or "float" in annotation):
+                raise ValueError(f"a number is needed here, not {str(value).lower()}")
+        return value
 
 
 def _core_check(build: Any) -> None:
@@ -296,19 +319,49 @@ def _describe(exc: ValidationError) -> str:
         key = ".".join(str(part) for part in err["loc"]) or "(root)"
         env = "QT_" + "__".join(str(part) for part in err["loc"]).upper()
         origin = f" [from env {env}]" if env in os.environ else ""
+        secret = any(part in key for part in ("key", "secret", "url", "password", "token"))
         given = (
-            f" (got {err['input']!r})"
-            if "input" in err and not isinstance(err["input"], dict)
+            f" (got {str(repr(err['input']))[:60]})"
+            if "input" in err and not isinstance(err["input"], dict) and not secret
             else ""
         )
         lines.append(f"{key}: {err['msg']}{given}{origin}")
-    return "invalid configuration:\n  " + "\n  ".join(lines)
+    return "invalid configuration: " + "; ".join(lines)  # one line, for the journal
+
+
+#: ``QT_`` variables that are not settings: read elsewhere, on purpose
+OTHER_ENV = frozenset(
+    {"QT_CONFIG", "QT_STATE_DIR", "QT_CRASH_AT", "QT_I_UNDERSTAND_LIVE_TRADING",
+     "QT_DEMO_API_KEY", "QT_DEMO_API_SECRET"}
+)  # fmt: skip
+
+
+def unknown_env_keys(environ: Mapping[str, str]) -> list[str]:
+    """``QT_`` variables that name no setting (a misspelling would otherwise be ignored)."""
+    out = []
+    for name in environ:
+        upper = name.upper()
+        if not upper.startswith("QT_") or upper in OTHER_ENV:
+            continue
+        section, _, key = upper[3:].lower().partition("__")
+        field = Settings.model_fields.get(section)
+        model = field.annotation if field is not None else None
+        fields = getattr(model, "model_fields", {})
+        if key.split("__")[0] not in fields:
+            out.append(name)
+    return sorted(out)
 
 
 def load_settings(config_file: Path | str | None = None) -> Settings:
     """Build the settings, or raise :class:`ConfigError` with a message naming each bad key."""
     raw = config_file if config_file is not None else os.environ.get("QT_CONFIG")
     path = Path(raw) if raw else None
+    unknown = unknown_env_keys(os.environ)
+    if unknown:
+        raise ConfigError(
+            f"invalid configuration: unknown environment variable(s) {', '.join(unknown)} "
+            "(QT_<SECTION>__<KEY>, as in config/qtrader.toml)"
+        )
     if path is not None:
         if not path.is_file():
             raise ConfigError(f"config file {path}: not found or not a file")
@@ -317,13 +370,34 @@ def load_settings(config_file: Path | str | None = None) -> Settings:
                 tomllib.load(handle)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path}: not valid TOML: {exc}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"config file {path}: not a text (UTF-8) TOML file") from None
+        except RecursionError:
+            raise ConfigError(f"config file {path}: nested too deeply to be a config") from None
+        except OSError as exc:
+            raise ConfigError(f"config file {path}: {exc.strerror}") from None
     token = _CONFIG_FILE.set(path)
     try:
         return Settings()
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
+    except SettingsError as exc:  # an env value that is not the JSON a list or table needs
+        raise ConfigError(_describe_env(exc)) from None
     finally:
         _CONFIG_FILE.reset(token)
+
+
+def _describe_env(exc: SettingsError) -> str:
+    """Name the variables behind a settings source error, never their values (one may be a
+    secret): lists and tables in the environment are JSON."""
+    field = str(exc).split('"')[1] if '"' in str(exc) else ""
+    prefix = f"QT_{field.upper()}__" if field else "QT_"
+    names = sorted(k for k in os.environ if k.startswith(prefix)) or [prefix + "…"]
+    return (
+        f"invalid configuration: {', '.join(names)}: not a valid value for its setting — a "
+        "list or table in an environment variable is JSON, e.g. "
+        """QT_SIGNALS__SYMBOLS='["BTC/USDT:USDT"]'"""
+    )
 
 
 def decision_params(settings: Settings) -> DecisionParams:

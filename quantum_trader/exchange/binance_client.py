@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from quantum_trader.exchange.base import FatalExchangeError
+from quantum_trader.logging import register_secret
 
 LIVE_OPT_IN = "QT_I_UNDERSTAND_LIVE_TRADING"
 DEMO_HOST = "demo-fapi.binance.com"
@@ -58,6 +59,8 @@ def read_keys_file(path: Path) -> tuple[str, str]:
     secret = values.get("SECRET") or values.get("API_SECRET")
     if not key or not secret:
         raise ConfigError(f"keys file {path} needs a key and a secret")
+    register_secret(key)  # masked in every log line from here on, whoever logs them (ccxt too)
+    register_secret(secret)
     return key, secret
 
 

@@ -7,13 +7,23 @@ import time
 from collections.abc import Callable
 from typing import Any, cast
 
-from quantum_trader.exchange.base import Exchange, ExchangeError, OrderRejected
+from quantum_trader.exchange.base import (
+    Exchange,
+    ExchangeError,
+    FatalExchangeError,
+    OrderRejected,
+)
 from quantum_trader.monitoring.health import HealthMonitor
 
 
 class MonitoredExchange:
-    def __init__(self, inner: Exchange, health: HealthMonitor) -> None:
-        self._inner, self._health = inner, health
+    def __init__(
+        self,
+        inner: Exchange,
+        health: HealthMonitor,
+        on_fatal: Callable[[str], None] | None = None,
+    ) -> None:
+        self._inner, self._health, self._on_fatal = inner, health, on_fatal
         self.name = inner.name
         self.order_expiry_ms = inner.order_expiry_ms
 
@@ -31,6 +41,11 @@ class MonitoredExchange:
             except OrderRejected:
                 self._health.ok("exchange", (time.perf_counter() - started) * 1000)
                 raise
+            except FatalExchangeError as exc:
+                self._health.error("exchange", f"{attr}: {exc}")
+                if self._on_fatal is not None:
+                    self._on_fatal(f"{attr}: {exc}")
+                raise
             except ExchangeError as exc:
                 self._health.error("exchange", f"{attr}: {exc}")
                 raise
@@ -40,5 +55,7 @@ class MonitoredExchange:
         return wrapper
 
 
-def monitored(inner: Exchange, health: HealthMonitor) -> Exchange:
-    return cast(Exchange, MonitoredExchange(inner, health))
+def monitored(
+    inner: Exchange, health: HealthMonitor, on_fatal: Callable[[str], None] | None = None
+) -> Exchange:
+    return cast(Exchange, MonitoredExchange(inner, health, on_fatal))

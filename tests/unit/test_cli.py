@@ -162,3 +162,53 @@ def test_stress_knobs_are_refused_in_live_and_testnet_whatever_sets_the_mode(
     code, out, err = _run(["run", flag, "--duration", "1"], capsys)
     assert code == 78
     assert "force_confidence" in out + err
+
+
+def test_a_non_json_list_in_the_environment_is_one_line_and_78() -> None:
+    """Issue 11, item 6: ``QT_SIGNALS__SYMBOLS=BTC`` ended in a pydantic SettingsError
+    traceback with exit 1 (systemd restarts that in a loop)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QT_")}
+    env["QT_SIGNALS__SYMBOLS"] = "BTC"
+    out = subprocess.run(
+        [_console_script(), "check-config"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 78
+    assert "Traceback" not in out.stderr + out.stdout
+    lines = (out.stderr + out.stdout).strip().splitlines()
+    assert len(lines) == 1 and "QT_SIGNALS__SYMBOLS" in lines[0] and "JSON" in lines[0]
+
+
+def test_an_api_port_in_use_is_one_line_and_78(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("QT_")}
+        env |= {"QT_API__PORT": str(port), "QT_STATE_DIR": str(tmp_path)}
+        out = subprocess.run(
+            [_console_script(), "run", "--paper", "--duration", "5"],
+            env=env, capture_output=True, text=True, timeout=90,
+        )  # fmt: skip
+    assert out.returncode == 78
+    assert "Traceback" not in out.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in out.stderr
+
+
+def test_a_second_daemon_on_one_state_directory_is_refused(tmp_path: Path) -> None:
+    """Issue 11, item 10: two daemons could share one state directory and its journal."""
+    from quantum_trader.runtime.statelock import lock_state_dir
+
+    held = lock_state_dir(tmp_path)  # the first daemon
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("QT_")}
+        env |= {"QT_STATE_DIR": str(tmp_path), "QT_API__ENABLED": "false"}
+        out = subprocess.run(
+            [_console_script(), "run", "--paper", "--duration", "5"],
+            env=env, capture_output=True, text=True, timeout=90,
+        )  # fmt: skip
+    finally:
+        held.close()
+    assert out.returncode == 78
+    assert f"another qtrader (pid {os.getpid()}) is running on the state directory" in out.stdout
