@@ -19,7 +19,7 @@ from typing import Any
 from loguru import logger
 
 from quantum_trader.api.server import ApiServer
-from quantum_trader.bus.messages import Topic
+from quantum_trader.bus.messages import HealthAlert, Topic
 from quantum_trader.bus.redis_mirror import RedisMirror
 from quantum_trader.core.edge import iso_ms
 from quantum_trader.exchange.base import Exchange, ExchangeError
@@ -27,6 +27,7 @@ from quantum_trader.exchange.paper import PaperExchange
 from quantum_trader.execution.reconcile import ReconcileError, Reconciler
 from quantum_trader.execution.stopwatch import StopWatch
 from quantum_trader.feeds.base import Feed, Resumable
+from quantum_trader.monitoring.account import AccountView, keep_current
 from quantum_trader.monitoring.status import snapshot
 from quantum_trader.pipeline import Pipeline, build_pipeline
 from quantum_trader.runtime.supervisor import Supervisor
@@ -94,12 +95,13 @@ class Daemon:
             else None
         )
         self.api = (
-            ApiServer(self.status, settings.api.host, settings.api.port)
+            ApiServer(self.status, settings.api.host, settings.api.port, self.p.metrics.render)
             if settings.api.enabled
             else None
         )
         self.stop_reason = ""
         self.reconciled = "not yet"
+        self.account = AccountView()  # what /health and the summary read: never the exchange
 
     @staticmethod
     def _restore_paper(paper: PaperExchange, journal: Journal, feed: Feed) -> None:
@@ -129,7 +131,7 @@ class Daemon:
 
     async def status(self) -> dict[str, Any]:
         status = await snapshot(
-            self.p, self.mode, self.started, self.mirror, self.supervisor.restarts
+            self.p, self.mode, self.started, self.account, self.mirror, self.supervisor.restarts
         )
         if self.journal is not None:
             status["journal"] = {
@@ -151,23 +153,34 @@ class Daemon:
         os._exit(EX_FORCED)
 
     async def _health_loop(self) -> None:
+        """A line (and an equity row) every interval, from state: an outage cannot crash it."""
         interval = self.settings.runtime.health_interval_seconds
         while True:
-            await asyncio.sleep(interval)
+            started = time.monotonic()
+            for module, status, score, error in self.p.health.changes():
+                level = "INFO" if status == "HEALTHY" else "WARNING"
+                log.log(level, "health.alert {} → {} ({:.0f}) {}", module, status, score, error)
+                now_ms = int(time.time() * 1000)
+                alert = HealthAlert(module, status, round(score, 1), error, now_ms)
+                await self.p.bus.publish(Topic.HEALTH_ALERT, alert)
             snap = self.p.health.snapshot()
-            balance = await self.p.exchange.fetch_balance()
-            if self.journal is not None:
+            balance, book = self.account.balance, self.p.book
+            if self.journal is not None and balance is not None:
                 now = int(time.time() * 1000)
                 self.journal.record_equity(now, balance.wallet, balance.equity, balance.used_margin)
             log.info(
-                "health {} ({:.0f}) | equity {:,.2f} | open {} | closed {} | pnl {:+,.2f}",
+                "health {} ({:.0f}) | equity {:,.2f} (read {}s ago{}) | open {} | closed {} | "
+                "pnl {:+,.2f}",
                 snap["status"],
                 snap["overall"],
-                balance.equity,
-                len(self.p.book.positions),
-                self.p.book.closed_count,
-                self.p.book.realised,
+                book.equity,
+                self.account.age_s(),
+                f", last read failed: {self.account.error}" if self.account.error else "",
+                len(book.positions),
+                book.closed_count,
+                book.realised,
             )
+            await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
     async def _fill_loop(self) -> None:
         """Live exchanges: resting orders (stop, TP legs) are polled for fills."""
@@ -254,7 +267,8 @@ class Daemon:
             stack.push_async_callback(self.p.bus.stop)
             try:
                 await self._reconcile()
-                start_equity = (await self.p.exchange.fetch_balance()).equity
+                await self.account.refresh(self.p.exchange, self.p.book)
+                start_equity = self.p.book.equity
             except (ReconcileError, ExchangeError) as exc:
                 log.critical("{}: not trading", exc)
                 return EX_CONFIG if self.p.fatal.event.is_set() else 1
@@ -277,6 +291,16 @@ class Daemon:
                 stack.push_async_callback(self.api.stop)
             self.supervisor.start("feed", self.p.feed.run)
             self.supervisor.start("health", self._health_loop)
+            self.supervisor.start(
+                "account",
+                lambda: keep_current(
+                    self.account,
+                    self.p.exchange,
+                    self.p.book,
+                    self.p.health,
+                    self.settings.runtime.account_refresh_seconds,
+                ),
+            )
             if self.p.paper is None:
                 self.supervisor.start("fills", self._fill_loop)
             if not self.p.feed.feed.simulated:
@@ -331,9 +355,13 @@ class Daemon:
         except TimeoutError:
             log.error("in-flight work did not finish in time; stopping anyway")
         try:
-            status = await self.status()
+            await self.account.refresh(self.p.exchange, self.p.book)  # the final figures
         except ExchangeError as exc:  # the exchange may be what stopped us
-            log.error("no final status: the exchange did not answer ({})", exc)
+            log.error("final account not read ({}): the summary shows the last view", exc)
+        try:
+            status = await self.status()
+        except ExchangeError as exc:
+            log.error("no final status ({})", exc)
         else:
             print(summary(status, reason, start_equity), flush=True)
             try:

@@ -11,6 +11,7 @@ from typing import Any
 from quantum_trader.bus.bus import Bus
 from quantum_trader.bus.messages import (
     CandleEvent,
+    HealthAlert,
     LevelsEvent,
     OrderEvent,
     PnlExperience,
@@ -37,6 +38,7 @@ from quantum_trader.execution.service import ExecutionService
 from quantum_trader.feeds.base import Feed
 from quantum_trader.feeds.service import FeedService
 from quantum_trader.monitoring.health import HealthMonitor
+from quantum_trader.monitoring.metrics import Metrics
 from quantum_trader.runtime.clock import SimClock
 from quantum_trader.runtime.fatal import FatalLatch
 from quantum_trader.settings import Settings, decision_params, filter_params
@@ -67,6 +69,7 @@ class Pipeline:
     invariants: InvariantWatch
     risk: RiskService
     fatal: FatalLatch
+    metrics: Metrics
 
 
 def paper_exchange(settings: Settings) -> PaperExchange:
@@ -121,6 +124,7 @@ def register_topics(bus: Bus, symbols: frozenset[str]) -> None:
         Topic.POSITION_CLOSED: PositionClosed,
         Topic.PNL: PnlExperience,
         Topic.RISK_TRIPPED: RiskTrip,
+        Topic.HEALTH_ALERT: HealthAlert,
     }
     for topic, payload in types.items():
         bus.register(topic, payload)
@@ -141,9 +145,11 @@ def build_pipeline(
     # live: a closed candle is due every timeframe, seen within a few polls of closing
     candle_s = getattr(feed, "timeframe_ms", 0) / 1000
     live_stale = candle_s + 3 * settings.feed.poll_seconds
-    health = HealthMonitor({"market_data": 30.0 if feed.simulated else live_stale})
+    stale = 30.0 if feed.simulated else live_stale
+    health = HealthMonitor({"market_data": stale, "signals": stale})  # signals come per candle
     fatal = FatalLatch()
-    ex = monitored(exchange, health, fatal.trip)
+    metrics = Metrics()
+    ex = monitored(exchange, health, fatal.trip, metrics.observe_exchange)
     clock = SimClock()
     book = Book()
     sizer = sizer or FallbackSizer("no sizer configured")
@@ -232,6 +238,7 @@ def build_pipeline(
         invariants,
         risk_service,
         fatal,
+        metrics,
     )
 
 

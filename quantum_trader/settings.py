@@ -215,6 +215,8 @@ class RuntimeSettings(Section):
     shutdown_timeout_seconds: float = Field(20.0, gt=0, le=600)
     max_task_restarts: int = Field(5, ge=0, le=100)
     health_interval_seconds: float = Field(60.0, gt=0)
+    #: how often the account view behind /health is read from the exchange (off the request path)
+    account_refresh_seconds: float = Field(10.0, gt=0, le=3600)
     journal: bool = True
 
 

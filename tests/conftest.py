@@ -3,6 +3,7 @@ user's ``~/.local/state/qtrader``."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,14 @@ def _state_dir(
     path = tmp_path_factory.mktemp("state")
     monkeypatch.setenv("QT_STATE_DIR", str(path))
     yield path
+
+
+@pytest.fixture
+def clean_qt_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ``QT_`` settings from the environment of whoever runs the tests (the per-test
+    ``QT_STATE_DIR`` stays): opt in with ``pytestmark = pytest.mark.usefixtures(...)``."""
+    for key in [k for k in os.environ if k.startswith("QT_") and k != "QT_STATE_DIR"]:
+        monkeypatch.delenv(key)
 
 
 @pytest.fixture(autouse=True)

@@ -8,14 +8,14 @@ from typing import Any
 from aiohttp import web
 from loguru import logger
 
-from quantum_trader.monitoring.status import prometheus
-
 Snapshot = Callable[[], Awaitable[dict[str, Any]]]
 
 
 class ApiServer:
-    def __init__(self, snapshot: Snapshot, host: str, port: int) -> None:
-        self.snapshot, self.host, self.port = snapshot, host, port
+    def __init__(
+        self, snapshot: Snapshot, host: str, port: int, metrics: Callable[[dict[str, Any]], str]
+    ) -> None:
+        self.snapshot, self.host, self.port, self.metrics = snapshot, host, port, metrics
         self._runner: web.AppRunner | None = None
         self.bound_port = 0
 
@@ -26,7 +26,7 @@ class ApiServer:
 
     async def _metrics(self, _: web.Request) -> web.Response:
         return web.Response(
-            text=prometheus(await self.snapshot()), content_type="text/plain", charset="utf-8"
+            text=self.metrics(await self.snapshot()), content_type="text/plain", charset="utf-8"
         )
 
     async def start(self) -> None:

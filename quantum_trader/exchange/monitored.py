@@ -22,8 +22,10 @@ class MonitoredExchange:
         inner: Exchange,
         health: HealthMonitor,
         on_fatal: Callable[[str], None] | None = None,
+        on_latency: Callable[[str, float], None] | None = None,
     ) -> None:
         self._inner, self._health, self._on_fatal = inner, health, on_fatal
+        self._on_latency = on_latency
         self.name = inner.name
         self.order_expiry_ms = inner.order_expiry_ms
 
@@ -38,6 +40,8 @@ class MonitoredExchange:
             started = time.perf_counter()
             try:
                 result = await call(*args, **kwargs)
+                if self._on_latency is not None:
+                    self._on_latency(attr, time.perf_counter() - started)
             except OrderRejected:
                 self._health.ok("exchange", (time.perf_counter() - started) * 1000)
                 raise
@@ -56,6 +60,9 @@ class MonitoredExchange:
 
 
 def monitored(
-    inner: Exchange, health: HealthMonitor, on_fatal: Callable[[str], None] | None = None
+    inner: Exchange,
+    health: HealthMonitor,
+    on_fatal: Callable[[str], None] | None = None,
+    on_latency: Callable[[str, float], None] | None = None,
 ) -> Exchange:
-    return cast(Exchange, MonitoredExchange(inner, health, on_fatal))
+    return cast(Exchange, MonitoredExchange(inner, health, on_fatal, on_latency))

@@ -80,7 +80,7 @@ class ExitManager:
         liquidated = mp is None and fill.client_id.startswith(LIQUIDATION_PREFIX)
         if liquidated:  # the exchange's own close of our position
             mp = self.book.positions.get(fill.symbol)
-        if mp is None or not self.ledger.fill(fill):
+        if mp is None or not self.ledger.orders.fill(fill):
             return
         reason = "liquidation" if liquidated else mp.stop_reason_of(fill.order_id)
         if reason is None and not mp.closing:
@@ -192,7 +192,7 @@ class ExitManager:
             log.error("{} stop move failed ({}); the old stop stays", mp.opened.intent_id, exc)
             return
         crashpoint("stop_move_placed")
-        self.ledger.answered(new)
+        self.ledger.orders.answered(new)
         old, mp.stop_order_id = mp.stop_order_id, new.id
         if old is not None:
             mp.retired[old] = mp.stop_reason
@@ -268,7 +268,7 @@ class ExitManager:
         plan = mp.opened.plan
         cid = client_id(mp.opened.intent_id, f"tp{action.leg}m")
         side = OrderSide.to_close(plan.side)
-        self.ledger.pending(
+        self.ledger.orders.submitted(
             mp.opened.intent_id,
             cid,
             f"tp{action.leg}",
@@ -280,7 +280,7 @@ class ExitManager:
         order = await self.exchange.create_market_order(
             plan.symbol, side, action.qty, cid, reduce_only=True
         )
-        self.ledger.answered(order)
+        self.ledger.orders.answered(order)
         mp.exits.append(ClosingFill(order.filled_qty, order.avg_price, order.fee, action.reason))
         mp.state, actions = on_leg_filled(mp.state, order.filled_qty, order.avg_price, self.params)
         if mp.state.remaining <= 0:
@@ -293,17 +293,17 @@ class ExitManager:
         mp.closing = True
         cid = client_id(mp.opened.intent_id, f"x{len(mp.exits)}")
         side = OrderSide.to_close(plan.side)
-        self.ledger.pending(
+        self.ledger.orders.submitted(
             mp.opened.intent_id, cid, "close", plan.symbol, side.value, "MARKET", mp.state.remaining
         )
         try:
             order = await self.exchange.create_market_order(
                 plan.symbol, side, mp.state.remaining, cid, reduce_only=True
             )
-            self.ledger.answered(order)
+            self.ledger.orders.answered(order)
         except ExchangeError as exc:
             if isinstance(exc, OrderRejected) and exc.code == REDUCE_ONLY_REJECTED:
-                self.ledger.failed(cid, OrderState.REJECTED)
+                self.ledger.orders.move(cid, OrderState.REJECTED)
                 mp.close_reason = mp.close_reason or reason
                 log.warning(
                     "{} close at market refused ({}): the exchange has nothing left to close; "
@@ -312,7 +312,7 @@ class ExitManager:
                     exc,
                 )
                 return
-            self.ledger.failed(cid, OrderState.UNKNOWN)
+            self.ledger.orders.move(cid, OrderState.UNKNOWN)
             mp.closing = False
             self.health.error("execution", str(exc))
             log.error(

@@ -1,13 +1,11 @@
-"""What execution and the exit manager write to the journal, in their words. Orders go through
-the :class:`OrderTracker` (kept in memory either way); without a journal (backtests) the rest is a
-no-op, so the services read the same either way."""
+"""What execution and the exit manager write to the journal, in their words. Every order's life
+goes through ``ledger.orders``, the :class:`OrderTracker` (kept in memory either way); without a
+journal (backtests) the rest is a no-op, so the services read the same either way."""
 
 from __future__ import annotations
 
 from quantum_trader.bus.messages import PnlExperience, PositionClosed
-from quantum_trader.core.order_state import OrderState
-from quantum_trader.core.types import Fill, TradeIntent
-from quantum_trader.exchange.base import Order
+from quantum_trader.core.types import TradeIntent
 from quantum_trader.execution.book import ManagedPosition
 from quantum_trader.execution.orders import OrderTracker
 from quantum_trader.store.codec import dumps
@@ -26,31 +24,6 @@ class Ledger:
     def intent(self, intent_id: str, state: str, reason: str = "") -> None:
         if self.journal is not None:
             self.journal.intent_state(intent_id, state, reason)
-
-    def pending(
-        self,
-        intent_id: str,
-        client_id: str,
-        role: str,
-        symbol: str,
-        side: str,
-        kind: str,
-        qty: float,
-        price: float = 0.0,
-        leverage: int = 0,
-    ) -> None:
-        self.orders.submitted(intent_id, client_id, role, symbol, side, kind, qty, price, leverage)
-
-    def answered(self, order: Order) -> None:
-        self.orders.answered(order)
-
-    def failed(self, client_id: str, state: OrderState) -> None:
-        """``REJECTED`` (a definite no) or ``UNKNOWN`` (no answer: looked up before any retry)."""
-        self.orders.move(client_id, state)
-
-    def fill(self, fill: Fill) -> bool:
-        """False when this trade was booked already (see :class:`OrderTracker`)."""
-        return self.orders.fill(fill)
 
     def position(self, mp: ManagedPosition) -> None:
         if self.journal is not None:

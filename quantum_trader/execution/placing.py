@@ -104,7 +104,7 @@ async def send_stop(
     journaled as ``rejected`` (a definite no) or ``unknown``; the caller decides what follows."""
     plan = mp.opened.plan
     side = OrderSide.to_close(plan.side)
-    ledger.pending(
+    ledger.orders.submitted(
         mp.opened.intent_id, cid, "stop", plan.symbol, side.value, "STOP_MARKET", 0, price
     )
     try:
@@ -118,7 +118,7 @@ async def send_stop(
             need_fill=False,
         )
     except ExchangeError as exc:
-        ledger.failed(
+        ledger.orders.move(
             cid, OrderState.REJECTED if isinstance(exc, OrderRejected) else OrderState.UNKNOWN
         )
         raise

@@ -143,7 +143,7 @@ class Reconciler:
         guarded = await self.execution.planner.guarded_levels(intent)
         levels = guarded[1] if guarded else _levels(leverage, intent.side)
         mp = await self.execution.planner.managed_from(intent, found, levels, leverage)
-        self.execution.ledger.answered(found)
+        self.execution.ledger.orders.answered(found)
         self.execution.ledger.position(mp)
         self.journal.intent_state(intent.intent_id, "open", "adopted at restart")
         records[intent.symbol] = mp

@@ -156,7 +156,7 @@ class ExecutionService:
             order = await self._entry_order(intent, side, qty, cid, lev)
         except TemporaryExchangeError as exc:  # the entry may exist: find out before anything
             self.health.error("execution", str(exc))
-            self.ledger.failed(cid, OrderState.UNKNOWN)
+            self.ledger.orders.move(cid, OrderState.UNKNOWN)
             log.error("{} entry state unknown ({}): asking until the exchange knows", cid, exc)
             found = await until_known(self.exchange, intent.symbol, cid, self.retry_base)
             if found is None:
@@ -165,11 +165,11 @@ class ExecutionService:
             order = found
         except ExchangeError as exc:
             self.health.error("execution", str(exc))
-            self.ledger.failed(cid, OrderState.REJECTED)
+            self.ledger.orders.move(cid, OrderState.REJECTED)
             await self._reject(intent, f"entry failed: {exc}")
             return
         crashpoint("entry_answered")
-        self.ledger.answered(order)
+        self.ledger.orders.answered(order)
         crashpoint("entry_journaled")
         try:
             mp = await self._protect(intent, order, levels, lev)
@@ -260,7 +260,7 @@ class ExecutionService:
                 Topic.ORDER_SUBMITTED,
                 OrderEvent(intent.intent_id, "entry", _pending(intent.symbol, side, qty, cid)),
             )
-            self.ledger.pending(
+            self.ledger.orders.submitted(
                 intent.intent_id, cid, "entry", intent.symbol, side.value, "MARKET", qty, 0.0, lev
             )
 
@@ -296,7 +296,7 @@ class ExecutionService:
                 await self.book_close(mp, closing, "emergency_close")
             return False
         crashpoint("stop_answered")
-        self.ledger.answered(order)
+        self.ledger.orders.answered(order)
         mp.stop_order_id = order.id
         self.ledger.position(mp)
         crashpoint("stop_journaled")
@@ -310,12 +310,12 @@ class ExecutionService:
     ) -> Order | None:
         self.emergency_closes += 1
         cid = client_id(intent_id, "emergency")
-        self.ledger.pending(intent_id, cid, "emergency", symbol, side.value, "MARKET", qty)
+        self.ledger.orders.submitted(intent_id, cid, "emergency", symbol, side.value, "MARKET", qty)
         try:
             order = await self.exchange.create_market_order(
                 symbol, side, qty, cid, reduce_only=True
             )
-            self.ledger.answered(order)
+            self.ledger.orders.answered(order)
             log.error("{} emergency close of {:g} {} sent", intent_id, qty, symbol)
             return order
         except ExchangeError as exc:
@@ -349,7 +349,7 @@ class ExecutionService:
         plan, intent_id = mp.opened.plan, mp.opened.intent_id
         cid = client_id(intent_id, f"tp{leg}")
         side = OrderSide.to_close(plan.side)
-        self.ledger.pending(
+        self.ledger.orders.submitted(
             intent_id, cid, f"tp{leg}", plan.symbol, side.value, "LIMIT", qty, price
         )
         try:
@@ -363,10 +363,10 @@ class ExecutionService:
                 need_fill=False,
             )
         except ExchangeError as exc:
-            self.ledger.failed(cid, OrderState.REJECTED)
+            self.ledger.orders.move(cid, OrderState.REJECTED)
             log.warning("{} TP{} not placed ({}); the exit manager watches it", intent_id, leg, exc)
             return
-        self.ledger.answered(order)
+        self.ledger.orders.answered(order)
         mp.tp_orders[order.id] = leg
         self.ledger.position(mp)
         crashpoint(f"tp{leg}_placed")

@@ -62,9 +62,9 @@ class FeedService:
             self.paper.on_candle(event.symbol, event.candle, event.funding_rate)
             for fill in await self.paper.take_fills():
                 await self.bus.publish(Topic.ORDER_FILLED, fill)
+        self.health.ok("market_data")  # fresh as it arrives (what reacts to it sees it so)
         await self.bus.publish(Topic.CANDLE, event)
         self.candles += 1
-        self.health.ok("market_data")
         if self.invariants is not None and self.paper is not None and self.bus.inline:
             engine = self.paper.engine  # the candle has settled: the book must equal the exchange
             positions = [p for s in list(engine.positions) if (p := engine.position(s))]

@@ -1,4 +1,5 @@
-"""Module health scores (SPEC §8): 0–100 from staleness, error rate and latency p95."""
+"""Module health scores (SPEC §8): 0–100 from staleness, error rate and latency p95; the overall
+score is their weighted mean, capped by the weakest input (market data, signals, exchange)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,18 @@ WEIGHTS = {
 
 
 CACHE_S = 1.0
+#: inputs: a module that has never delivered is not healthy, whatever else it shows
+INPUTS = frozenset({"market_data", "signals", "exchange"})
+NEVER_SEEN_CAP = 50.0
+
+
+def error_penalty(rate: float) -> float:
+    """A source that always fails must fall below any gate: 100 % errors → −100."""
+    if rate >= 0.9:
+        return 100
+    if rate >= 0.5:
+        return 60
+    return 30 if rate > 0.2 else 20 if rate > 0.1 else 10 if rate > 0.05 else 0
 
 
 def status_of(score: float) -> str:
@@ -35,18 +48,20 @@ class ModuleHealth:
     outcomes: deque[bool] = field(default_factory=lambda: deque(maxlen=100))
     latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=200))
     last_error: str = ""
+    seen: bool = False  # has it ever delivered?
 
     def score(self, now: float) -> float:
         score = 100.0
         if self.stale_after_s and now - self.last_ok > self.stale_after_s:
             score -= 50 if now - self.last_ok < 3 * self.stale_after_s else 100
         if self.outcomes:
-            rate = 1 - sum(self.outcomes) / len(self.outcomes)
-            score -= 30 if rate > 0.2 else 20 if rate > 0.1 else 10 if rate > 0.05 else 0
+            score -= error_penalty(1 - sum(self.outcomes) / len(self.outcomes))
         if self.latencies_ms:
             lat = sorted(self.latencies_ms)
             p95 = lat[int(0.95 * (len(lat) - 1))]
             score -= 30 if p95 > 500 else 20 if p95 > 200 else 10 if p95 > 100 else 0
+        if self.name in INPUTS and not self.seen:
+            score = min(score, NEVER_SEEN_CAP)  # nothing yet: not healthy, not dead
         return max(0.0, score)
 
 
@@ -56,10 +71,26 @@ class HealthMonitor:
         self.modules = {name: ModuleHealth(name, stale.get(name, 0.0)) for name in WEIGHTS}
         self._scored_at = -CACHE_S
         self._cached: dict[str, float] = {}
+        self._reported: dict[str, str] = {}  # module → the status last alerted
+
+    def changes(self) -> list[tuple[str, str, float, str]]:
+        """(module, new status, score, last error) for each module whose status changed since
+        the last call — the ``health.alert`` events; the first call reports nothing."""
+        now, first = time.monotonic(), not self._reported
+        out = []
+        for name, m in self.modules.items():
+            score = m.score(now)
+            status = status_of(score)
+            if not first and self._reported.get(name) != status:
+                out.append((name, status, score, m.last_error))
+            self._reported[name] = status
+        return out
 
     def ok(self, module: str, latency_ms: float | None = None) -> None:
         m = self.modules[module]
         m.last_ok = time.monotonic()
+        if not m.seen:  # the first delivery counts at once, not after the score cache expires
+            m.seen, self._scored_at = True, -CACHE_S
         m.outcomes.append(True)
         if latency_ms is not None:
             m.latencies_ms.append(latency_ms)
@@ -81,8 +112,11 @@ class HealthMonitor:
         return self._scores()[module]
 
     def overall(self) -> float:
+        """The weighted mean, never above the weakest input: without market data, signals or the
+        exchange the daemon cannot trade well, whatever the other modules say."""
         scores = self._scores()
-        return sum(w * scores[n] for n, w in WEIGHTS.items())
+        mean = sum(w * scores[n] for n, w in WEIGHTS.items())
+        return min(mean, *(scores[n] for n in INPUTS))
 
     def snapshot(self) -> dict[str, object]:
         now = time.monotonic()
@@ -92,7 +126,8 @@ class HealthMonitor:
             modules[name] = {
                 "score": round(score, 1),
                 "status": status_of(score),
-                "last_error": m.last_error,
+                "last_error": m.last_error if m.seen or m.last_error else "no data yet",
+                "last_ok_s_ago": round(now - m.last_ok, 1) if m.seen else None,
             }
         overall = self.overall()
         return {"overall": round(overall, 1), "status": status_of(overall), "modules": modules}

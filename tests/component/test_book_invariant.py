@@ -12,8 +12,6 @@ trade lost more than its margin plus fees.
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -45,13 +43,7 @@ step = st.tuples(
 )
 
 
-@pytest.fixture(autouse=True)
-def _clean_env() -> Iterator[None]:
-    saved = {k: v for k, v in os.environ.items() if k.startswith("QT_") and k != "QT_STATE_DIR"}
-    for key in saved:
-        del os.environ[key]
-    yield
-    os.environ.update(saved)
+pytestmark = pytest.mark.usefixtures("clean_qt_env")
 
 
 def _path(steps: list[tuple[float, float, float, float, bool, object]]) -> list[tuple[float, ...]]:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -26,14 +24,7 @@ from quantum_trader.store.journal import Journal
 from tests.component.fakes import ScriptedFeed
 from tests.component.test_trade_lifecycle import SYM, T0, _intent
 
-
-@pytest.fixture(autouse=True)
-def _clean_env() -> Iterator[None]:
-    saved = {k: v for k, v in os.environ.items() if k.startswith("QT_") and k != "QT_STATE_DIR"}
-    for key in saved:
-        del os.environ[key]
-    yield
-    os.environ.update(saved)
+pytestmark = pytest.mark.usefixtures("clean_qt_env")
 
 
 class Run:

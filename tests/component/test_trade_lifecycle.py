@@ -9,9 +9,6 @@ LSF = 1/(1 + ln 11) = 0.294303, tp = 0.015 × (0.894303, 1.347152, 1.873576) = 1
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-
 import pytest
 
 from quantum_trader.bus.messages import PositionClosed, Topic
@@ -30,13 +27,7 @@ T0 = BOUNDARY - 2 * 60_000  # candle 2 opens on the funding boundary
 RATE = 0.0001
 
 
-@pytest.fixture(autouse=True)
-def _clean_env() -> Iterator[None]:
-    saved = {k: v for k, v in os.environ.items() if k.startswith("QT_") and k != "QT_STATE_DIR"}
-    for key in saved:
-        del os.environ[key]
-    yield
-    os.environ.update(saved)
+pytestmark = pytest.mark.usefixtures("clean_qt_env")
 
 
 def _intent(side: Side) -> TradeIntent:

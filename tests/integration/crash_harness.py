@@ -66,6 +66,8 @@ class Daemon:
             stderr=subprocess.STDOUT,
             env=env,
         )
+        self.state = state
+        STARTED.append(self)
 
     def text(self) -> str:
         return self.log.read_text(errors="replace")
@@ -93,6 +95,20 @@ class Daemon:
             return self.proc.wait(5)
         finally:
             self._out.close()
+
+
+STARTED: list[Daemon] = []  # every daemon a test started, so none outlives a failed test
+
+
+def reap(state: Path) -> None:
+    """Kill what a failed case left running on ``state`` (cases run in parallel threads: each
+    reaps its own; a passing case has stopped its daemons already)."""
+    for d in [d for d in STARTED if d.state == state]:
+        STARTED.remove(d)
+        if d.proc.poll() is None:
+            d.proc.kill()
+            d.proc.wait(10)
+        d._out.close()
 
 
 def wait_until(check: Any, within: float, what: str, daemon: Daemon | None = None) -> Any:

@@ -22,6 +22,7 @@ from tests.integration.crash_harness import (
     Daemon,
     exchange_view,
     journal_view,
+    reap,
     seed_candles,
     wait_until,
 )
@@ -55,11 +56,11 @@ def _protected(fake: FakeServerProcess) -> bool:
 
 def _crash(tmp: Path, point: str) -> str:
     how, expect = POINTS[point]
+    state = tmp / point
     fake = FakeServerProcess()
     fake.start()
     try:
         fake.control("price", {"symbol": ID, "price": seed_candles(fake)})
-        state = tmp / point
         state.mkdir()
         if how.startswith("hang:"):
             fake.control("fault", {"method": "POST", "path": how[5:], "kind": "hang_after"})
@@ -86,6 +87,7 @@ def _crash(tmp: Path, point: str) -> str:
             assert d.wait_exit(40) == -signal.SIGKILL, f"{point}: not killed\n{d.text()[-2000:]}"
         _restart_and_check(fake, state, point, expect)
     finally:
+        reap(state)
         fake.stop()
     return point
 

@@ -19,11 +19,7 @@ ACCEPTANCE = [
 ]  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in list(os.environ):
-        if key.startswith("QT_") and key != "QT_STATE_DIR":
-            monkeypatch.delenv(key)
+pytestmark = pytest.mark.usefixtures("clean_qt_env")
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

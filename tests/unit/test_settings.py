@@ -19,13 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "config" / "qtrader.toml"
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
-    for key in list(os.environ):
-        if key.startswith("QT_") and key != "QT_STATE_DIR":
-            monkeypatch.delenv(key)
+pytestmark = pytest.mark.usefixtures("clean_qt_env")
 
 
 def test_shipped_file_equals_the_embedded_defaults() -> None:

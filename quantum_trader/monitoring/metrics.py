@@ -1,0 +1,113 @@
+"""``GET /metrics`` through prometheus_client: the daemon's state at scrape time (a collector over
+the status snapshot — health, equity, trades, risk trips, bus, Redis), a histogram of every exchange
+call's latency by method, and the process collector's CPU, memory and file descriptors. One
+registry per daemon, so tests and several pipelines in one process never collide."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Histogram, ProcessCollector, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+def _gauge(name: str, text: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(f"qtrader_{name}", text, value=float(value))
+
+
+def _labelled(
+    kind: type[GaugeMetricFamily] | type[CounterMetricFamily],
+    name: str,
+    text: str,
+    label: str,
+    samples: dict[str, float],
+) -> Metric:
+    family = kind(f"qtrader_{name}", text, labels=[label])
+    for key, value in samples.items():
+        family.add_metric([key], float(value))
+    return family
+
+
+class SnapshotCollector(Collector):
+    """Yields the figures of the snapshot handed to it just before a scrape."""
+
+    def __init__(self) -> None:
+        self.snap: dict[str, Any] | None = None
+
+    def collect(self) -> Iterator[Metric]:  # noqa: C901 - one metric family a line
+        s = self.snap
+        if s is None:
+            return
+        modules = {m: v["score"] for m, v in s["health"]["modules"].items()}
+        yield _labelled(
+            GaugeMetricFamily, "health_score", "Module health 0-100.", "module",
+            {**modules, "overall": s["health"]["overall"]},
+        )  # fmt: skip
+        t, risk = s["trades"], s["risk"]
+        yield _gauge("equity_usdt", "Account equity.", s["equity"])
+        yield _gauge("open_positions", "Open positions.", len(s["positions"]))
+        yield CounterMetricFamily("qtrader_trades_closed", "Closed trades.", value=t["closed"])
+        yield _gauge("realised_pnl_usdt", "Realised PnL since start.", t["realised_pnl"])
+        yield CounterMetricFamily(
+            "qtrader_liquidations", "Liquidations (must stay 0).", value=t["liquidations"]
+        )
+        yield _labelled(
+            CounterMetricFamily, "risk_trips", "Risk limit trips.", "kind", risk["trips"]
+        )
+        yield _gauge("risk_halted", "1 while the max drawdown halt holds.", risk["halted"])
+        yield _labelled(
+            CounterMetricFamily, "filter_rejections", "Signals rejected by the filter.", "reason",
+            s["filter_rejections"],
+        )  # fmt: skip
+        topics, subs = s["bus"]["topics"], s["bus"]["subscribers"]
+        for field in ("published", "delivered", "dropped", "dead_lettered"):
+            yield _labelled(
+                CounterMetricFamily, f"bus_{field}", f"Bus messages {field}.", "topic",
+                {name: c[field] for name, c in topics.items()},
+            )  # fmt: skip
+        yield _labelled(
+            GaugeMetricFamily, "bus_queue_depth", "Subscriber inbox depth.", "subscriber",
+            {n: v["queue_depth"] for n, v in subs.items()},
+        )  # fmt: skip
+        yield _labelled(
+            GaugeMetricFamily, "bus_handler_latency_p95_ms", "Handler latency p95.", "subscriber",
+            {n: v["latency_p95_ms"] for n, v in subs.items()},
+        )  # fmt: skip
+        redis = s["redis"]
+        yield _gauge(
+            "redis_mirror_up", "1 when the mirror is connected.", redis.get("state") == "connected"
+        )
+        yield CounterMetricFamily(
+            "qtrader_redis_mirror_dropped",
+            "Messages the mirror dropped.",
+            value=redis.get("dropped", 0),
+        )
+        account_age = s["account"]["age_s"]
+        yield _gauge("account_view_age_seconds", "Age of the account view.", account_age or 0.0)
+        yield _gauge("ilf_average_leverage", "Mean decided leverage.", s["ilf"]["average"])
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.state = SnapshotCollector()
+        self.registry.register(self.state)
+        ProcessCollector(registry=self.registry)
+        self.exchange_seconds = Histogram(
+            "qtrader_exchange_call_seconds",
+            "Exchange call latency by method.",
+            ["method"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+
+    def observe_exchange(self, method: str, seconds: float) -> None:
+        self.exchange_seconds.labels(method).observe(seconds)
+
+    def render(self, snap: dict[str, Any]) -> str:
+        self.state.snap = snap
+        return generate_latest(self.registry).decode()
