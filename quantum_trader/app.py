@@ -69,7 +69,7 @@ class Daemon:
             settings,
             feed,
             exchange,
-            sizer or make_sizer(settings, state_dir(), offload=not feed.simulated),
+            sizer or make_sizer(settings, state_dir()),
             self.journal,
         )
         paper = self.p.paper

@@ -46,7 +46,7 @@ async def run_backtest(
     """``fast``: step over quiet stretches (:mod:`fastforward`); the trades are the same as
     delivering every candle (``fast=False``), which a test checks."""
     feed = ReplayFeed(series, speed=None, funding=funding)
-    p = build_pipeline(settings, feed, sizer=make_sizer(settings, rl_dir, offload=False))
+    p = build_pipeline(settings, feed, sizer=make_sizer(settings, rl_dir))
     assert p.paper is not None  # noqa: S101 - a backtest always runs on the paper exchange
     recorder = Recorder(p.bus, p.paper)
     recorder.on_bar = on_bar

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Protocol, runtime_checkable
 
@@ -35,28 +36,36 @@ class Resumable(Protocol):
         ...
 
 
+BUDGET_S = 0.005  # at full speed a feed lets other tasks (API, timers) run at least this often
+
+
 class Pacer:
-    """Sleeps so that simulated time runs ``speed``× real time; ``None`` = as fast as possible."""
+    """Sleeps so that simulated time runs ``speed``× real time; ``None`` = as fast as possible,
+    yielding to the event loop every :data:`BUDGET_S` so ``/health`` and timers still run."""
 
     def __init__(self, speed: float | None) -> None:
         if speed is not None and speed <= 0:
             raise ValueError(f"speed must be > 0 or max, got {speed}")
         self.speed = speed
         self._last_ts: int | None = None
-        self._count = 0
+        self._yielded = time.monotonic()
+
+    async def breathe(self) -> None:
+        """Yield to the loop if this task has held it for longer than the budget."""
+        now = time.monotonic()
+        if now - self._yielded >= BUDGET_S:
+            await asyncio.sleep(0)
+            self._yielded = time.monotonic()
 
     async def wait_until(self, ts: int) -> None:
         if self.speed is None or self._last_ts is None:
             self._last_ts = ts
-            self._count += 1
-            if (
-                self._count % 64 == 0
-            ):  # at full speed, let other tasks (API, signals) run now and then
-                await asyncio.sleep(0)
+            await self.breathe()
             return
         delay = max(0.0, (ts - self._last_ts) / 1000.0 / self.speed)
         self._last_ts = ts
         await asyncio.sleep(delay)
+        self._yielded = time.monotonic()
 
 
 def parse_speed(text: str | float | None) -> float | None:

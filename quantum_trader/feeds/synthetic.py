@@ -3,7 +3,6 @@ slowly wandering funding rate, for several symbols at once. Same seed → same c
 
 from __future__ import annotations
 
-import asyncio
 import zlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -122,8 +121,8 @@ class SyntheticFeed:
             ts = START_TS + i * self.timeframe_ms
             if i >= self.warmup and ts > caught_up:
                 await self.pacer.wait_until(ts)
-            elif i % 512 == 0:
-                await asyncio.sleep(0)  # a long way to catch up: let the loop breathe
+            else:
+                await self.pacer.breathe()  # warm-up and catching up hold the loop no longer
             for symbol in self.symbols:
                 candle, funding = self.market.next_candle(symbol, ts)
                 if ts > self.seen.get(symbol, -1):

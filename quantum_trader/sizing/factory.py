@@ -22,9 +22,10 @@ def torch_available() -> bool:
         return False
 
 
-def make_sizer(settings: Settings, state_dir: Path, offload: bool = True) -> Sizer:
-    """``offload``: train in a worker thread (live). In simulated time updates run inline so every
-    replay of the same candles sizes the same way."""
+def make_sizer(settings: Settings, state_dir: Path) -> Sizer:
+    """The RL sizer (its updates train in a worker thread and are awaited where they happen, so
+    the event loop stays free and every replay of the same candles sizes the same way), or the
+    SPEC's fallback formula when RL is off or torch is missing."""
     rl = settings.rl
     if not rl.enabled:
         return FallbackSizer()
@@ -41,7 +42,6 @@ def make_sizer(settings: Settings, state_dir: Path, offload: bool = True) -> Siz
             rl.learning_rate,
             rl.exploration_sigma,
             rl.epochs,
-            offload=offload,
             seed=rl.seed,
         ),
     )

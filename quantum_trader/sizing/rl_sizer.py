@@ -53,7 +53,6 @@ class RLConfig:
     sigma: float = 0.25
     epochs: int = 10
     low_reward: float = 0.001
-    offload: bool = True  # train in a worker thread; False in simulated time (deterministic)
     seed: int = 0  # a fresh policy's initial weights
 
 
@@ -148,24 +147,20 @@ class RLSizer:
             await self.update()
 
     async def update(self) -> None:
-        """Train a copy (off the event loop when offloading), swap it in, checkpoint."""
+        """Train a copy in a worker thread (the first use imports torch: seconds, cold), swap it
+        in, checkpoint. The update is awaited where it happens — in simulated time the feed waits
+        for it, so runs stay deterministic — while the event loop serves everything else."""
         batch = list(self.buffer)
         self.since_update = 0
         try:
-            if self.cfg.offload:
-                trainer = await asyncio.to_thread(self.trainer)  # first use imports torch
-                policy, optimizer, stats = await asyncio.to_thread(trainer.train_copy, batch)
-            else:
-                policy, optimizer, stats = self.trainer().train_copy(batch)
+            trainer = await asyncio.to_thread(self.trainer)
+            policy, optimizer, stats = await asyncio.to_thread(trainer.train_copy, batch)
         except Exception:
             self.update_errors += 1
             log.opt(exception=True).error("policy update failed; keeping the current policy")
             return
         self._adopt(policy, optimizer, stats)
-        if self.cfg.offload:
-            await asyncio.to_thread(self.trainer().save, self.path, self.counters)
-        else:
-            self.trainer().save(self.path, self.counters)
+        await asyncio.to_thread(self.trainer().save, self.path, self.counters)
 
     def _adopt(self, policy: SizerPolicy, optimizer: Any, stats: UpdateStats) -> None:
         trainer = self.trainer()

@@ -15,7 +15,7 @@ from quantum_trader.sizing.rl_sizer import RLConfig, RLSizer
 async def _trades(state: Path) -> list[PositionClosed]:
     settings = Settings()
     feed = SyntheticFeed(settings.signals.symbols, seed=11, speed=None, warmup=300, limit=1_200)
-    sizer = RLSizer(state, RLConfig(retrain_every=3, offload=False))
+    sizer = RLSizer(state, RLConfig(retrain_every=3))
     p = build_pipeline(settings, feed, sizer=sizer)
     closed: list[PositionClosed] = []
 
