@@ -35,7 +35,7 @@ from quantum_trader.runtime.systemd import Notifier
 from quantum_trader.settings import EX_CONFIG, ConfigError, Settings
 from quantum_trader.sizing.factory import make_sizer
 from quantum_trader.sizing.sizer import Sizer
-from quantum_trader.store.journal import Journal
+from quantum_trader.store.journal import Journal, JournalError
 from quantum_trader.store.trades import FILE as TRADES_FILE
 from quantum_trader.store.trades import TradeLog
 
@@ -116,7 +116,13 @@ class Daemon:
                     f"this paper journal ({journal.path}) belongs to another market ({known}), "
                     f"not {identity}: run that market again, or `qtrader paper reset` to start over"
                 )
-            paper.restore(saved)
+            try:
+                paper.restore(saved)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise JournalError(
+                    f"the paper account in {journal.path} is unusable ({exc}): `qtrader paper "
+                    "reset` starts over"
+                ) from None
             if isinstance(feed, Resumable):
                 feed.resume_after(paper.engine.seen)
             log.info(

@@ -27,6 +27,7 @@ from quantum_trader.feeds.synthetic import SyntheticFeed
 from quantum_trader.runtime.statelock import StateDirLocked, lock_state_dir
 from quantum_trader.settings import ConfigError as SettingsError
 from quantum_trader.settings import Settings, with_mode
+from quantum_trader.store.journal import JournalError
 
 EX_USAGE = 2
 EX_CONFIG = 78
@@ -147,7 +148,7 @@ def _run(args: argparse.Namespace, settings: Settings, mode: Mode) -> int:
     if mode == "paper":
         try:
             daemon = Daemon(settings, _feed(args, settings), "paper", args.duration)
-        except SettingsError as exc:
+        except (SettingsError, JournalError) as exc:
             print(f"qtrader run --paper: {exc}")
             return EX_CONFIG
         return asyncio.run(daemon.run())
@@ -176,7 +177,12 @@ def _run(args: argparse.Namespace, settings: Settings, mode: Mode) -> int:
     from quantum_trader.exchange.binance import BinanceUsdm  # ccxt: only when trading on it
 
     exchange = BinanceUsdm(client, f"binance-{mode}")
-    return asyncio.run(Daemon(settings, feed, mode, args.duration, exchange=exchange).run())
+    try:
+        daemon = Daemon(settings, feed, mode, args.duration, exchange=exchange)
+    except JournalError as exc:
+        print(f"qtrader run --{mode}: {exc}")
+        return EX_CONFIG
+    return asyncio.run(daemon.run())
 
 
 async def _get_health(url: str) -> dict[str, Any]:

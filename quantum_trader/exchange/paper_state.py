@@ -5,6 +5,7 @@ orders; restored before reconciliation, which then treats the paper exchange lik
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from quantum_trader.bus.messages import to_jsonable
@@ -39,7 +40,21 @@ def snapshot(e: PaperEngine) -> dict[str, Any]:
     }
 
 
+def _finite(what: str, value: Any) -> float:
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{what} is {value!r}")
+    return number
+
+
 def restore(e: PaperEngine, s: dict[str, Any]) -> None:
+    """Load a snapshot; ValueError (naming the field) when a number in it is not finite."""
+    _finite("wallet", s["wallet"])
+    for symbol, (_, qty, entry, margin, _lev) in s["positions"].items():
+        for what, value in (("qty", qty), ("entry", entry), ("margin", margin)):
+            _finite(f"{symbol} {what}", value)
+    for symbol, price in s["last"].items():
+        _finite(f"{symbol} last price", price)
     e.wallet = float(s["wallet"])
     e.positions = {}
     for symbol, (side, qty, entry, margin, lev) in s["positions"].items():

@@ -22,6 +22,8 @@ class AccountView:
     balance: Balance | None = None
     positions: dict[str, Position] = field(default_factory=dict)
     stops: dict[str, float] = field(default_factory=dict)  # symbol → our live stop's price
+    #: symbol → the stop order id the book held when the exchange was read (the read checked it)
+    checked: dict[str, str | None] = field(default_factory=dict)
     refreshed: float = 0.0  # time.time() of the last good read
     error: str = ""  # why the last read failed ("" when it did not)
     failures: int = 0  # failed reads in a row
@@ -32,13 +34,26 @@ class AccountView:
         balance = await exchange.fetch_balance()
         positions = {p.symbol: p for p in await exchange.fetch_positions()}
         stops: dict[str, float] = {}
+        checked: dict[str, str | None] = {}
         for symbol, mp in list(book.positions.items()):
+            checked[symbol] = mp.stop_order_id
             for o in await exchange.fetch_open_orders(symbol):
                 if o.type is OrderType.STOP_MARKET and o.id == mp.stop_order_id:
                     stops[symbol] = o.stop_price
         self.balance, self.positions, self.stops = balance, positions, stops
+        self.checked = checked
         self.refreshed, self.error, self.failures = time.time(), "", 0
         book.equity, book.wallet = balance.equity, balance.wallet
+
+    def stop_of(
+        self, symbol: str, stop_id: str | None, booked_price: float
+    ) -> tuple[float | None, bool]:
+        """(our stop's price on the exchange, whether a read confirmed it). A stop the last read
+        checked is what that read found (None: gone); a newer one — placed since — is the price the
+        exchange acknowledged when it accepted the order, not yet confirmed by a read."""
+        if stop_id is not None and self.checked.get(symbol) == stop_id:
+            return self.stops.get(symbol), True
+        return (booked_price if stop_id is not None else None), False
 
     def age_s(self) -> float | None:
         return round(time.time() - self.refreshed, 1) if self.refreshed else None

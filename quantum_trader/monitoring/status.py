@@ -25,10 +25,11 @@ async def snapshot(
 ) -> dict[str, Any]:
     """From state only — the book and the account view — never a call to the exchange."""
     balance = account.balance or Balance(p.book.wallet, p.book.equity, p.book.used_margin(), 0.0)
-    positions, stops = account.positions, account.stops
+    positions = account.positions
     managed = []
     for symbol, mp in p.book.positions.items():
         plan, ex_pos = mp.opened.plan, positions.get(symbol)
+        exchange_stop, confirmed = account.stop_of(symbol, mp.stop_order_id, mp.state.stop_price)
         managed.append(
             {
                 "symbol": symbol,
@@ -39,7 +40,8 @@ async def snapshot(
                 "leverage": plan.leverage,
                 "margin": plan.margin,
                 "stop_price": mp.state.stop_price,
-                "exchange_stop": stops.get(symbol),
+                "exchange_stop": exchange_stop,
+                "stop_confirmed_by_read": confirmed,
                 "stop_reason": mp.stop_reason,
                 "tp_prices": list(plan.tp_prices),
                 "legs_done": mp.state.legs_done,

@@ -56,6 +56,26 @@ def _now() -> int:
     return int(time.time() * 1000)
 
 
+#: columns each table must have: a file whose tables lack them was written by something else
+REQUIRED = {
+    "intents": {"intent_id", "symbol", "state", "reason", "payload"},
+    "orders": {"client_id", "intent_id", "role", "state", "exchange_id", "filled", "detail"},
+    "fills": {"order_id", "client_id", "qty", "price", "fee", "ts"},
+    "positions": {"intent_id", "symbol", "status", "record"},
+    "closed": {"intent_id", "payload"},
+    "equity": {"ts", "wallet", "equity"},
+    "experiences": {"intent_id", "payload"},
+    "paper": {"id", "state"},
+    "events": {"ts", "kind", "detail"},
+}
+CORRUPT = ("not a database", "malformed")  # what SQLite says of a damaged file
+
+
+class JournalError(Exception):
+    """A journal the daemon cannot trust or write (locked, read-only, foreign): it refuses to
+    start rather than trade with a book it cannot keep."""
+
+
 class Journal:
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
@@ -65,8 +85,19 @@ class Journal:
         try:
             return self._connect()
         except sqlite3.DatabaseError as exc:
-            if self.path == ":memory:":
-                raise
+            text = str(exc).lower()
+            if "locked" in text:
+                raise JournalError(
+                    f"journal {self.path} is locked by another process ({exc}): stop it, or give "
+                    "this daemon its own state directory"
+                ) from None
+            if "readonly" in text or "read-only" in text:
+                raise JournalError(
+                    f"journal {self.path} cannot be written ({exc}): fix the permissions of the "
+                    "file and of the state directory"
+                ) from None
+            if self.path == ":memory:" or not any(m in text for m in CORRUPT):
+                raise JournalError(f"journal {self.path}: {exc}") from None
             aside = f"{self.path}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}"
             Path(self.path).rename(aside)
             log.critical(
@@ -75,16 +106,36 @@ class Journal:
             return self._connect()
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=2.0)
+        try:
+            self._prepare(db)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _prepare(self, db: sqlite3.Connection) -> None:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(SCHEMA)
+        for table, needed in REQUIRED.items():
+            have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+            missing = needed - have
+            if missing:
+                raise JournalError(
+                    f"{self.path} is not a qtrader journal: table {table} lacks "
+                    f"{', '.join(sorted(missing))} (move it away, or point QT_STATE_DIR elsewhere)"
+                )
         columns = {row[1] for row in db.execute("PRAGMA table_info(fills)")}
         if "trade_id" not in columns:  # a journal from before fills had trade ids
             db.execute("ALTER TABLE fills ADD COLUMN trade_id TEXT")
         db.execute("CREATE UNIQUE INDEX IF NOT EXISTS fills_trade ON fills(trade_id)")
         db.execute("SELECT count(*) FROM intents").fetchone()
-        return db
+        db.execute("BEGIN IMMEDIATE")  # can it be written now? (locked, read-only: no)
+        try:
+            db.execute("INSERT INTO events(ts, kind, detail) VALUES (0, 'write-probe', '')")
+        finally:
+            db.execute("ROLLBACK")
 
     def close(self) -> None:
         self.db.close()

@@ -5,13 +5,15 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from quantum_trader.bus.messages import PositionClosed, PositionOpened
 from quantum_trader.core.exits import ExitPlan, start
 from quantum_trader.core.pnl import ClosingFill
 from quantum_trader.core.types import Fill, OrderSide, Regime, Side, TradeIntent
 from quantum_trader.execution.book import ManagedPosition
 from quantum_trader.store.codec import dumps, loads
-from quantum_trader.store.journal import Journal
+from quantum_trader.store.journal import Journal, JournalError
 
 TS = 1_767_225_600_000
 
@@ -116,3 +118,61 @@ def test_paper_state_and_events(tmp_path: Path) -> None:
     assert j.load_paper() == {"wallet": 2.5}
     j.event("adopted", "why")
     assert j.events() == [("adopted", "why")]
+
+
+# Issue 11, item 10: a journal the daemon cannot keep is a refusal to start, with the reason —
+# not a traceback, not a daemon that runs "HEALTHY" while every write fails, and never (for a
+# locked one) a journal moved aside as if it were corrupt.
+
+
+def test_a_foreign_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "journal-paper.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE orders(x TEXT)")
+    with pytest.raises(JournalError, match="not a qtrader journal: table orders lacks"):
+        Journal(path)
+    assert path.exists() and not list(tmp_path.glob("*.corrupt-*"))  # left as it was
+
+
+def test_a_locked_journal_is_refused_not_set_aside(tmp_path: Path) -> None:
+    path = tmp_path / "journal-paper.sqlite3"
+    Journal(path).close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        with pytest.raises(JournalError, match="locked by another process"):
+            Journal(path)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert not list(tmp_path.glob("*.corrupt-*"))
+
+
+def test_a_read_only_journal_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As root chmod does not stop writes, so the file is opened read-only the way SQLite would
+    find a read-only file or directory."""
+    path = tmp_path / "journal-paper.sqlite3"
+    Journal(path).close()
+    real = sqlite3.connect
+    monkeypatch.setattr(sqlite3, "connect", lambda p, **k: real(f"file:{p}?mode=ro", uri=True, **k))
+    with pytest.raises(JournalError, match="cannot be written"):
+        Journal(path)
+
+
+def test_a_non_finite_paper_wallet_is_refused(_state_dir: Path) -> None:
+    from quantum_trader.app import Daemon
+    from quantum_trader.feeds.synthetic import SyntheticFeed
+    from quantum_trader.settings import Settings
+
+    settings = Settings(api={"enabled": False}, rl={"enabled": False})
+    first = Daemon(settings, SyntheticFeed(settings.signals.symbols, speed=None, limit=5))
+    assert first.journal is not None and first.p.paper is not None
+    first.p.paper.flush()
+    raw = first.journal.db.execute("SELECT state FROM paper").fetchone()[0]
+    bad = raw.replace(f'"wallet":{first.p.paper.engine.wallet}', '"wallet":NaN', 1)
+    bad = bad.replace(f'"wallet": {first.p.paper.engine.wallet}', '"wallet": NaN', 1)
+    assert "NaN" in bad
+    first.journal.db.execute("UPDATE paper SET state=?", (bad,))
+    first.journal.close()
+    with pytest.raises(JournalError, match="unusable.*wallet is nan"):
+        Daemon(settings, SyntheticFeed(settings.signals.symbols, speed=None, limit=5))
