@@ -30,6 +30,7 @@ from quantum_trader.feeds.base import Feed, Resumable
 from quantum_trader.monitoring.account import AccountView, keep_current
 from quantum_trader.monitoring.status import snapshot
 from quantum_trader.pipeline import Pipeline, build_pipeline
+from quantum_trader.runtime.loops import every
 from quantum_trader.runtime.supervisor import Supervisor
 from quantum_trader.runtime.systemd import Notifier
 from quantum_trader.settings import EX_CONFIG, ConfigError, Settings
@@ -190,19 +191,13 @@ class Daemon:
 
     async def _fill_loop(self) -> None:
         """Live exchanges: resting orders (stop, TP legs) are polled for fills."""
-        while True:
-            await asyncio.sleep(self.settings.exchange.fill_poll_seconds)
-            try:
-                fills = await self.p.exchange.take_fills()
-            except ExchangeError as exc:
-                log.warning(
-                    "fill poll failed ({}); next poll in {}s",
-                    exc,
-                    self.settings.exchange.fill_poll_seconds,
-                )
-                continue
-            for fill in fills:
+
+        async def poll() -> None:
+            for fill in await self.p.exchange.take_fills():
                 await self.p.bus.publish(Topic.ORDER_FILLED, fill)
+
+        interval = self.settings.exchange.fill_poll_seconds
+        await every("fill poll", interval, poll, self.p.health)
 
     async def _reconcile(self) -> None:
         """Before the first candle: the account checked, the journal reconciled with the exchange,

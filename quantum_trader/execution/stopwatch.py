@@ -8,9 +8,10 @@ import asyncio
 
 from loguru import logger
 
-from quantum_trader.exchange.base import Exchange, ExchangeError
+from quantum_trader.exchange.base import Exchange
 from quantum_trader.execution.book import Book
 from quantum_trader.execution.exits import ExitManager
+from quantum_trader.runtime.loops import every
 
 log = logger.bind(component="stopwatch")
 
@@ -45,9 +46,5 @@ class StopWatch:
         return replaced
 
     async def run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.check()
-            except ExchangeError as exc:
-                log.warning("stop check failed ({}); next in {:.0f}s", exc, self.interval)
+        await asyncio.sleep(self.interval)  # reconciliation has just checked every stop
+        await every("stop check", self.interval, self.check)

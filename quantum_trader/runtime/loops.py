@@ -1,0 +1,44 @@
+"""The shape of every periodic loop that talks to the exchange: drift-corrected (it sleeps the
+interval less the time the work took), exception-safe (a temporary exchange error is logged,
+counted against the module's health and retried with exponential backoff, capped), supervised by
+the caller. A fatal error is the fatal latch's to handle: it stops the daemon."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from loguru import logger
+
+from quantum_trader.exchange.base import ExchangeError, FatalExchangeError
+from quantum_trader.monitoring.health import HealthMonitor
+
+log = logger.bind(component="runtime")
+
+
+async def every(
+    name: str,
+    interval_s: float,
+    work: Callable[[], Awaitable[object]],
+    health: HealthMonitor | None = None,
+    max_backoff_s: float = 60.0,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    failures = 0
+    while True:
+        started = clock()
+        delay = interval_s
+        try:
+            await work()
+            failures = 0
+        except FatalExchangeError:
+            raise
+        except ExchangeError as exc:
+            failures += 1
+            delay = min(max(max_backoff_s, interval_s), interval_s * 2 ** min(failures, 10))
+            if health is not None:
+                health.error("exchange", f"{name}: {exc}")
+            log.warning("{} failed ({}; {} in a row): next in {:.1f}s", name, exc, failures, delay)
+        await sleep(max(0.0, delay - (clock() - started)))
