@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from quantum_trader.bus.messages import CandleEvent
+from quantum_trader.core.sizing import MarketRules
 from quantum_trader.core.types import Candle
+from quantum_trader.exchange.paper import PaperExchange
+from quantum_trader.exchange.paper_rules import PaperConfig
 
 Hook = Callable[[], Awaitable[None]]
 
@@ -41,3 +44,15 @@ class ScriptedFeed:
                 await hook()
             candle = Candle(self.start_ts + k * self.timeframe_ms, o, h, lo, c, 1.0)
             yield CandleEvent(self.symbol, candle, self.timeframe_ms, self.funding_rate)
+
+
+def scripted_paper() -> PaperExchange:
+    """The scripted scenarios' exchange: taker 0.05 %, maker 0.02 %, slippage 0.05 %, tick 0.01,
+    step 0.001, minimum notional 5 (the hand computations in the tests use these)."""
+    rules = MarketRules(qty_step=0.001, min_qty=0.001, min_notional=5, price_tick=0.01)
+    return PaperExchange(
+        PaperConfig(
+            taker_fee=0.0005, maker_fee=0.0002, slippage=0.0005, auto_rules=False,
+            default_rules=rules,
+        )
+    )  # fmt: skip

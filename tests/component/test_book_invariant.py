@@ -19,14 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from quantum_trader.bus.messages import PositionClosed, Topic
-from quantum_trader.core.sizing import MarketRules
 from quantum_trader.core.types import Side
-from quantum_trader.exchange.paper import PaperExchange
-from quantum_trader.exchange.paper_rules import PaperConfig
 from quantum_trader.execution.invariants import InvariantWatch
 from quantum_trader.pipeline import build_pipeline
 from quantum_trader.settings import Settings
-from tests.component.fakes import ScriptedFeed
+from tests.component.fakes import ScriptedFeed, scripted_paper
 from tests.component.test_trade_lifecycle import SYM, T0, _intent
 
 CANDLES = 60
@@ -59,17 +56,7 @@ def _path(steps: list[tuple[float, float, float, float, bool, object]]) -> list[
 
 async def _run(steps: list[tuple[float, float, float, float, bool, tuple[Side, int]]]) -> None:
     closed: list[PositionClosed] = []
-    paper = PaperExchange(
-        PaperConfig(
-            taker_fee=0.0005,
-            maker_fee=0.0002,
-            slippage=0.0005,
-            auto_rules=False,
-            default_rules=MarketRules(
-                qty_step=0.001, min_qty=0.001, min_notional=5, price_tick=0.01
-            ),
-        )
-    )
+    paper = scripted_paper()
     path = _path(steps)
     prices = [100.0] + [c for *_, c in path]
 

@@ -12,14 +12,11 @@ from __future__ import annotations
 import pytest
 
 from quantum_trader.bus.messages import PositionClosed, Topic
-from quantum_trader.core.sizing import MarketRules
 from quantum_trader.core.types import Regime, Side, TradeIntent
 from quantum_trader.exchange.base import OrderType
-from quantum_trader.exchange.paper import PaperExchange
-from quantum_trader.exchange.paper_rules import PaperConfig
 from quantum_trader.pipeline import Pipeline, build_pipeline
 from quantum_trader.settings import Settings
-from tests.component.fakes import ScriptedFeed
+from tests.component.fakes import ScriptedFeed, scripted_paper
 
 SYM = "BTC/USDT:USDT"
 BOUNDARY = 1_704_067_200_000  # a funding time (00:00 UTC)
@@ -59,17 +56,7 @@ class Run:
         self.closed: list[PositionClosed] = []
         self.stops_seen: list[float] = []
         settings = Settings(signals={"min_confidence": 1.0})  # the ensemble never trades here
-        paper = PaperExchange(
-            PaperConfig(
-                taker_fee=0.0005,
-                maker_fee=0.0002,
-                slippage=0.0005,
-                auto_rules=False,
-                default_rules=MarketRules(
-                    qty_step=0.001, min_qty=0.001, min_notional=5, price_tick=0.01
-                ),
-            )
-        )
+        paper = scripted_paper()
         hooks = {1: self.enter, **{k: self.look for k in range(2, len(path) + 1)}}
         feed = ScriptedFeed(
             SYM, [(100.0, 100.0, 100.0, 100.0), *path], T0, hooks, funding_rate=RATE
