@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import time
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -216,6 +217,7 @@ class Daemon:
                     self.p.exits,
                     self.settings.exchange.unknown_positions,
                     tuple(self.p.feed.feed.symbols),
+                    self._market_now(),
                 )
                 await rec.run()
                 for fill in await self.p.exchange.take_fills():
@@ -228,6 +230,13 @@ class Daemon:
                 log.error("reconciliation attempt {} failed: {}", attempt + 1, exc)
                 await asyncio.sleep(min(8.0, 0.5 * 2**attempt))
         raise ReconcileError(f"refusing to trade: {last}")
+
+    def _market_now(self) -> Callable[[], int] | None:
+        """Paper on simulated time: the market's clock is the last candle the account saw."""
+        paper = self.p.paper
+        if paper is None or not self.p.feed.feed.simulated or not paper.engine.now:
+            return None
+        return lambda: paper.engine.now
 
     async def _watchdog(self) -> None:
         while True:

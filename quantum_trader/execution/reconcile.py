@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from loguru import logger
@@ -74,8 +75,12 @@ class Reconciler:
         exits: ExitManager,
         unknown: str = "adopt",
         symbols: tuple[str, ...] = (),
+        now_ms: Callable[[], int] | None = None,
     ) -> None:
         self.ex, self.journal, self.book = exchange, journal, book
+        #: the market's time (paper: the last candle's; live: the wall clock) — an adopted
+        #: position is "opened" now, and the exit manager ignores candles from before that
+        self.now_ms = now_ms or (lambda: int(time.time() * 1000))
         self.symbols = symbols
         self.execution, self.exits, self.unknown = execution, exits, unknown
         self.report = Report()
@@ -183,7 +188,7 @@ class Reconciler:
             return
         intent = TradeIntent(
             intent_id=f"adopted-{pos.symbol.split(':')[0].replace('/', '')}-{pos.side}",
-            ts=int(time.time() * 1000),
+            ts=self.now_ms(),
             symbol=pos.symbol,
             side=pos.side,
             confidence=0.0,

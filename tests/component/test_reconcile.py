@@ -137,3 +137,17 @@ async def test_an_unreadable_record_is_kept_and_reported(tmp_path: Path) -> None
     assert [k for k, _ in journal.events()] == ["unreadable"]
     row = journal.db.execute("SELECT status, record FROM positions").fetchone()
     assert row == ("unreadable", '{"not": "a position"}')  # kept as it was, for a human
+
+
+async def test_an_adopted_position_opens_at_the_market_time(tmp_path: Path) -> None:
+    """On simulated time the adopted position used to be "opened" at the wall clock — months after
+    the paper market's candles, which the exit manager then ignored as older than the entry."""
+    p, journal = world(tmp_path)
+    open_by_hand(p)
+    assert p.paper is not None
+    rec = Reconciler(
+        p.exchange, journal, p.book, p.execution, p.exits, "adopt", (SYM,),
+        lambda: p.paper.engine.now if p.paper else 0,
+    )  # fmt: skip
+    await rec.run()
+    assert p.book.positions[SYM].opened.plan.opened_ts == T0
