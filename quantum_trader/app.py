@@ -29,7 +29,7 @@ from quantum_trader.execution.reconcile import ReconcileError, Reconciler
 from quantum_trader.execution.stopwatch import StopWatch
 from quantum_trader.feeds.base import Feed, Resumable
 from quantum_trader.monitoring.account import AccountView, keep_current
-from quantum_trader.monitoring.status import snapshot
+from quantum_trader.monitoring.status import snapshot, summary
 from quantum_trader.pipeline import Pipeline, build_pipeline
 from quantum_trader.runtime.loops import every
 from quantum_trader.runtime.supervisor import Supervisor
@@ -385,38 +385,3 @@ class Daemon:
         if fatal:
             log.critical("exiting non-zero: {}", self.supervisor.fatal_reason)
         return 1 if fatal else 0
-
-
-def summary(s: dict[str, Any], reason: str, start_equity: float) -> str:
-    t = s["trades"]
-    losses = t["closed"] - t["wins"]
-    lines = [
-        "",
-        f"qtrader {s['mode']} — stopped: {reason} after {s['uptime_s']:.0f}s "
-        f"({s['feed']['candles']} candles)",
-        f"  trades     {t['closed']} closed ({t['wins']} won, {losses} lost), "
-        f"{t['intents']} intents, {t['entry_rejections']} entries rejected",
-        f"  pnl        {t['realised_pnl']:+,.2f} USDT realised | equity {start_equity:,.2f} → "
-        f"{s['equity']:,.2f}",
-        f"  positions  {len(s['positions'])} open, each with its exchange stop:",
-    ]
-    for pos in s["positions"]:
-        lines.append(
-            f"    {pos['symbol']:<14} {pos['side']:<5} {pos['qty']:g} @ {pos['entry_price']:.6g} "
-            f"{pos['leverage']}x stop {pos['exchange_stop']} ({pos['stop_reason']})"
-        )
-    dead = sum(c["dead_lettered"] for c in s["bus"]["topics"].values())
-    restarts = sum(s["task_restarts"].values())
-    lines.append(
-        f"  errors     {dead} dead letters, {restarts} task restarts, "
-        f"{t['emergency_closes']} emergency closes, {t['liquidations']} liquidations"
-    )
-    r = s["risk"]
-    trips = ", ".join(f"{k} ×{n}" for k, n in sorted(r["trips"].items())) or "none"
-    halted = " | HALTED: max drawdown (qtrader risk reset lifts it)" if r["halted"] else ""
-    lines.append(f"  risk       trips: {trips}{halted}")
-    lines.append(
-        f"  health     {s['health']['status']} ({s['health']['overall']:.0f}) | "
-        f"redis {s['redis']['state']}"
-    )
-    return "\n".join(lines)

@@ -22,13 +22,13 @@ from quantum_trader.core.errors import CoreError, InvalidInput
 from quantum_trader.core.liquidation import BracketTable
 from quantum_trader.explain import decision_dict, decision_table
 from quantum_trader.logging import register_secret, setup_logging
+from quantum_trader.params import decision_params
 from quantum_trader.risk_commands import add_paper_parser, add_risk_parser, cmd_paper, cmd_risk
 from quantum_trader.rl_commands import add_rl_parser, cmd_rl
 from quantum_trader.settings import (
     EX_CONFIG,
     ConfigError,
     Settings,
-    decision_params,
     load_settings,
 )
 

@@ -39,9 +39,10 @@ from quantum_trader.feeds.base import Feed
 from quantum_trader.feeds.service import FeedService
 from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.monitoring.metrics import Metrics
+from quantum_trader.params import decision_params, filter_params
 from quantum_trader.runtime.clock import SimClock
 from quantum_trader.runtime.fatal import FatalLatch
-from quantum_trader.settings import Settings, decision_params, filter_params
+from quantum_trader.settings import Settings
 from quantum_trader.signals.calibrator import Calibrator
 from quantum_trader.signals.http_source import HttpSignalSource
 from quantum_trader.signals.service import SignalService

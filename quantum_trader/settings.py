@@ -2,7 +2,7 @@
 
 Precedence, highest first: environment ``QT_SECTION__KEY`` → the TOML file (``--config`` or
 ``QT_CONFIG``) → the defaults embedded here, which ``config/qtrader.toml`` restates with comments.
-Each component receives its own section; :func:`decision_params` maps sections onto the pure core.
+Each component receives its own section; :mod:`quantum_trader.params` maps them onto the pure core.
 """
 
 from __future__ import annotations
@@ -32,13 +32,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from quantum_trader.core.decision import DecisionParams
 from quantum_trader.core.errors import InvalidInput
-from quantum_trader.core.filter import FilterParams
 from quantum_trader.core.levels import LevelParams
 from quantum_trader.core.leverage import LeverageParams
-from quantum_trader.core.liquidation import DEFAULT_BRACKETS
-from quantum_trader.core.sizing import MarketRules, SizingParams
 from quantum_trader.core.types import Consensus
 
 EX_CONFIG = 78  # sysexits.h: configuration error; systemd's RestartPreventExitStatus
@@ -399,34 +395,4 @@ def _describe_env(exc: SettingsError) -> str:
         f"invalid configuration: {', '.join(names)}: not a valid value for its setting — a "
         "list or table in an environment variable is JSON, e.g. "
         """QT_SIGNALS__SYMBOLS='["BTC/USDT:USDT"]'"""
-    )
-
-
-def decision_params(settings: Settings) -> DecisionParams:
-    """The pure core's parameters from the settings sections."""
-    lv, m = settings.levels, settings.market
-    return DecisionParams(
-        leverage=LeverageParams(**settings.leverage.model_dump()),
-        levels=LevelParams(**lv.model_dump(exclude={"liq_safety"})),
-        sizing=SizingParams(
-            **settings.sizing.model_dump(),
-            round_trip_cost=2 * (settings.paper.taker_fee + settings.paper.slippage),
-            slippage=settings.paper.slippage,
-        ),
-        rules=MarketRules(**m.model_dump()),
-        brackets=DEFAULT_BRACKETS,
-        liq_safety=lv.liq_safety,
-    )
-
-
-def filter_params(settings: Settings) -> FilterParams:
-    s = settings.signals
-    return FilterParams(
-        min_health_overall=settings.health.min_overall,
-        min_health_source=settings.health.min_source,
-        allowed_consensus=frozenset(s.allowed_consensus),
-        min_confidence=s.min_confidence,
-        high_vol_atr_pct=s.high_vol_atr_pct,
-        high_vol_min_confidence=s.high_vol_min_confidence,
-        max_positions=settings.risk.max_positions,
     )

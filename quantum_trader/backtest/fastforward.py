@@ -24,8 +24,9 @@ from quantum_trader.core.features import true_range
 from quantum_trader.core.risk import DAY_MS
 from quantum_trader.feeds.loader import FundingSeries
 from quantum_trader.feeds.replay import event_at
+from quantum_trader.params import filter_params
 from quantum_trader.pipeline import Pipeline
-from quantum_trader.settings import Settings, filter_params
+from quantum_trader.settings import Settings
 
 
 class FastForward:

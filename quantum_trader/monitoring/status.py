@@ -1,4 +1,5 @@
-"""One snapshot of the daemon for ``GET /health``, ``GET /metrics`` and the exit summary."""
+"""One snapshot of the daemon for ``GET /health``, ``GET /metrics`` and the exit summary, and that
+summary's one screen of text."""
 
 from __future__ import annotations
 
@@ -82,3 +83,38 @@ async def snapshot(
         "redis": mirror.snapshot() if mirror is not None else {"state": "disabled"},
         "task_restarts": restarts or {},
     }
+
+
+def summary(s: dict[str, Any], reason: str, start_equity: float) -> str:
+    t = s["trades"]
+    losses = t["closed"] - t["wins"]
+    lines = [
+        "",
+        f"qtrader {s['mode']} — stopped: {reason} after {s['uptime_s']:.0f}s "
+        f"({s['feed']['candles']} candles)",
+        f"  trades     {t['closed']} closed ({t['wins']} won, {losses} lost), "
+        f"{t['intents']} intents, {t['entry_rejections']} entries rejected",
+        f"  pnl        {t['realised_pnl']:+,.2f} USDT realised | equity {start_equity:,.2f} → "
+        f"{s['equity']:,.2f}",
+        f"  positions  {len(s['positions'])} open, each with its exchange stop:",
+    ]
+    for pos in s["positions"]:
+        lines.append(
+            f"    {pos['symbol']:<14} {pos['side']:<5} {pos['qty']:g} @ {pos['entry_price']:.6g} "
+            f"{pos['leverage']}x stop {pos['exchange_stop']} ({pos['stop_reason']})"
+        )
+    dead = sum(c["dead_lettered"] for c in s["bus"]["topics"].values())
+    restarts = sum(s["task_restarts"].values())
+    lines.append(
+        f"  errors     {dead} dead letters, {restarts} task restarts, "
+        f"{t['emergency_closes']} emergency closes, {t['liquidations']} liquidations"
+    )
+    r = s["risk"]
+    trips = ", ".join(f"{k} ×{n}" for k, n in sorted(r["trips"].items())) or "none"
+    halted = " | HALTED: max drawdown (qtrader risk reset lifts it)" if r["halted"] else ""
+    lines.append(f"  risk       trips: {trips}{halted}")
+    lines.append(
+        f"  health     {s['health']['status']} ({s['health']['overall']:.0f}) | "
+        f"redis {s['redis']['state']}"
+    )
+    return "\n".join(lines)

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from quantum_trader.params import decision_params, filter_params
 from quantum_trader.settings import (
     ConfigError,
     Settings,
-    decision_params,
-    filter_params,
     load_settings,
 )
 

@@ -1,0 +1,42 @@
+"""The pure core's parameters, built from the settings sections (one place maps configuration
+onto :mod:`quantum_trader.core`)."""
+
+from __future__ import annotations
+
+from quantum_trader.core.decision import DecisionParams
+from quantum_trader.core.filter import FilterParams
+from quantum_trader.core.levels import LevelParams
+from quantum_trader.core.leverage import LeverageParams
+from quantum_trader.core.liquidation import DEFAULT_BRACKETS
+from quantum_trader.core.sizing import MarketRules, SizingParams
+from quantum_trader.settings import Settings
+
+
+def decision_params(settings: Settings) -> DecisionParams:
+    """The pure core's parameters from the settings sections."""
+    lv, m = settings.levels, settings.market
+    return DecisionParams(
+        leverage=LeverageParams(**settings.leverage.model_dump()),
+        levels=LevelParams(**lv.model_dump(exclude={"liq_safety"})),
+        sizing=SizingParams(
+            **settings.sizing.model_dump(),
+            round_trip_cost=2 * (settings.paper.taker_fee + settings.paper.slippage),
+            slippage=settings.paper.slippage,
+        ),
+        rules=MarketRules(**m.model_dump()),
+        brackets=DEFAULT_BRACKETS,
+        liq_safety=lv.liq_safety,
+    )
+
+
+def filter_params(settings: Settings) -> FilterParams:
+    s = settings.signals
+    return FilterParams(
+        min_health_overall=settings.health.min_overall,
+        min_health_source=settings.health.min_source,
+        allowed_consensus=frozenset(s.allowed_consensus),
+        min_confidence=s.min_confidence,
+        high_vol_atr_pct=s.high_vol_atr_pct,
+        high_vol_min_confidence=s.high_vol_min_confidence,
+        max_positions=settings.risk.max_positions,
+    )
