@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+import typing
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
@@ -51,10 +52,15 @@ class Section(BaseModel):
     @classmethod
     def _no_bool_as_number(cls, value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, bool) and info.field_name is not None:
-            annotation = str(cls.model_fields[info.field_name].annotation)
-            if "bool" not in annotation and ("int" in annotation or "float" in annotation):
+            if _wants_a_number(cls.model_fields[info.field_name].annotation):
                 raise ValueError(f"a number is needed here, not {str(value).lower()}")
         return value
+
+
+def _wants_a_number(annotation: Any) -> bool:
+    """An int or float field (or a union holding one) that does not also take a bool."""
+    kinds = set(typing.get_args(annotation)) if typing.get_args(annotation) else {annotation}
+    return bool(kinds & {int, float}) and bool not in kinds
 
 
 def _core_check(build: Any) -> None:

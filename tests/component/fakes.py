@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from quantum_trader.bus.messages import CandleEvent
 from quantum_trader.core.sizing import MarketRules
@@ -56,3 +57,11 @@ def scripted_paper() -> PaperExchange:
             default_rules=rules,
         )
     )  # fmt: skip
+
+
+async def run_through(p: Any) -> None:
+    """Drive a pipeline's feed to its end on the bus and let every reaction settle."""
+    p.bus.start()
+    await p.feed.run()
+    await p.bus.drain()
+    await p.bus.stop()

@@ -23,7 +23,7 @@ from quantum_trader.core.types import Side
 from quantum_trader.execution.invariants import InvariantWatch
 from quantum_trader.pipeline import build_pipeline
 from quantum_trader.settings import Settings
-from tests.component.fakes import ScriptedFeed, scripted_paper
+from tests.component.fakes import ScriptedFeed, run_through, scripted_paper
 from tests.component.test_trade_lifecycle import SYM, T0, _intent
 
 CANDLES = 60
@@ -97,10 +97,7 @@ async def _run(steps: list[tuple[float, float, float, float, bool, tuple[Side, i
 
     p.bus.subscribe("test", Topic.POSITION_CLOSED, on_closed)
     start = paper.engine.wallet
-    p.bus.start()
-    await p.feed.run()
-    await p.bus.drain()
-    await p.bus.stop()
+    await run_through(p)
     assert isinstance(p.invariants, InvariantWatch) and p.invariants.count == 0
     seen["candles"] += len(path)
     seen["closed"] += len(closed)

@@ -19,7 +19,7 @@ from quantum_trader.exchange.paper import PaperExchange
 from quantum_trader.pipeline import build_pipeline
 from quantum_trader.settings import Settings
 from quantum_trader.store.journal import Journal
-from tests.component.fakes import ScriptedFeed
+from tests.component.fakes import ScriptedFeed, run_through
 from tests.component.test_trade_lifecycle import SYM, T0, _intent
 
 
@@ -48,10 +48,7 @@ async def test_a_stop_that_cannot_be_placed_closes_and_books_the_trade(tmp_path:
 
     p.bus.subscribe("test", Topic.POSITION_CLOSED, on_closed)
     start = paper.engine.wallet
-    p.bus.start()
-    await p.feed.run()
-    await p.bus.drain()
-    await p.bus.stop()
+    await run_through(p)
     assert p.execution.emergency_closes == 1
     assert paper.engine.positions == {}
     (trade,) = closed

@@ -21,7 +21,7 @@ from quantum_trader.pipeline import Pipeline, build_pipeline
 from quantum_trader.risk_commands import cmd_risk
 from quantum_trader.settings import Settings
 from quantum_trader.store.journal import Journal
-from tests.component.fakes import ScriptedFeed
+from tests.component.fakes import ScriptedFeed, run_through
 from tests.component.test_trade_lifecycle import SYM, T0, _intent
 
 pytestmark = pytest.mark.usefixtures("clean_qt_env")
@@ -64,10 +64,7 @@ class Run:
         return go
 
     async def go(self) -> None:
-        self.p.bus.start()
-        await self.p.feed.run()
-        await self.p.bus.drain()
-        await self.p.bus.stop()
+        await run_through(self.p)
 
 
 GAP = [(100.05, 100.1, 100.0, 100.05), (92.0, 92.5, 91.8, 92.2)]  # a gap through the stop

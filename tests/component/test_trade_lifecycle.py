@@ -16,7 +16,7 @@ from quantum_trader.core.types import Regime, Side, TradeIntent
 from quantum_trader.exchange.base import OrderType
 from quantum_trader.pipeline import Pipeline, build_pipeline
 from quantum_trader.settings import Settings
-from tests.component.fakes import ScriptedFeed, scripted_paper
+from tests.component.fakes import ScriptedFeed, run_through, scripted_paper
 
 SYM = "BTC/USDT:USDT"
 BOUNDARY = 1_704_067_200_000  # a funding time (00:00 UTC)
@@ -86,10 +86,7 @@ class Run:
 
     async def go(self) -> PositionClosed:
         start = self.paper.engine.wallet
-        self.p.bus.start()
-        await self.p.feed.run()
-        await self.p.bus.drain()
-        await self.p.bus.stop()
+        await run_through(self.p)
         assert self.paper.engine.liquidations == 0
         assert len(self.closed) == 1
         closed = self.closed[0]
