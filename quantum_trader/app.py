@@ -30,7 +30,7 @@ from quantum_trader.execution.stopwatch import StopWatch
 from quantum_trader.feeds.base import Feed, Resumable
 from quantum_trader.monitoring.account import AccountView, keep_current
 from quantum_trader.monitoring.status import snapshot, summary
-from quantum_trader.pipeline import Pipeline, build_pipeline
+from quantum_trader.pipeline import Pipeline, build_pipeline, live_streams
 from quantum_trader.runtime.loops import every
 from quantum_trader.runtime.supervisor import Supervisor
 from quantum_trader.runtime.systemd import Notifier
@@ -101,6 +101,7 @@ class Daemon:
             if settings.api.enabled
             else None
         )
+        self.streams = live_streams(self.p, exchange)
         self.stop_reason = ""
         self.reconciled = "not yet"
         self.account = AccountView()  # what /health and the summary read: never the exchange
@@ -198,7 +199,8 @@ class Daemon:
                 await self.p.bus.publish(Topic.ORDER_FILLED, fill)
 
         interval = self.settings.exchange.fill_poll_seconds
-        await every("fill poll", interval, poll, self.p.health)
+        wake = getattr(self.p.exchange, "wake", None)  # the streams point at an order: poll now
+        await every("fill poll", interval, poll, self.p.health, wake=wake)
 
     async def _reconcile(self) -> None:
         """Before the first candle: the account checked, the journal reconciled with the exchange,
@@ -313,6 +315,9 @@ class Daemon:
             )
             if self.p.paper is None:
                 self.supervisor.start("fills", self._fill_loop)
+            if self.streams is not None:
+                self.supervisor.start("stream-prices", self.streams.prices)
+                self.supervisor.start("stream-orders", self.streams.orders)
             if not self.p.feed.feed.simulated:
                 watch = StopWatch(
                     self.p.exchange,

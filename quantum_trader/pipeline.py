@@ -6,7 +6,7 @@ The daemon (``app.py``) adds the lifecycle around it; component tests drive it d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from quantum_trader.bus.bus import Bus
 from quantum_trader.bus.messages import (
@@ -17,6 +17,7 @@ from quantum_trader.bus.messages import (
     PnlExperience,
     PositionClosed,
     PositionOpened,
+    PriceTick,
     SignalEvent,
     Topic,
 )
@@ -115,6 +116,7 @@ def exit_params(settings: Settings) -> ExitParams:
 def register_topics(bus: Bus, symbols: frozenset[str]) -> None:
     types: dict[Topic, type[Any]] = {
         Topic.CANDLE: CandleEvent,
+        Topic.PRICE: PriceTick,
         Topic.SIGNAL: SignalEvent,
         Topic.LEVELS: LevelsEvent,
         Topic.ORDER_SUBMITTED: OrderEvent,
@@ -147,7 +149,12 @@ def build_pipeline(
     candle_s = getattr(feed, "timeframe_ms", 0) / 1000
     live_stale = candle_s + 3 * settings.feed.poll_seconds
     stale = 30.0 if feed.simulated else live_stale
-    health = HealthMonitor({"market_data": stale, "signals": stale})  # signals come per candle
+    streams = not feed.simulated and hasattr(exchange, "note_price") and settings.exchange.streams
+    stall = settings.exchange.stream_stall_seconds
+    health = HealthMonitor(  # signals come per candle; streams (live) a mark price a second
+        {"market_data": stale, "signals": stale, "streams": 3 * stall},
+        {"streams": 0.1} if streams else None,
+    )
     fatal = FatalLatch()
     metrics = Metrics()
     ex = monitored(exchange, health, fatal.trip, metrics.observe_exchange)
@@ -213,7 +220,8 @@ def build_pipeline(
     fatal.on_trip.append(lambda: setattr(execution, "accepting", False))
 
     risk_service = RiskService(bus, ex, book, risk, clock, journal)
-    bus.subscribe("exits", [Topic.ORDER_FILLED, Topic.CANDLE, Topic.RISK_TRIPPED], exits.on_message)
+    exit_topics = [Topic.ORDER_FILLED, Topic.CANDLE, Topic.PRICE, Topic.RISK_TRIPPED]
+    bus.subscribe("exits", exit_topics, exits.on_message)
     bus.subscribe("risk", Topic.CANDLE, risk_service.on_candle)  # before the signals read it
     bus.subscribe("signals", Topic.CANDLE, signals.on_candle)
     bus.subscribe("strategy", Topic.SIGNAL, strategy.on_signal)
@@ -240,6 +248,26 @@ def build_pipeline(
         risk_service,
         fatal,
         metrics,
+    )
+
+
+def live_streams(p: Pipeline, exchange: Exchange | None) -> Any:
+    """Live on Binance: the mark-price and user-data websockets (``exchange.streams``); None
+    elsewhere (paper, backtests) or when they are turned off."""
+    if exchange is None or not hasattr(exchange, "note_price") or not p.settings.exchange.streams:
+        return None
+    from quantum_trader.exchange.binance_streams import BinanceStreams  # ccxt: live only
+
+    async def on_price(symbol: str, price: float, ts: int) -> None:
+        await p.bus.publish(Topic.PRICE, PriceTick(symbol, price, ts))
+
+    return BinanceStreams(
+        cast(Any, exchange),
+        tuple(p.feed.feed.symbols),
+        on_price,
+        p.health,
+        p.fatal.trip,
+        p.settings.exchange.stream_stall_seconds,
     )
 
 

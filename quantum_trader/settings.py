@@ -82,6 +82,11 @@ class ExchangeSettings(Section):
     recv_window_ms: int = Field(5_000, ge=100, le=60_000)
     fill_poll_seconds: float = Field(2.0, gt=0, le=60)
     stop_check_seconds: float = Field(15.0, gt=0, le=600)
+    #: websocket streams (ccxt.pro): mark prices for the exits, the user-data stream for fills;
+    #: REST polling covers whatever a stream misses
+    streams: bool = True
+    stream_stall_seconds: float = Field(10.0, ge=1, le=300)  # no mark price this long: reconnect
+    rest_sweep_seconds: float = Field(30.0, ge=1, le=600)  # full REST fill sweep, streams up
     unknown_positions: Literal["adopt", "close"] = "adopt"
 
 

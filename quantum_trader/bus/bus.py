@@ -28,7 +28,7 @@ from quantum_trader.bus.messages import Topic
 Handler = Callable[[Any], Awaitable[None]]
 Parser = Callable[[Mapping[str, Any]], Any]
 Tap = Callable[[str, Any], None]
-LATEST_TOPICS = frozenset({Topic.CANDLE.value, Topic.SIGNAL.value})
+LATEST_TOPICS = frozenset({Topic.CANDLE.value, Topic.SIGNAL.value, Topic.PRICE.value})
 log = logger.bind(component="bus")
 
 

@@ -17,6 +17,7 @@ from quantum_trader.exchange.base import Order
 
 class Topic(StrEnum):
     CANDLE = "market.candle"
+    PRICE = "market.price"  # a mark price update from the stream (live only)
     SIGNAL = "signal.generated"
     INTENT = "trade.intent"
     LEVELS = "exitbrain.adaptive_levels"
@@ -38,6 +39,15 @@ class CandleEvent:
     candle: Candle
     timeframe_ms: int
     funding_rate: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PriceTick:
+    """The mark price now (what the exchange triggers stops on); ``ts`` is the exchange's ms."""
+
+    symbol: str
+    price: float
+    ts: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,51 +8,42 @@
 - Orders are never retried here: execution looks an order up by its client id before any retry.
   A duplicate client id (-4116) means the order exists: it is looked up and returned.
   Reads, cancels and settings are retried with backoff (429/418: Retry-After).
-- Fills of resting orders are found by polling (:meth:`take_fills`): an order that left the open
-  lists, or whose filled quantity grew, becomes a ``Fill`` with its fee from the trade list.
+- Fills of resting orders are found by REST polling, hastened by the websocket streams
+  (:mod:`exchange.binance_fills`, :mod:`exchange.binance_streams`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from loguru import logger
 
 from quantum_trader.core.liquidation import Bracket, BracketTable
 from quantum_trader.core.sizing import MarketRules
-from quantum_trader.core.types import Fill, OrderSide, Side, trade_id
+from quantum_trader.core.types import Fill, OrderSide, Side
 from quantum_trader.exchange.base import (
     Balance,
     FatalExchangeError,
     Order,
     OrderRejected,
-    OrderStatus,
     OrderType,
     Position,
 )
-from quantum_trader.exchange.binance_orders import ALGO_STATUS, algo_order, plain_order, with_fee
+from quantum_trader.exchange.binance_fills import FillWatch
+from quantum_trader.exchange.binance_orders import algo_order, plain_order, with_fee
 from quantum_trader.exchange.ccxt_errors import call
 
 log = logger.bind(component="binance")
 T = TypeVar("T")
 
 
-@dataclass(slots=True)
-class _Resting:
-    symbol: str
-    client_id: str
-    side: OrderSide
-    algo: bool
-    reported: float = 0.0
-    fee_reported: float = 0.0
-
-
 class BinanceUsdm:
     """``client`` is a ``ccxt.async_support.binanceusdm`` (see :mod:`exchange.binance_client`)."""
 
-    def __init__(self, client: Any, name: str, read_retries: int = 4) -> None:
+    def __init__(
+        self, client: Any, name: str, read_retries: int = 4, sweep_s: float = 30.0
+    ) -> None:
         self.client, self.name, self.read_retries = client, name, read_retries
         # a request not executed within its recvWindow never will be (Binance rejects it)
         window = int(client.options.get("recvWindow") or 5_000)
@@ -60,7 +51,8 @@ class BinanceUsdm:
         self._brackets: dict[str, BracketTable] = {}
         self._isolated: set[str] = set()
         self._leverage: dict[str, int] = {}
-        self._resting: dict[str, _Resting] = {}
+        self.fills = FillWatch(self, sweep_s)
+        self.wake = self.fills.wake  # the fill poller wakes when the streams point at an order
         self.algo_ids: set[str] = set()
 
     # ------------------------------------------------------------------ plumbing
@@ -147,8 +139,8 @@ class BinanceUsdm:
             ),
             symbol,
         )
-        order = await self._settled(symbol, raw)
-        fee = await self._fees(symbol, order.id)
+        order = await self.settled(symbol, raw)
+        fee = await self.fees(symbol, order.id)
         return with_fee(order, fee)
 
     async def create_limit_order(
@@ -209,23 +201,25 @@ class BinanceUsdm:
             raise OrderRejected("-4116", f"{client_id} is a duplicate but cannot be found")
         return found
 
-    async def _settled(self, symbol: str, raw: dict[str, Any]) -> Order:
+    async def settled(self, symbol: str, raw: dict[str, Any]) -> Order:
         """A market order answered before it finished filling: read it back until it has."""
         order = plain_order(raw)
         for _ in range(10):
             if not order.status.live:
                 return order
-            order = plain_order(await self._fetch(order.id, symbol))
+            order = plain_order(await self.fetch_raw(order.id, symbol))
         return order
 
-    async def _fetch(self, order_id: str, symbol: str) -> dict[str, Any]:
+    async def fetch_raw(self, order_id: str, symbol: str, algo: bool = False) -> dict[str, Any]:
+        params = {"trigger": True} if algo else {}
+
         async def fetch() -> dict[str, Any]:
-            raw: dict[str, Any] = await self.client.fetch_order(order_id, symbol)
+            raw: dict[str, Any] = await self.client.fetch_order(order_id, symbol, params)
             return raw
 
-        return await self._call("order status", fetch)
+        return await self._call("algo order" if algo else "order status", fetch)
 
-    async def _fees(self, symbol: str, order_id: str) -> float:
+    async def fees(self, symbol: str, order_id: str) -> float:
         trades = await self._call(
             "trades", lambda: self.client.fetch_my_trades(symbol, None, None, {"orderId": order_id})
         )
@@ -272,12 +266,23 @@ class BinanceUsdm:
 
     async def track(self, order: Order) -> None:
         """Watch a resting order (TP leg or stop) for fills; reconciliation re-tracks them."""
-        algo = order.type is OrderType.STOP_MARKET
-        if algo:
+        if order.type is OrderType.STOP_MARKET:
             self.algo_ids.add(order.id)
-        self._resting[order.id] = _Resting(
-            order.symbol, order.client_id, order.side, algo, order.filled_qty
-        )
+        self.fills.track(order)
+
+    @property
+    def streaming(self) -> bool:
+        return self.fills.streaming
+
+    @streaming.setter
+    def streaming(self, up: bool) -> None:
+        self.fills.streaming = up
+
+    def note_order(self, update: dict[str, Any]) -> None:
+        self.fills.note_order(update)
+
+    def note_price(self, symbol: str, mark: float) -> None:
+        self.fills.note_price(symbol, mark)
 
     # ------------------------------------------------------------------ account
     async def fetch_positions(self) -> list[Position]:
@@ -350,48 +355,7 @@ class BinanceUsdm:
         ]
 
     async def take_fills(self) -> list[Fill]:
-        fills: list[Fill] = []
-        for symbol in sorted({r.symbol for r in self._resting.values()}):
-            still_open = {o.id: o for o in await self.fetch_open_orders(symbol)}
-            for oid, r in [(i, r) for i, r in self._resting.items() if r.symbol == symbol]:
-                fills.extend(await self._poll(oid, r, still_open.get(oid)))
-        return fills
-
-    async def _poll(self, oid: str, r: _Resting, live: Order | None) -> list[Fill]:
-        if live is not None and (r.algo or live.filled_qty <= r.reported):
-            return []
-        if r.algo:
-            raw = await self._call(
-                "algo order", lambda: self.client.fetch_order(oid, r.symbol, {"trigger": True})
-            )
-            info = raw.get("info") or {}
-            status = ALGO_STATUS.get(str(info.get("algoStatus")), OrderStatus.NEW)
-            actual = str(info.get("actualOrderId") or "")
-            if status.live and status is not OrderStatus.PARTIALLY_FILLED:
-                return []
-            if not actual:
-                self._resting.pop(oid, None)
-                return []
-            child = await self._settled(r.symbol, {"id": actual, "status": "open"})
-            self._resting.pop(oid, None) if not child.status.live else None
-            return await self._delta(oid, r, child, actual)
-        order = live or plain_order(
-            await self._call("order", lambda: self.client.fetch_order(oid, r.symbol))
-        )
-        if not order.status.live:
-            self._resting.pop(oid, None)
-        return await self._delta(oid, r, order, oid)
-
-    async def _delta(self, oid: str, r: _Resting, order: Order, trades_of: str) -> list[Fill]:
-        qty = order.filled_qty - r.reported
-        if qty <= 1e-12:
-            return []
-        fee_total = await self._fees(r.symbol, trades_of)
-        fee, r.fee_reported = fee_total - r.fee_reported, fee_total
-        r.reported = order.filled_qty
-        price = order.avg_price or order.price
-        tid = trade_id(oid, order.filled_qty)
-        return [Fill(oid, r.client_id, r.symbol, r.side, qty, price, fee, order.ts, True, tid)]
+        return await self.fills.take()
 
     async def close(self) -> None:
         await self.client.close()

@@ -7,8 +7,9 @@ keys come from.
 - Keys: ``QT_EXCHANGE__API_KEY`` / ``QT_EXCHANGE__API_SECRET`` (SecretStr settings) or a keys file
   (``exchange.keys_file``: two lines ``key`` and ``secret``, or ``KEY=…``/``SECRET=…``) that must be
   mode 0600. Secrets are handed to ccxt and to nothing else; errors never include them.
-- ``exchange.url_override`` points every USDⓈ-M URL at a loopback server (the fake exchange in
-  tests); any other host is refused.
+- ``exchange.url_override`` points every USDⓈ-M URL, REST and websocket, at a loopback server (the
+  fake exchange in tests); any other host is refused.
+- The client is ``ccxt.pro``'s: the same REST API plus the websocket streams (``watch_*``).
 """
 
 from __future__ import annotations
@@ -81,9 +82,9 @@ def make_client(
     rate_limit_ms: float | None = None,
     recv_window_ms: int = 5_000,
 ) -> Any:
-    import ccxt.async_support as ccxt_async
+    import ccxt.pro as ccxt_pro  # REST and websockets in one client (one rate limiter, markets)
 
-    client = ccxt_async.binanceusdm(
+    client = ccxt_pro.binanceusdm(
         {
             "apiKey": key,
             "secret": secret,
@@ -131,3 +132,6 @@ def _override(client: Any, base: str) -> None:
     for name in FAPI:
         url = urlparse(client.urls["api"][name])
         client.urls["api"][name] = root + url.path
+    ws = client.urls["api"].get("ws")
+    if isinstance(ws, dict):  # market and user-data streams: ws://host:port/{market,private}/ws
+        ws["linear"] = "ws" + root.removeprefix("http") + "/ws"

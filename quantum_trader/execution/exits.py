@@ -9,7 +9,13 @@ import time
 from loguru import logger
 
 from quantum_trader.bus.bus import Bus
-from quantum_trader.bus.messages import CandleEvent, PnlExperience, PositionClosed, Topic
+from quantum_trader.bus.messages import (
+    CandleEvent,
+    PnlExperience,
+    PositionClosed,
+    PriceTick,
+    Topic,
+)
 from quantum_trader.core.exits import (
     ActionKind,
     ExitAction,
@@ -39,6 +45,7 @@ from quantum_trader.runtime.crash import crashpoint
 
 log = logger.bind(component="exits")
 REDUCE_ONLY_REJECTED = "-2022"  # Binance: nothing (or less) to reduce — the position is flat
+STOP_GRACE_MS = 5_000  # a tick through the stop: the exchange's own stop has this long to fill
 
 
 class ExitManager:
@@ -59,12 +66,16 @@ class ExitManager:
         self.stop_moves = 0
         self.retry_base = 0.25
         self.max_candle_age_ms = max_candle_age_ms
+        self.last_tick_ms = 0
+        self._crossed_at: dict[str, int] = {}  # symbol → when a tick first crossed its stop
 
     async def on_message(self, message: object) -> None:
         if isinstance(message, Fill):
             await self.on_fill(message)
         elif isinstance(message, CandleEvent):
             await self.on_candle(message)
+        elif isinstance(message, PriceTick):
+            await self.on_price(message)
         elif isinstance(message, RiskTrip) and message.flatten:
             await self.flatten(f"risk_{message.kind.value}")
 
@@ -155,6 +166,32 @@ class ExitManager:
         mp.state, actions = on_tick(
             mp.state, c.high, c.low, c.close, self.clock.now_ms(), self.params
         )
+        await self._act(mp, actions)
+
+    async def on_price(self, tick: PriceTick) -> None:
+        """A mark price from the stream: the trailing stop, loss guard, time stop and internal
+        legs act on it at once, not at the next closed candle (SPEC §9)."""
+        mp = self.book.positions.get(tick.symbol)
+        if mp is None or mp.closing:
+            return
+        now = self.clock.now_ms()
+        self.last_tick_ms = now
+        mp.state, actions = on_tick(mp.state, tick.price, tick.price, tick.price, now, self.params)
+        if actions and actions[0].reason == "stop_internal" and mp.stop_order_id is not None:
+            # the exchange's stop triggers on this same mark price: its fill is on its way.
+            # Closing at market too would only race it; the backstop acts after a grace.
+            since = self._crossed_at.setdefault(mp.symbol, now)
+            if now - since < STOP_GRACE_MS:
+                return
+        else:
+            self._crossed_at.pop(mp.symbol, None)
+        if actions:
+            log.info(
+                "{} price {:.6g}: {}",
+                mp.opened.intent_id,
+                tick.price,
+                ", ".join(f"{a.kind.value} {a.reason}" for a in actions),
+            )
         await self._act(mp, actions)
 
     async def _act(self, mp: ManagedPosition, actions: list[ExitAction]) -> None:

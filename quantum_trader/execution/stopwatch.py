@@ -22,17 +22,26 @@ class StopWatch:
         self.replaced = 0
 
     async def check(self) -> int:
-        """One pass; the number of stops placed again."""
+        """One pass; the number of stops placed again. Two requests for every symbol at once
+        (the open plain and algo orders); the positions are read only when a stop is missing."""
+        watched = {
+            mp.symbol: mp.stop_order_id
+            for mp in list(self.book.positions.values())
+            if not mp.closing and mp.stop_order_id is not None
+        }
+        if not watched:
+            return 0
+        live = {o.id for o in await self.exchange.fetch_open_orders()}
+        missing = {s: stop for s, stop in watched.items() if stop not in live}
+        if not missing:
+            return 0
+        held = {p.symbol for p in await self.exchange.fetch_positions()}
         replaced = 0
-        for mp in list(self.book.positions.values()):
-            stop_id = mp.stop_order_id
-            if mp.closing or stop_id is None:
-                continue
-            live = {o.id for o in await self.exchange.fetch_open_orders(mp.symbol)}
-            if stop_id in live or mp.stop_order_id != stop_id or mp.closing:
-                continue  # live, or moved meanwhile (moves are new-first-then-cancel)
-            held = {p.symbol for p in await self.exchange.fetch_positions()}
-            if mp.symbol not in held or mp.symbol not in self.book.positions:
+        for symbol, stop_id in missing.items():
+            mp = self.book.positions.get(symbol)
+            if mp is None or mp.closing or mp.stop_order_id != stop_id:
+                continue  # closed or moved meanwhile (moves are new-first-then-cancel)
+            if symbol not in held:
                 continue  # the stop filled: its fill is on its way to the exit manager
             log.error(
                 "{} STOP MISSING on the exchange (order {} is gone): placing it again at {:.6g}",

@@ -66,9 +66,13 @@ class ModuleHealth:
 
 
 class HealthMonitor:
-    def __init__(self, stale_after: dict[str, float] | None = None) -> None:
+    def __init__(
+        self, stale_after: dict[str, float] | None = None, extra: dict[str, float] | None = None
+    ) -> None:
+        """``extra``: modules only some modes have (``streams`` live), with their weights."""
         stale = stale_after or {}
-        self.modules = {name: ModuleHealth(name, stale.get(name, 0.0)) for name in WEIGHTS}
+        self.weights = {**WEIGHTS, **(extra or {})}
+        self.modules = {name: ModuleHealth(name, stale.get(name, 0.0)) for name in self.weights}
         self._scored_at = -CACHE_S
         self._cached: dict[str, float] = {}
         self._reported: dict[str, str] = {}  # module → the status last alerted
@@ -115,7 +119,7 @@ class HealthMonitor:
         """The weighted mean, never above the weakest input: without market data, signals or the
         exchange the daemon cannot trade well, whatever the other modules say."""
         scores = self._scores()
-        mean = sum(w * scores[n] for n, w in WEIGHTS.items())
+        mean = sum(w * scores[n] for n, w in self.weights.items()) / sum(self.weights.values())
         return min(mean, *(scores[n] for n in INPUTS))
 
     def snapshot(self) -> dict[str, object]:

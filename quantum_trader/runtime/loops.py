@@ -25,7 +25,9 @@ async def every(
     max_backoff_s: float = 60.0,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
+    wake: asyncio.Event | None = None,
 ) -> None:
+    """``wake``: set by whoever knows there is work now; the wait ends early (not on failure)."""
     failures = 0
     while True:
         started = clock()
@@ -41,4 +43,12 @@ async def every(
             if health is not None:
                 health.error("exchange", f"{name}: {exc}")
             log.warning("{} failed ({}; {} in a row): next in {:.1f}s", name, exc, failures, delay)
-        await sleep(max(0.0, delay - (clock() - started)))
+        pause = max(0.0, delay - (clock() - started))
+        if wake is None or failures:
+            await sleep(pause)
+            continue
+        try:
+            await asyncio.wait_for(wake.wait(), pause)
+        except TimeoutError:
+            pass
+        wake.clear()

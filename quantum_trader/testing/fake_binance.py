@@ -1,12 +1,14 @@
-"""A fake Binance USDT-M REST server (aiohttp, 127.0.0.1) for tests: the real ccxt client is
+"""A fake Binance USDT-M server (aiohttp, 127.0.0.1; REST here, websockets in
+:mod:`quantum_trader.testing.fake_streams`) for tests: the real ccxt client is
 pointed at it. It checks the API key and the HMAC-SHA256 signature, keeps an account
 (:mod:`quantum_trader.testing.fake_book`) and injects faults on request.
 
     python -m quantum_trader.testing.fake_binance --port 8899 [--key K --secret S]
 
 Control endpoints (no auth; tests only) under ``/_control``: ``price`` {symbol, price, ts?},
-``candle`` {symbol, ts, open, high, low, close} (recorded as a kline and walked open → nearer
-extreme → farther extreme → close), ``funding`` {symbol, rate}, ``fault`` {method, path, kind,
+``candle`` {symbol, ts, open, high, low, close} (recorded as a kline, sent on the kline stream and
+walked open → nearer extreme → farther extreme → close), ``stream`` {action: drop | stall | refuse,
+seconds} (:mod:`fake_streams`), ``funding`` {symbol, rate}, ``fault`` {method, path, kind,
 times, …}, ``config`` {dual_side, partial_fills, wallet}, ``signal`` {action, confidence}, and
 ``state`` (GET).
 
@@ -30,6 +32,7 @@ import hmac
 import json
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -38,6 +41,7 @@ from aiohttp import web
 from quantum_trader.core.liquidation import DEFAULT_BRACKETS
 from quantum_trader.testing import fake_views as views
 from quantum_trader.testing.fake_book import Account, BinanceError
+from quantum_trader.testing.fake_streams import Streams
 
 KEY = "fake-api-key-0123456789"
 SECRET = "fake-api-secret-9876543210"  # noqa: S105 - the fake server's own test secret
@@ -53,14 +57,27 @@ class FakeBinance:
         self.order_posts: list[str] = []  # client ids of every order request received
         self.bad_signatures = 0
         self.signal: dict[str, Any] = {"action": "BUY", "confidence": 0.95}
+        self.streams = Streams(self.account)
 
     # --------------------------------------------------------------- plumbing
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/_control/{name}", self.control)
         app.router.add_post("/api/ai/signal", self.ai_signal)
+        for path in ("/market/ws", "/public/ws", "/ws"):
+            app.router.add_get(path, self.streams.market_handler)
+            if path != "/ws":  # ccxt numbers its market connections: /market/ws/0, …
+                app.router.add_get(path + "/{n}", self.streams.market_handler)
+        app.router.add_get("/private/ws", self.streams.user_handler)
+        app.router.add_get("/ws/{key}", self.streams.user_handler)
         app.router.add_route("*", "/{tail:.*}", self.dispatch)
+        app.cleanup_ctx.append(self._mark_price_clock)
         return app
+
+    async def _mark_price_clock(self, app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(self.streams.every_second())
+        yield
+        task.cancel()
 
     def _fault_for(self, method: str, path: str) -> dict[str, Any] | None:
         for f in self.faults:
@@ -80,13 +97,17 @@ class FakeBinance:
             if early is not None:
                 return early
         try:
-            params = self._authenticate(request, body) if self._private(path) else {}
-            if not self._private(path):
-                params = dict(request.query)
-            result = self._route(method, path, params)
+            if path.endswith("/listenKey"):  # an API key, no signature (as Binance)
+                self._api_key(request)
+                result = self.streams.listen_key(method)
+            elif self._private(path):
+                result = self._route(method, path, self._authenticate(request, body))
+            else:
+                result = self._route(method, path, dict(request.query))
             response = web.json_response(result)
         except BinanceError as exc:
             response = web.json_response({"code": exc.code, "msg": exc.msg}, status=exc.status)
+        await self.streams.publish()
         if fault is not None and fault["kind"] == "timeout_after":
             await asyncio.sleep(float(fault.get("delay", 5.0)))
         if fault is not None and fault["kind"] == "hang_after":
@@ -115,9 +136,12 @@ class FakeBinance:
         public = ("/ping", "/time", "/exchangeInfo", "/klines", "/premiumIndex", "/ticker/price")
         return not path.endswith(public)
 
-    def _authenticate(self, request: web.Request, body: str) -> dict[str, str]:
+    def _api_key(self, request: web.Request) -> None:
         if request.headers.get("X-MBX-APIKEY") != self.key:
             raise BinanceError(-2015, "Invalid API-key, IP, or permissions for action.", 401)
+
+    def _authenticate(self, request: web.Request, body: str) -> dict[str, str]:
+        self._api_key(request)
         raw = request.query_string if request.method in ("GET", "DELETE") else body
         payload, _, signature = raw.rpartition("&signature=")
         expected = hmac.new(self.secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
@@ -260,6 +284,10 @@ class FakeBinance:
             a.set_price(body["symbol"], float(body["price"]), body.get("ts"))
         elif name == "candle":
             self.candle(body)
+            row = a.klines[body["symbol"]][-1]
+            await self.streams.publish_kline(body["symbol"], row, body.get("timeframe", "1m"))
+        elif name == "stream":
+            await self.streams.fault(body)
         elif name == "funding":
             a.funding(body["symbol"], float(body["rate"]))
         elif name == "fault":
@@ -274,6 +302,7 @@ class FakeBinance:
             a.wallet = float(body.get("wallet", a.wallet))
         else:
             return web.json_response({"error": f"unknown control {name}"}, status=404)
+        await self.streams.publish()
         return web.json_response({"ok": True})
 
     def candle(self, c: dict[str, Any]) -> None:
@@ -297,6 +326,12 @@ class FakeBinance:
             "requests": dict(self.requests),
             "bad_signatures": self.bad_signatures,
             "prices": {s: m.price for s, m in a.markets.items()},
+            "streams": {
+                "market": len(self.streams.market),
+                "user": len(self.streams.users),
+                "connections": self.streams.connections,
+                "sent": self.streams.sent,
+            },
         }
 
 

@@ -69,6 +69,9 @@ class Account:
     trades: list[dict[str, Any]] = field(default_factory=list)
     income: list[dict[str, Any]] = field(default_factory=list)
     klines: dict[str, list[list[Any]]] = field(default_factory=dict)
+    #: every price walked through, for the streams to send (drained by them)
+    price_log: list[tuple[str, float, int]] = field(default_factory=list)
+    last_trade: dict[int, tuple[int, float]] = field(default_factory=dict)  # order → (id, fee)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1_000_001))
 
     def __post_init__(self) -> None:
@@ -268,10 +271,12 @@ class Account:
         )
         full = order["closePosition"] or done >= float(order["origQty"]) - 1e-12
         order["status"] = "FILLED" if full else "PARTIALLY_FILLED"
+        tid = next(self._ids)
+        self.last_trade[order["orderId"]] = (tid, fee)
         self.trades.append(
             {
                 "symbol": symbol,
-                "id": next(self._ids),
+                "id": tid,
                 "orderId": order["orderId"],
                 "side": order["side"],
                 "price": f"{price:.8f}",
@@ -320,6 +325,7 @@ class Account:
         m.price = m.round_price(price)
         if ts is not None:
             self.now_ms = max(self.now_ms, ts)
+        self.price_log.append((symbol, m.price, self.now_ms))
         for algo in [a for a in self.algo.values() if a["symbol"] == symbol]:
             if algo["algoStatus"] == "NEW" and self._triggered(algo, m.price):
                 self._trigger(algo, m)

@@ -1,0 +1,138 @@
+"""Fills of our resting Binance orders (TP legs, stops), found by REST and hastened by streams.
+
+Which orders are read on a poll:
+- every watched order, when the user-data stream is down or ``sweep_s`` has passed (the safety
+  net: a stream can stall without a sign);
+- otherwise only the orders the streams pointed at: an order update on the user-data stream, or a
+  mark price that crossed the order's trigger (stop) or limit (TP leg) price.
+
+An order that left the open lists, or whose filled quantity grew, becomes one ``Fill`` with its
+fee from the trade list, keyed by (order, cumulative quantity): the same fill found twice is the
+same trade id, and the order tracker books it once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from quantum_trader.core.types import Fill, OrderSide, trade_id
+from quantum_trader.exchange.base import Order, OrderStatus, OrderType
+from quantum_trader.exchange.binance_orders import ALGO_STATUS, plain_order
+
+if TYPE_CHECKING:
+    from quantum_trader.exchange.binance import BinanceUsdm
+
+
+@dataclass(slots=True)
+class Resting:
+    symbol: str
+    client_id: str
+    side: OrderSide
+    algo: bool
+    price: float  # the stop's trigger, or the leg's limit (0: unknown)
+    reported: float = 0.0
+    fee_reported: float = 0.0
+
+    def crossed(self, mark: float) -> bool:
+        if self.price <= 0:
+            return False
+        sell = self.side is OrderSide.SELL
+        if self.algo:  # a closing stop: a long's (SELL) triggers at or below
+            return mark <= self.price if sell else mark >= self.price
+        return mark >= self.price if sell else mark <= self.price  # a TP leg's limit
+
+
+class FillWatch:
+    def __init__(self, adapter: BinanceUsdm, sweep_s: float = 30.0) -> None:
+        self.adapter, self.sweep_s = adapter, sweep_s
+        self.resting: dict[str, Resting] = {}
+        self.dirty: set[str] = set()
+        self.wake = asyncio.Event()  # set when the streams point at an order
+        self.streaming = False  # the user-data stream is connected
+        self._last_sweep = float("-inf")
+        self.sweeps = 0
+
+    def track(self, order: Order) -> None:
+        algo = order.type is OrderType.STOP_MARKET
+        price = order.stop_price if algo else order.price
+        self.resting[order.id] = Resting(
+            order.symbol, order.client_id, order.side, algo, price, order.filled_qty
+        )
+
+    # ------------------------------------------------------------------ stream hints
+    def note_order(self, update: dict[str, Any]) -> None:
+        info = update.get("info") or {}
+        for oid in (str(update.get("id") or ""), str(info.get("aid") or "")):
+            if oid in self.resting:
+                self._point(oid)
+
+    def note_price(self, symbol: str, mark: float) -> None:
+        for oid, r in self.resting.items():
+            if r.symbol == symbol and r.crossed(mark):
+                self._point(oid)
+
+    def _point(self, oid: str) -> None:
+        self.dirty.add(oid)
+        self.wake.set()
+
+    # ------------------------------------------------------------------ polling
+    async def take(self) -> list[Fill]:
+        now = time.monotonic()
+        if not self.streaming or now - self._last_sweep >= self.sweep_s:
+            self._last_sweep, self.sweeps = now, self.sweeps + 1
+            self.dirty.clear()
+            return await self._sweep()
+        pointed = sorted(self.dirty & set(self.resting))
+        self.dirty.clear()
+        fills: list[Fill] = []
+        for k, oid in enumerate(pointed):
+            try:
+                fills.extend(await self._poll(oid, self.resting[oid], None))
+            except Exception:
+                self.dirty.update(pointed[k:])  # read again on the next poll
+                raise
+        return fills
+
+    async def _sweep(self) -> list[Fill]:
+        fills: list[Fill] = []
+        for symbol in sorted({r.symbol for r in self.resting.values()}):
+            still_open = {o.id: o for o in await self.adapter.fetch_open_orders(symbol)}
+            for oid, r in [(i, r) for i, r in self.resting.items() if r.symbol == symbol]:
+                fills.extend(await self._poll(oid, r, still_open.get(oid)))
+        return fills
+
+    async def _poll(self, oid: str, r: Resting, live: Order | None) -> list[Fill]:
+        a = self.adapter
+        if live is not None and (r.algo or live.filled_qty <= r.reported):
+            return []
+        if r.algo:
+            raw = await a.fetch_raw(oid, r.symbol, algo=True)
+            info = raw.get("info") or {}
+            status = ALGO_STATUS.get(str(info.get("algoStatus")), OrderStatus.NEW)
+            actual = str(info.get("actualOrderId") or "")
+            if status.live and status is not OrderStatus.PARTIALLY_FILLED:
+                return []
+            if not actual:
+                self.resting.pop(oid, None)
+                return []
+            child = await a.settled(r.symbol, {"id": actual, "status": "open"})
+            self.resting.pop(oid, None) if not child.status.live else None
+            return await self._delta(oid, r, child, actual)
+        order = live or plain_order(await a.fetch_raw(oid, r.symbol))
+        if not order.status.live:
+            self.resting.pop(oid, None)
+        return await self._delta(oid, r, order, oid)
+
+    async def _delta(self, oid: str, r: Resting, order: Order, trades_of: str) -> list[Fill]:
+        qty = order.filled_qty - r.reported
+        if qty <= 1e-12:
+            return []
+        fee_total = await self.adapter.fees(r.symbol, trades_of)
+        fee, r.fee_reported = fee_total - r.fee_reported, fee_total
+        r.reported = order.filled_qty
+        price = order.avg_price or order.price
+        tid = trade_id(oid, order.filled_qty)
+        return [Fill(oid, r.client_id, r.symbol, r.side, qty, price, fee, order.ts, True, tid)]
