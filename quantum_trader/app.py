@@ -142,6 +142,8 @@ class Daemon:
         status = await snapshot(
             self.p, self.mode, self.started, self.account, self.mirror, self.supervisor.restarts
         )
+        if self.streams is not None:
+            status["streams"] = self.streams.snapshot()
         if self.journal is not None:
             status["journal"] = {
                 "path": self.journal.path,
@@ -311,6 +313,7 @@ class Daemon:
                     self.p.book,
                     self.p.health,
                     self.settings.runtime.account_refresh_seconds,
+                    read_stops=self.p.feed.feed.simulated,  # live: the stop watch reads them
                 ),
             )
             if self.p.paper is None:
@@ -324,6 +327,7 @@ class Daemon:
                     self.p.book,
                     self.p.exits,
                     self.settings.exchange.stop_check_seconds,
+                    self.account,
                 )
                 self.supervisor.start("stopwatch", watch.run)
             if self.notifier.enabled and self.notifier.watchdog_interval:

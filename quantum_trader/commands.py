@@ -104,6 +104,7 @@ def _feed(args: argparse.Namespace, settings: Settings) -> Feed:
             tf,
             TIMEFRAME_MS[tf],
             f.poll_seconds,
+            stream=settings.exchange.streams,
         )
     raise InvalidInput("--feed", f"unknown feed {kind!r} (synthetic, replay FILE…, live)")
 
@@ -173,6 +174,7 @@ def _run(args: argparse.Namespace, settings: Settings, mode: Mode) -> int:
         TIMEFRAME_MS[tf],
         settings.feed.poll_seconds,
         settings.feed.warmup_candles,
+        stream=settings.exchange.streams,
     )
     from quantum_trader.exchange.binance import BinanceUsdm  # ccxt: only when trading on it
 

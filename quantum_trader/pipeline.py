@@ -219,7 +219,7 @@ def build_pipeline(
     fatal.on_trip.append(lambda: setattr(strategy, "accepting", False))
     fatal.on_trip.append(lambda: setattr(execution, "accepting", False))
 
-    risk_service = RiskService(bus, ex, book, risk, clock, journal)
+    risk_service = RiskService(bus, ex, book, risk, clock, journal, live_age)
     exit_topics = [Topic.ORDER_FILLED, Topic.CANDLE, Topic.PRICE, Topic.RISK_TRIPPED]
     bus.subscribe("exits", exit_topics, exits.on_message)
     bus.subscribe("risk", Topic.CANDLE, risk_service.on_candle)  # before the signals read it

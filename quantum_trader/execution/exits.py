@@ -39,13 +39,13 @@ from quantum_trader.exchange.base import (
 from quantum_trader.execution.book import Book, ManagedPosition, client_id
 from quantum_trader.execution.ledger import Ledger
 from quantum_trader.execution.placing import send_stop
+from quantum_trader.execution.ticks import TickGate
 from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.runtime.clock import Clock
 from quantum_trader.runtime.crash import crashpoint
 
 log = logger.bind(component="exits")
 REDUCE_ONLY_REJECTED = "-2022"  # Binance: nothing (or less) to reduce — the position is flat
-STOP_GRACE_MS = 5_000  # a tick through the stop: the exchange's own stop has this long to fill
 
 
 class ExitManager:
@@ -66,8 +66,7 @@ class ExitManager:
         self.stop_moves = 0
         self.retry_base = 0.25
         self.max_candle_age_ms = max_candle_age_ms
-        self.last_tick_ms = 0
-        self._crossed_at: dict[str, int] = {}  # symbol → when a tick first crossed its stop
+        self.ticks = TickGate(params)
 
     async def on_message(self, message: object) -> None:
         if isinstance(message, Fill):
@@ -175,23 +174,11 @@ class ExitManager:
         if mp is None or mp.closing:
             return
         now = self.clock.now_ms()
-        self.last_tick_ms = now
-        mp.state, actions = on_tick(mp.state, tick.price, tick.price, tick.price, now, self.params)
-        if actions and actions[0].reason == "stop_internal" and mp.stop_order_id is not None:
-            # the exchange's stop triggers on this same mark price: its fill is on its way.
-            # Closing at market too would only race it; the backstop acts after a grace.
-            since = self._crossed_at.setdefault(mp.symbol, now)
-            if now - since < STOP_GRACE_MS:
-                return
-        else:
-            self._crossed_at.pop(mp.symbol, None)
+        mp.state, proposed = on_tick(mp.state, tick.price, tick.price, tick.price, now, self.params)
+        actions = self.ticks.admit(mp, proposed, tick.price, now)
         if actions:
-            log.info(
-                "{} price {:.6g}: {}",
-                mp.opened.intent_id,
-                tick.price,
-                ", ".join(f"{a.kind.value} {a.reason}" for a in actions),
-            )
+            what = ", ".join(f"{a.kind.value} {a.reason}" for a in actions)
+            log.info("{} price {:.6g}: {}", mp.opened.intent_id, tick.price, what)
         await self._act(mp, actions)
 
     async def _act(self, mp: ManagedPosition, actions: list[ExitAction]) -> None:

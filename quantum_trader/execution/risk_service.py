@@ -6,6 +6,7 @@ position (it takes the event off its own inbox, in order with fills and prices).
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 
 from loguru import logger
@@ -21,6 +22,7 @@ from quantum_trader.store.journal import Journal
 log = logger.bind(component="risk")
 RISK_TRIPPED = "risk_tripped"  # the journal's event kind
 RISK_RESET = "risk_reset"
+LIVE_READ_S = 5.0
 
 
 class RiskService:
@@ -32,9 +34,15 @@ class RiskService:
         guard: RiskGuard,
         clock: Clock,
         journal: Journal | None = None,
+        max_candle_age_ms: int | None = None,
     ) -> None:
+        """``max_candle_age_ms`` (live): older candles (the history at start-up) are skipped,
+        and the account is read at most every ``LIVE_READ_S`` (five symbols' candles close in
+        the same second: one read serves them all)."""
         self.bus, self.exchange, self.book, self.guard = bus, exchange, book, guard
         self.clock, self.journal = clock, journal
+        self.max_candle_age_ms = max_candle_age_ms
+        self._read_at = float("-inf")
         self.trips: Counter[str] = Counter()
         self.last_trip_ts: dict[str, int] = {}
 
@@ -53,12 +61,18 @@ class RiskService:
             log.warning("still halted from an earlier run: {} (qtrader risk reset lifts it)", halt)
 
     async def on_candle(self, event: CandleEvent) -> None:
-        try:
-            balance = await self.exchange.fetch_balance()
-        except ExchangeError as exc:
-            log.warning("account not read ({}); limits checked at the next candle", exc)
-            return
-        self.book.equity, self.book.wallet = balance.equity, balance.wallet
+        if self.max_candle_age_ms is not None:
+            close_ts = event.candle.ts + event.timeframe_ms
+            if time.time() * 1000 - close_ts > self.max_candle_age_ms:
+                return  # history: it says nothing about the account now
+        if self.max_candle_age_ms is None or time.monotonic() - self._read_at >= LIVE_READ_S:
+            try:
+                balance = await self.exchange.fetch_balance()
+            except ExchangeError as exc:
+                log.warning("account not read ({}); limits checked at the next candle", exc)
+                return
+            self._read_at = time.monotonic()
+            self.book.equity, self.book.wallet = balance.equity, balance.wallet
         self.guard.update(balance.equity, self.clock.now_ms())
         for trip in self.guard.take_trips():
             await self._report(trip)

@@ -11,37 +11,41 @@ from loguru import logger
 from quantum_trader.exchange.base import Exchange
 from quantum_trader.execution.book import Book
 from quantum_trader.execution.exits import ExitManager
+from quantum_trader.monitoring.account import AccountView
 from quantum_trader.runtime.loops import every
 
 log = logger.bind(component="stopwatch")
 
 
 class StopWatch:
-    def __init__(self, exchange: Exchange, book: Book, exits: ExitManager, interval: float) -> None:
+    def __init__(
+        self,
+        exchange: Exchange,
+        book: Book,
+        exits: ExitManager,
+        interval: float,
+        account: AccountView | None = None,
+    ) -> None:
         self.exchange, self.book, self.exits, self.interval = exchange, book, exits, interval
+        self.account = account  # told what each read found: /health shows confirmed stops
         self.replaced = 0
 
     async def check(self) -> int:
-        """One pass; the number of stops placed again. Two requests for every symbol at once
-        (the open plain and algo orders); the positions are read only when a stop is missing."""
-        watched = {
-            mp.symbol: mp.stop_order_id
-            for mp in list(self.book.positions.values())
-            if not mp.closing and mp.stop_order_id is not None
-        }
-        if not watched:
-            return 0
-        live = {o.id for o in await self.exchange.fetch_open_orders()}
-        missing = {s: stop for s, stop in watched.items() if stop not in live}
-        if not missing:
-            return 0
-        held = {p.symbol for p in await self.exchange.fetch_positions()}
+        """One pass; the number of stops placed again. One symbol at a time (Binance weighs an
+        all-symbol open-orders read 40, one symbol 1); positions are read only when a stop is
+        missing."""
         replaced = 0
-        for symbol, stop_id in missing.items():
-            mp = self.book.positions.get(symbol)
-            if mp is None or mp.closing or mp.stop_order_id != stop_id:
-                continue  # closed or moved meanwhile (moves are new-first-then-cancel)
-            if symbol not in held:
+        for mp in list(self.book.positions.values()):
+            stop_id = mp.stop_order_id
+            if mp.closing or stop_id is None:
+                continue
+            orders = await self.exchange.fetch_open_orders(mp.symbol)
+            if self.account is not None:
+                self.account.saw_orders(mp.symbol, stop_id, orders)
+            if stop_id in {o.id for o in orders} or mp.stop_order_id != stop_id or mp.closing:
+                continue  # live, or moved meanwhile (moves are new-first-then-cancel)
+            held = {p.symbol for p in await self.exchange.fetch_positions()}
+            if mp.symbol not in held or mp.symbol not in self.book.positions:
                 continue  # the stop filled: its fill is on its way to the exit manager
             log.error(
                 "{} STOP MISSING on the exchange (order {} is gone): placing it again at {:.6g}",

@@ -1,8 +1,14 @@
-"""Live public market data by polling ccxt: closed candles (``fetch_ohlcv``) and the funding rate
-(``fetch_funding_rate``). Failures are counted and retried with backoff; they never end the feed.
+"""Live public market data through ccxt: closed candles and the funding rate. Failures are counted
+and retried with backoff; they never end the feed.
 
-The client is anything with ccxt's async ``fetch_ohlcv`` / ``fetch_funding_rate`` / ``close``;
-:func:`ccxt_client` makes the real one (no keys needed for public data).
+- With ``stream`` (a ``ccxt.pro`` client): candles from the kline websocket (``watch_ohlcv``), a
+  candle delivered as soon as an update shows it closed; the funding rate by REST every
+  ``FUNDING_REFRESH_S``. A symbol whose stream fails is polled by REST (``fetch_ohlcv``) until
+  its stream is back, and once more on the way back so nothing that closed meanwhile is missed.
+- Without: REST polling every ``poll_seconds``.
+
+The client is anything with ccxt's async ``fetch_ohlcv`` / ``fetch_funding_rate`` / ``close`` (and
+``watch_ohlcv`` to stream); :func:`ccxt_client` makes the real one (no keys needed for public data).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from quantum_trader.core.errors import InvalidInput
 from quantum_trader.core.types import Candle
 
 log = logger.bind(component="live-feed")
+FUNDING_REFRESH_S = 300.0
 
 
 class MarketDataClient(Protocol):
@@ -32,9 +39,9 @@ class MarketDataClient(Protocol):
 
 
 def ccxt_client(exchange_id: str = "binanceusdm") -> MarketDataClient:
-    import ccxt.async_support as ccxt_async
+    import ccxt.pro as ccxt_pro
 
-    klass = getattr(ccxt_async, exchange_id)
+    klass = getattr(ccxt_pro, exchange_id)
     client: MarketDataClient = klass({"enableRateLimit": True})
     return client
 
@@ -52,6 +59,7 @@ class LiveFeed:
         poll_seconds: float = 60.0,
         history: int = 500,
         now_ms: Callable[[], int] | None = None,
+        stream: bool = False,
     ) -> None:
         self.client, self.symbols = client, symbols
         self.timeframe, self.timeframe_ms = timeframe, timeframe_ms
@@ -59,6 +67,24 @@ class LiveFeed:
         self.now_ms = now_ms or (lambda: int(time.time() * 1000))
         self.last_ts: dict[str, int] = {}
         self.errors = 0
+        self.stream = stream and hasattr(client, "watch_ohlcv")
+        self.streaming: dict[str, bool] = {}  # symbol → its kline stream delivers
+        self.stream_drops = 0
+        self._warmed: set[str] = set()  # symbols whose history REST has delivered
+        self._funding: dict[str, tuple[float, float]] = {}  # symbol → (rate, read at)
+
+    async def _funding_rate(self, symbol: str, max_age_s: float = 0.0) -> float:
+        cached = self._funding.get(symbol)
+        if cached is not None and time.monotonic() - cached[1] < max_age_s:
+            return cached[0]
+        try:
+            rate = float((await self.client.fetch_funding_rate(symbol)).get("fundingRate") or 0.0)
+        except Exception as exc:  # noqa: BLE001 - funding is optional; a miss is counted
+            self.errors += 1
+            log.warning("{} funding rate unavailable: {}", symbol, exc)
+            return cached[0] if cached is not None else 0.0
+        self._funding[symbol] = (rate, time.monotonic())
+        return rate
 
     async def _poll_symbol(self, symbol: str) -> list[CandleEvent]:
         since = self.last_ts.get(symbol)
@@ -68,14 +94,10 @@ class LiveFeed:
             since=None if since is None else since + 1,
             limit=self.history if since is None else 100,
         )
-        try:
-            funding = float(
-                (await self.client.fetch_funding_rate(symbol)).get("fundingRate") or 0.0
-            )
-        except Exception as exc:  # noqa: BLE001 - funding is optional; a miss is counted
-            self.errors += 1
-            log.warning("{} funding rate unavailable: {}", symbol, exc)
-            funding = 0.0
+        return self._closed(symbol, rows, await self._funding_rate(symbol))
+
+    def _closed(self, symbol: str, rows: list[list[Any]], funding: float) -> list[CandleEvent]:
+        """The rows' closed candles not yet delivered, oldest first; a bad row is counted."""
         now = self.now_ms()
         candles = []
         for row in rows:
@@ -102,6 +124,10 @@ class LiveFeed:
         return events
 
     async def events(self) -> AsyncIterator[CandleEvent]:
+        if self.stream:
+            async for event in self._streamed():
+                yield event
+            return
         delay = 1.0
         while True:
             started = time.monotonic()
@@ -117,6 +143,63 @@ class LiveFeed:
                     delay = min(60.0, delay * 2)
             # poll on a fixed cadence: sleep the interval minus the time the work took
             await asyncio.sleep(max(0.0, self.poll_seconds - (time.monotonic() - started)))
+
+    async def _streamed(self) -> AsyncIterator[CandleEvent]:
+        queue: asyncio.Queue[CandleEvent] = asyncio.Queue()
+        watchers = [asyncio.create_task(self._watch(s, queue)) for s in self.symbols]
+        try:
+            while True:
+                started = time.monotonic()
+                for symbol in self.symbols:  # history first; then REST only where no stream
+                    if self.streaming.get(symbol) and symbol in self._warmed:
+                        continue
+                    try:  # through the queue: one order for both paths
+                        for event in await self._poll_symbol(symbol):
+                            queue.put_nowait(event)
+                        self._warmed.add(symbol)
+                    except Exception as exc:  # noqa: BLE001 - never fatal: counted, retried
+                        self.errors += 1
+                        log.warning("{} poll failed ({})", symbol, exc)
+                wait = max(0.05, self.poll_seconds - (time.monotonic() - started))
+                deadline = time.monotonic() + wait
+                while (left := deadline - time.monotonic()) > 0:
+                    try:
+                        yield await asyncio.wait_for(queue.get(), left)
+                    except TimeoutError:
+                        break
+        finally:
+            for w in watchers:
+                w.cancel()
+            await asyncio.gather(*watchers, return_exceptions=True)
+
+    async def _watch(self, symbol: str, queue: asyncio.Queue[CandleEvent]) -> None:
+        failures, synced = 0, set[str]()  # synced: REST has filled what the stream missed
+        watch = getattr(self.client, "watch_ohlcv")  # noqa: B009 - ccxt.pro only
+        while True:
+            try:
+                rows = await watch(symbol, self.timeframe)
+                warmed = symbol in self._warmed  # the history comes by REST first
+                if warmed and symbol not in synced:
+                    for event in await self._poll_symbol(symbol):  # what closed meanwhile
+                        queue.put_nowait(event)
+                    synced.add(symbol)
+                failures, self.streaming[symbol] = 0, True
+                if warmed:
+                    funding = await self._funding_rate(symbol, FUNDING_REFRESH_S)
+                    for event in self._closed(symbol, rows, funding):
+                        queue.put_nowait(event)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - REST covers a dead stream
+                failures += 1
+                self.stream_drops += 1
+                self.streaming[symbol] = False
+                synced.discard(symbol)
+                delay = min(60.0, 0.5 * 2 ** min(failures, 8))
+                log.warning(
+                    "{} kline stream down ({}): REST polling; retry in {:.0f}s", symbol, exc, delay
+                )
+                await asyncio.sleep(delay)
 
     async def close(self) -> None:
         await self.client.close()

@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 
 from loguru import logger
 
-from quantum_trader.exchange.base import Balance, Exchange, ExchangeError, OrderType, Position
+from quantum_trader.exchange.base import (
+    Balance,
+    Exchange,
+    ExchangeError,
+    Order,
+    OrderType,
+    Position,
+)
 from quantum_trader.execution.book import Book
 from quantum_trader.monitoring.health import HealthMonitor
 
@@ -28,22 +35,33 @@ class AccountView:
     error: str = ""  # why the last read failed ("" when it did not)
     failures: int = 0  # failed reads in a row
 
-    async def refresh(self, exchange: Exchange, book: Book) -> None:
-        """Read balance, positions and each managed position's stop (one symbol at a time:
-        Binance weighs an all-symbol open-orders read 40, one symbol 1)."""
+    async def refresh(self, exchange: Exchange, book: Book, read_stops: bool = True) -> None:
+        """Read balance, positions and (``read_stops``) each managed position's stop, one symbol
+        at a time: Binance weighs an all-symbol open-orders read 40, one symbol 1. Live, the stop
+        watch reads the stops anyway and reports them here (:meth:`saw_orders`)."""
         balance = await exchange.fetch_balance()
         positions = {p.symbol: p for p in await exchange.fetch_positions()}
-        stops: dict[str, float] = {}
-        checked: dict[str, str | None] = {}
-        for symbol, mp in list(book.positions.items()):
-            checked[symbol] = mp.stop_order_id
-            for o in await exchange.fetch_open_orders(symbol):
-                if o.type is OrderType.STOP_MARKET and o.id == mp.stop_order_id:
-                    stops[symbol] = o.stop_price
-        self.balance, self.positions, self.stops = balance, positions, stops
-        self.checked = checked
+        if read_stops:
+            stops: dict[str, float] = {}
+            checked: dict[str, str | None] = {}
+            for symbol, mp in list(book.positions.items()):
+                checked[symbol] = mp.stop_order_id
+                for o in await exchange.fetch_open_orders(symbol):
+                    if o.type is OrderType.STOP_MARKET and o.id == mp.stop_order_id:
+                        stops[symbol] = o.stop_price
+            self.stops, self.checked = stops, checked
+        self.balance, self.positions = balance, positions
         self.refreshed, self.error, self.failures = time.time(), "", 0
         book.equity, book.wallet = balance.equity, balance.wallet
+
+    def saw_orders(self, symbol: str, stop_id: str | None, orders: list[Order]) -> None:
+        """What a read of ``symbol``'s open orders found of the position's stop ``stop_id``."""
+        self.checked[symbol] = stop_id
+        found = [o.stop_price for o in orders if o.id == stop_id]
+        if found:
+            self.stops[symbol] = found[0]
+        else:
+            self.stops.pop(symbol, None)
 
     def stop_of(
         self, symbol: str, stop_id: str | None, booked_price: float
@@ -75,6 +93,7 @@ async def keep_current(
     health: HealthMonitor,
     every_s: float,
     tick_s: float = 0.25,
+    read_stops: bool = True,
 ) -> None:
     """Refresh the view every ``every_s``, and as soon as the book's positions or stops change (a
     new position's stop shows at once); a failed read degrades the exchange module's health and is
@@ -85,7 +104,7 @@ async def keep_current(
         if now >= due or (_book_shape(book) != shape and view.failures == 0):
             shape = _book_shape(book)
             try:
-                await view.refresh(exchange, book)
+                await view.refresh(exchange, book, read_stops)
                 due = now + every_s
             except ExchangeError as exc:
                 view.failures += 1

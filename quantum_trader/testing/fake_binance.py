@@ -6,10 +6,11 @@ pointed at it. It checks the API key and the HMAC-SHA256 signature, keeps an acc
     python -m quantum_trader.testing.fake_binance --port 8899 [--key K --secret S]
 
 Control endpoints (no auth; tests only) under ``/_control``: ``price`` {symbol, price, ts?},
+``prices`` {prices: {symbol: price}, ts?},
 ``candle`` {symbol, ts, open, high, low, close} (recorded as a kline, sent on the kline stream and
 walked open → nearer extreme → farther extreme → close), ``stream`` {action: drop | stall | refuse,
 seconds} (:mod:`fake_streams`), ``funding`` {symbol, rate}, ``fault`` {method, path, kind,
-times, …}, ``config`` {dual_side, partial_fills, wallet}, ``signal`` {action, confidence}, and
+times, …}, ``config`` {dual_side, partial_fills, wallet, key}, ``signal`` {action, confidence}, and
 ``state`` (GET).
 
 It also plays an external AI engine (SPEC §3) at ``POST /api/ai/signal``, answering the ``signal``
@@ -282,6 +283,9 @@ class FakeBinance:
             return web.json_response(self.state())
         if name == "price":
             a.set_price(body["symbol"], float(body["price"]), body.get("ts"))
+        elif name == "prices":  # {symbol: price, …} in one request
+            for symbol, price in body["prices"].items():
+                a.set_price(symbol, float(price), body.get("ts"))
         elif name == "candle":
             self.candle(body)
             row = a.klines[body["symbol"]][-1]
@@ -300,6 +304,7 @@ class FakeBinance:
             a.dual_side = bool(body.get("dual_side", a.dual_side))
             a.partial_fills = bool(body.get("partial_fills", a.partial_fills))
             a.wallet = float(body.get("wallet", a.wallet))
+            self.key = str(body.get("key", self.key))  # a new key: the old one is revoked
         else:
             return web.json_response({"error": f"unknown control {name}"}, status=404)
         await self.streams.publish()
@@ -311,6 +316,8 @@ class FakeBinance:
         a.klines.setdefault(symbol, []).append(
             [ts, f"{o}", f"{h}", f"{low}", f"{close}", f"{c.get('volume', 1.0)}", ts + 59_999]
         )
+        if not c.get("walk", True):  # a kline only: the prices were already walked tick by tick
+            return
         near, far = (low, h) if o - low <= h - o else (h, low)
         for price in (o, near, far, close):
             a.set_price(symbol, price, ts)

@@ -79,6 +79,9 @@ class Account:
             for m in (
                 Market("BTCUSDT", "BTC", 0.1, 0.001, 0.001, 100.0, 30_000.0),
                 Market("ETHUSDT", "ETH", 0.01, 0.001, 0.001, 20.0, 2_000.0),
+                Market("BNBUSDT", "BNB", 0.01, 0.01, 0.01, 5.0, 300.0),
+                Market("SOLUSDT", "SOL", 0.01, 0.01, 0.01, 5.0, 100.0),
+                Market("XRPUSDT", "XRP", 0.0001, 0.1, 0.1, 5.0, 0.6),
             ):
                 self.markets[m.symbol] = m
 
@@ -172,6 +175,8 @@ class Account:
         self.orders[oid] = order
         if kind == "MARKET":
             self._fill(order, qty, m.price, TAKER)
+        else:  # a limit already through the market fills at once, as on the exchange
+            self._maybe_fill_limit(order, m)
         return dict(order)
 
     def new_algo(self, q: dict[str, str]) -> dict[str, Any]:

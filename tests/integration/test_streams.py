@@ -63,6 +63,7 @@ class LiveDesk:
         )
         self.p: Pipeline = build_pipeline(settings, QuietLiveFeed(), exchange=ex)
         self.p.exits.params = replace(self.p.exits.params, trail_distance=0.005)
+        self.p.exits.ticks.params = self.p.exits.params
         self.p.execution.retry_base = self.p.exits.retry_base = 0.005
         self.closed: list[PositionClosed] = []
         self.p.bus.add_tap(
@@ -171,7 +172,9 @@ async def test_exits_act_on_every_mark_price_and_fills_come_from_the_stream(
     fake, ex = fake_ex
     async with LiveDesk(fake, ex, poll_s=60.0) as desk:
         await desk.p.bus.publish(Topic.INTENT, intent())
-        await until(lambda: SYM in desk.p.book.positions and bool(desk.stops()))
+        await until(
+            lambda: SYM in desk.p.book.positions and len(desk.p.book.positions[SYM].tp_orders) == 3
+        )
         plan = desk.p.book.positions[SYM].opened.plan
         ex.fills._last_sweep = time.monotonic()  # noqa: SLF001 - the next sweep is 60 s away
         sweeps = ex.fills.sweeps
@@ -200,7 +203,9 @@ async def test_dropped_and_refused_streams_fall_back_to_rest_then_recover(
     fake, ex = fake_ex
     async with LiveDesk(fake, ex, poll_s=0.1) as desk:
         await desk.p.bus.publish(Topic.INTENT, intent(side=Side.LONG))
-        await until(lambda: SYM in desk.p.book.positions and bool(desk.stops()))
+        await until(
+            lambda: SYM in desk.p.book.positions and len(desk.p.book.positions[SYM].tp_orders) == 3
+        )
         plan = desk.p.book.positions[SYM].opened.plan
         connections = fake.streams.connections
         await fake.streams.fault({"action": "refuse", "seconds": 2.0})

@@ -78,3 +78,45 @@ async def test_failures_are_counted_and_never_end_the_feed() -> None:
     assert [e.candle.ts for e in feed_events] == [T, T + 2 * M]
     assert feed_events[0].funding_rate == 0.0
     assert feed.errors >= 4  # the failed poll, the funding miss, the two bad rows
+
+
+class StreamingClient(FakeClient):
+    """A kline stream too: ``push`` hands rows to the next ``watch_ohlcv``; ``down`` fails it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pushed: asyncio.Queue[list[list[Any]] | Exception] = asyncio.Queue()
+
+    async def watch_ohlcv(self, symbol: str, timeframe: str) -> list[list[Any]]:
+        item = await self.pushed.get()
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+
+async def test_streamed_candles_need_no_polling_and_rest_covers_a_dead_stream() -> None:
+    client = StreamingClient()
+    client.rows = [row(0), row(1)]
+    now = [T + 2 * M]
+    feed = LiveFeed(
+        client, ("BTC/USDT:USDT",), "1m", M, poll_seconds=0.05, now_ms=lambda: now[0], stream=True
+    )
+    events = feed.events()
+    got = [await anext(events), await anext(events)]  # the history, by REST
+    assert [e.candle.ts for e in got] == [T, T + M]
+    client.pushed.put_nowait([row(1)])  # the stream is up (nothing new in it)
+    await asyncio.sleep(0.01)
+    polls = len(client.calls)  # the stream's first update re-reads what it may have missed
+    now[0] = T + 3 * M
+    client.pushed.put_nowait([row(2)])
+    e = await asyncio.wait_for(anext(events), 2)
+    assert e.candle.ts == T + 2 * M and e.funding_rate == 0.0001
+    await asyncio.sleep(0.2)  # four poll intervals: no REST poll while the stream delivers
+    assert len(client.calls) == polls
+    client.pushed.put_nowait(ConnectionError("stream dropped"))
+    client.rows += [row(2), row(3)]
+    now[0] = T + 4 * M
+    e = await asyncio.wait_for(anext(events), 2)  # REST polling took over
+    assert e.candle.ts == T + 3 * M and feed.stream_drops == 1
+    assert len(client.calls) > polls
+    await events.aclose()
