@@ -48,7 +48,8 @@ def main() -> int:
     print(f"checks {report['checks']}, most positions {report['max_positions_seen']}")
     gaps = report["longest_gap_s"]
     print(
-        f"longest gap (s): a position without a live stop {gaps.get('stop', 0)}, the book behind the exchange {gaps.get('book', 0)}"
+        f"longest gap (s): a position without a live stop {gaps.get('stop', 0)}, "
+        f"the book behind the exchange {gaps.get('book', 0)}"
     )
     print(f"violations: {len(report['violations'])}")
     for v in report["violations"]:
