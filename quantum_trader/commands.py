@@ -178,7 +178,7 @@ def _run(args: argparse.Namespace, settings: Settings, mode: Mode) -> int:
     )
     from quantum_trader.exchange.binance import BinanceUsdm  # ccxt: only when trading on it
 
-    exchange = BinanceUsdm(client, f"binance-{mode}")
+    exchange = BinanceUsdm(client, f"binance-{mode}", sweep_s=settings.exchange.rest_sweep_seconds)
     try:
         daemon = Daemon(settings, feed, mode, args.duration, exchange=exchange)
     except JournalError as exc:
