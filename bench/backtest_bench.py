@@ -82,7 +82,7 @@ def run_case(files: list[Path], bars: int | None, out: Path) -> tuple[float, flo
 def decision_latency(symbols: int = 50, bars: int = 400) -> tuple[float, float, int]:
     from loguru import logger
 
-    from quantum_trader.feeds.synthetic import SyntheticFeed
+    from quantum_trader.feeds.synthetic import TREND_DRIFT, SyntheticFeed
     from quantum_trader.pipeline import build_pipeline
     from quantum_trader.settings import Settings
 
@@ -91,7 +91,7 @@ def decision_latency(symbols: int = 50, bars: int = 400) -> tuple[float, float, 
     settings = Settings(
         signals={"symbols": names, "force_confidence": 0.95}, risk={"max_positions": symbols}
     )
-    feed = SyntheticFeed(names, seed=5, speed=None, warmup=60, limit=bars)
+    feed = SyntheticFeed(names, seed=5, speed=None, warmup=60, limit=bars, drift=TREND_DRIFT)
     p = build_pipeline(settings, feed)
     published: dict[str, float] = {}
     samples: list[float] = []

@@ -86,6 +86,7 @@ def _feed(args: argparse.Namespace, settings: Settings) -> Feed:
             TIMEFRAME_MS[f.synthetic_timeframe],
             speed,
             f.warmup_candles,
+            drift=f.synthetic_drift,
         )
     if kind == "replay":
         if not files:

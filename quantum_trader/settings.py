@@ -175,6 +175,9 @@ class FeedSettings(Section):
     speed: float | Literal["max"] = 600.0
     seed: int = 7
     synthetic_timeframe: Literal["1m", "3m", "5m", "15m"] = "1m"
+    #: σ per candle of the synthetic market's trending regimes: 0 (default) is a market nothing
+    #: can predict; 0.25 the trending demo market of the mechanics tests
+    synthetic_drift: float = Field(0.0, ge=0, le=1)
     warmup_candles: int = Field(300, ge=0, le=100_000)
     volatility_days: float = Field(30.0, gt=0, le=365)
     poll_seconds: float = Field(60.0, gt=0)

@@ -66,6 +66,7 @@ class Book:
         self.recent_roe: deque[float] = deque(maxlen=recent)
         self.closed: deque[PositionClosed] = deque(maxlen=keep_closed)
         self.closed_count = 0
+        self.pnls: list[float] = []  # each closed trade's net PnL, USDT
         self.realised = 0.0
         self.wins = 0
         self.equity = 0.0  # the account's equity when last read (the strategy reads it per signal)
@@ -100,6 +101,7 @@ class Book:
         self.positions.pop(closed.symbol, None)
         self.recent_roe.append(closed.roe)
         self.closed.append(closed)
+        self.pnls.append(closed.pnl)
         self.closed_count += 1
         self.realised += closed.pnl
         self.wins += closed.pnl > 0

@@ -7,6 +7,7 @@ import time
 from typing import Any, Protocol
 
 from quantum_trader.bus.messages import to_jsonable
+from quantum_trader.core.stats import net_edge
 from quantum_trader.exchange.base import Balance
 from quantum_trader.monitoring.account import AccountView
 from quantum_trader.pipeline import Pipeline
@@ -71,6 +72,7 @@ async def snapshot(
             "emergency_closes": p.execution.emergency_closes,
             "stop_moves": p.exits.stop_moves,
             "liquidations": liquidations,
+            "edge": _edge(p.book.pnls),
         },
         "filter_rejections": dict(p.strategy.rejections),
         "risk": p.risk.snapshot(),
@@ -85,6 +87,17 @@ async def snapshot(
     }
 
 
+def _edge(pnls: list[float]) -> dict[str, Any]:
+    e = net_edge(pnls)
+    return {
+        "trades": e.trades,
+        "net_usdt_per_trade": round(e.mean, 4),
+        "interval_usdt": [round(e.low, 4), round(e.high, 4)],
+        "level": e.level,
+        "verdict": e.verdict,
+    }
+
+
 def summary(s: dict[str, Any], reason: str, start_equity: float) -> str:
     t = s["trades"]
     losses = t["closed"] - t["wins"]
@@ -96,8 +109,16 @@ def summary(s: dict[str, Any], reason: str, start_equity: float) -> str:
         f"{t['intents']} intents, {t['entry_rejections']} entries rejected",
         f"  pnl        {t['realised_pnl']:+,.2f} USDT realised | equity {start_equity:,.2f} → "
         f"{s['equity']:,.2f}",
-        f"  positions  {len(s['positions'])} open, each with its exchange stop:",
     ]
+    e = t["edge"]
+    if e["trades"]:
+        lo, hi = e["interval_usdt"]
+        lines.append(
+            f"  edge       {e['net_usdt_per_trade']:+,.2f} USDT per trade net of costs, "
+            f"{e['level']:.0%} interval [{lo:+,.2f}, {hi:+,.2f}] over {e['trades']} trades: "
+            f"{e['verdict']}"
+        )
+    lines.append(f"  positions  {len(s['positions'])} open, each with its exchange stop:")
     for pos in s["positions"]:
         lines.append(
             f"    {pos['symbol']:<14} {pos['side']:<5} {pos['qty']:g} @ {pos['entry_price']:.6g} "

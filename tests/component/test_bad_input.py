@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from quantum_trader.bus.messages import Topic
-from quantum_trader.feeds.synthetic import SyntheticFeed
+from quantum_trader.feeds.synthetic import TREND_DRIFT, SyntheticFeed
 from quantum_trader.pipeline import build_pipeline
 from quantum_trader.settings import Settings
 
@@ -29,7 +29,9 @@ MALFORMED: list[tuple[Any, str]] = [
 
 async def test_malformed_intents_are_dead_lettered_and_trading_continues() -> None:
     settings = Settings()
-    feed = SyntheticFeed(settings.signals.symbols, seed=7, speed=None, warmup=300, limit=1_500)
+    feed = SyntheticFeed(
+        settings.signals.symbols, seed=7, speed=None, warmup=300, limit=1_500, drift=TREND_DRIFT
+    )
     p = build_pipeline(settings, feed)
     p.bus.start()
     for raw, _ in MALFORMED:
@@ -51,7 +53,9 @@ async def test_malformed_intents_are_dead_lettered_and_trading_continues() -> No
 
 async def test_a_valid_external_intent_trades() -> None:
     settings = Settings(signals={"min_confidence": 1.0})  # only the external intent trades
-    feed = SyntheticFeed(("BTC/USDT:USDT",), seed=3, speed=None, warmup=5, limit=10)
+    feed = SyntheticFeed(
+        ("BTC/USDT:USDT",), seed=3, speed=None, warmup=5, limit=10, drift=TREND_DRIFT
+    )
     p = build_pipeline(settings, feed)
     p.bus.start()
     await p.feed.run()  # prices and the clock
@@ -79,7 +83,9 @@ class _BrokenClock:
 
 async def test_a_failure_right_after_the_fill_closes_the_position() -> None:
     settings = Settings(signals={"min_confidence": 1.0})
-    feed = SyntheticFeed(("BTC/USDT:USDT",), seed=3, speed=None, warmup=5, limit=10)
+    feed = SyntheticFeed(
+        ("BTC/USDT:USDT",), seed=3, speed=None, warmup=5, limit=10, drift=TREND_DRIFT
+    )
     p = build_pipeline(settings, feed)
     p.bus.start()
     await p.feed.run()

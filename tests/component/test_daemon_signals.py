@@ -8,7 +8,7 @@ import pytest
 
 from quantum_trader import app as app_module
 from quantum_trader.app import EX_FORCED, Daemon
-from quantum_trader.feeds.synthetic import SyntheticFeed
+from quantum_trader.feeds.synthetic import TREND_DRIFT, SyntheticFeed
 from quantum_trader.settings import Settings
 
 
@@ -25,7 +25,7 @@ def test_second_sigint_forces_exit(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(app_module.os, "_exit", fake_exit)
     settings = Settings(api={"enabled": False})
-    daemon = Daemon(settings, SyntheticFeed(settings.signals.symbols, limit=1))
+    daemon = Daemon(settings, SyntheticFeed(settings.signals.symbols, limit=1, drift=TREND_DRIFT))
     daemon._on_signal(signal.SIGINT)
     assert daemon.stop_event.is_set() and daemon.stop_reason == "SIGINT" and codes == []
     with pytest.raises(Forced):

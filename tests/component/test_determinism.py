@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from quantum_trader.bus.messages import PositionClosed, Topic
-from quantum_trader.feeds.synthetic import SyntheticFeed
+from quantum_trader.feeds.synthetic import TREND_DRIFT, SyntheticFeed
 from quantum_trader.pipeline import build_pipeline
 from quantum_trader.settings import Settings
 from quantum_trader.sizing.rl_sizer import RLConfig, RLSizer
@@ -14,7 +14,9 @@ from quantum_trader.sizing.rl_sizer import RLConfig, RLSizer
 
 async def _trades(state: Path) -> list[PositionClosed]:
     settings = Settings()
-    feed = SyntheticFeed(settings.signals.symbols, seed=11, speed=None, warmup=300, limit=1_200)
+    feed = SyntheticFeed(
+        settings.signals.symbols, seed=11, speed=None, warmup=300, limit=1_200, drift=TREND_DRIFT
+    )
     sizer = RLSizer(state, RLConfig(retrain_every=3))
     p = build_pipeline(settings, feed, sizer=sizer)
     closed: list[PositionClosed] = []

@@ -11,7 +11,7 @@ import time
 from quantum_trader.app import Daemon
 from quantum_trader.exchange.base import Balance, FatalExchangeError
 from quantum_trader.exchange.paper import PaperExchange
-from quantum_trader.feeds.synthetic import SyntheticFeed
+from quantum_trader.feeds.synthetic import TREND_DRIFT, SyntheticFeed
 from quantum_trader.settings import Settings
 
 SYMBOLS = ("BTC/USDT:USDT", "ETH/USDT:USDT")
@@ -38,7 +38,7 @@ def test_a_key_revoked_mid_run_stops_the_daemon_with_78() -> None:
         rl={"enabled": False},
     )
     exchange = RevokedLater(after=400)
-    feed = SyntheticFeed(SYMBOLS, seed=3, speed=None, warmup=60, limit=5_000)
+    feed = SyntheticFeed(SYMBOLS, seed=3, speed=None, warmup=60, limit=5_000, drift=TREND_DRIFT)
     daemon = Daemon(settings, feed, exchange=exchange, duration_s=60)
     started = time.monotonic()
     assert asyncio.run(daemon.run()) == 78

@@ -15,7 +15,7 @@ import aiohttp
 from quantum_trader.app import Daemon
 from quantum_trader.exchange.base import Balance, Position, TemporaryExchangeError
 from quantum_trader.exchange.paper import PaperExchange
-from quantum_trader.feeds.synthetic import SyntheticFeed
+from quantum_trader.feeds.synthetic import TREND_DRIFT, SyntheticFeed
 from quantum_trader.settings import Settings
 
 SYMBOLS = ("BTC/USDT:USDT",)
@@ -43,10 +43,8 @@ def test_health_answers_from_state_through_an_exchange_outage() -> None:
         runtime={"health_interval_seconds": 0.2, "account_refresh_seconds": 0.2},
     )
     exchange = Outage()
-    daemon = Daemon(
-        settings, SyntheticFeed(SYMBOLS, seed=3, speed=300.0, warmup=60), exchange=exchange,
-        duration_s=5.0,
-    )  # fmt: skip
+    feed = SyntheticFeed(SYMBOLS, seed=3, speed=300.0, warmup=60, drift=TREND_DRIFT)
+    daemon = Daemon(settings, feed, exchange=exchange, duration_s=5.0)
     answers: list[tuple[int, float, dict[str, Any]]] = []
     scraped: list[str] = []
 

@@ -12,7 +12,7 @@ import pytest
 from quantum_trader.app import Daemon
 from quantum_trader.bus.messages import CandleEvent, Topic
 from quantum_trader.exchange.paper import PaperExchange
-from quantum_trader.feeds.synthetic import SyntheticFeed
+from quantum_trader.feeds.synthetic import TREND_DRIFT, SyntheticFeed
 from quantum_trader.risk_commands import cmd_paper
 from quantum_trader.settings import ConfigError, Settings
 from quantum_trader.store.journal import Journal
@@ -29,7 +29,10 @@ def _settings() -> Settings:
 
 
 def test_positions_survive_a_restart(_state_dir: Path) -> None:
-    first = Daemon(_settings(), SyntheticFeed(SYMBOLS, seed=3, speed=None, warmup=60, limit=120))
+    first = Daemon(
+        _settings(),
+        SyntheticFeed(SYMBOLS, seed=3, speed=None, warmup=60, limit=120, drift=TREND_DRIFT),
+    )
     assert asyncio.run(first.run()) == 0
     before = {
         s: (mp.opened.intent_id, mp.state.remaining, mp.stop_order_id)
@@ -38,7 +41,10 @@ def test_positions_survive_a_restart(_state_dir: Path) -> None:
     assert before, "the first run should end with open positions"
     wallet = first.p.paper.engine.wallet if first.p.paper else 0.0
 
-    second = Daemon(_settings(), SyntheticFeed(SYMBOLS, seed=3, speed=None, warmup=60, limit=1))
+    second = Daemon(
+        _settings(),
+        SyntheticFeed(SYMBOLS, seed=3, speed=None, warmup=60, limit=1, drift=TREND_DRIFT),
+    )
     asyncio.run(second._reconcile())  # noqa: SLF001 - the start-up step, without a feed
     after = {
         s: (mp.opened.intent_id, mp.state.remaining, mp.stop_order_id)
@@ -59,13 +65,19 @@ def test_a_restart_resumes_the_same_market_where_it_stopped(_state_dir: Path) ->
     first price against the first daemon's positions (−101 % ROE at once). Now the journal knows
     its market and the feed resumes after the last candle the paper exchange saw: each symbol's
     next candle opens at the price the positions were last marked at."""
-    first = Daemon(_settings(), SyntheticFeed(SYMBOLS, seed=3, speed=None, warmup=60, limit=120))
+    first = Daemon(
+        _settings(),
+        SyntheticFeed(SYMBOLS, seed=3, speed=None, warmup=60, limit=120, drift=TREND_DRIFT),
+    )
     assert asyncio.run(first.run()) == 0
     assert first.p.book.positions
     assert first.p.paper is not None
     last, seen = dict(first.p.paper.engine.last), first.p.paper.engine.now
 
-    second = Daemon(_settings(), SyntheticFeed(SYMBOLS, seed=3, speed=None, warmup=60, limit=122))
+    second = Daemon(
+        _settings(),
+        SyntheticFeed(SYMBOLS, seed=3, speed=None, warmup=60, limit=122, drift=TREND_DRIFT),
+    )
     firsts: dict[str, CandleEvent] = {}
 
     async def keep(e: CandleEvent) -> None:
@@ -80,13 +92,22 @@ def test_a_restart_resumes_the_same_market_where_it_stopped(_state_dir: Path) ->
 
 
 def test_a_restart_on_another_market_is_refused(_state_dir: Path) -> None:
-    first = Daemon(_settings(), SyntheticFeed(SYMBOLS, seed=3, speed=None, warmup=60, limit=120))
+    first = Daemon(
+        _settings(),
+        SyntheticFeed(SYMBOLS, seed=3, speed=None, warmup=60, limit=120, drift=TREND_DRIFT),
+    )
     assert asyncio.run(first.run()) == 0
     with pytest.raises(ConfigError, match="another market.*qtrader paper reset"):
-        Daemon(_settings(), SyntheticFeed(SYMBOLS, seed=4, speed=None, warmup=60, limit=120))
+        Daemon(
+            _settings(),
+            SyntheticFeed(SYMBOLS, seed=4, speed=None, warmup=60, limit=120, drift=TREND_DRIFT),
+        )
 
     assert cmd_paper(argparse.Namespace(paper_command="reset"), _settings()) == 0
-    fresh = Daemon(_settings(), SyntheticFeed(SYMBOLS, seed=4, speed=None, warmup=60, limit=120))
+    fresh = Daemon(
+        _settings(),
+        SyntheticFeed(SYMBOLS, seed=4, speed=None, warmup=60, limit=120, drift=TREND_DRIFT),
+    )
     assert fresh.p.paper is not None and fresh.p.paper.engine.positions == {}
 
 
@@ -103,7 +124,10 @@ def test_twenty_hard_stops_and_restarts_never_jump_the_market(
     for k in range(20):
         saved = Journal(path).load_paper() if path.exists() else None
         limit += 17 + (k * 7) % 23  # uneven stopping points
-        d = Daemon(_settings(), SyntheticFeed(SYMBOLS, seed=3, speed=None, warmup=60, limit=limit))
+        d = Daemon(
+            _settings(),
+            SyntheticFeed(SYMBOLS, seed=3, speed=None, warmup=60, limit=limit, drift=TREND_DRIFT),
+        )
         firsts: dict[str, CandleEvent] = {}
 
         async def keep(e: CandleEvent, into: dict[str, CandleEvent] = firsts) -> None:

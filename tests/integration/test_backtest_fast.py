@@ -11,7 +11,7 @@ import pytest
 
 from quantum_trader.backtest.runner import BacktestRun, run_backtest
 from quantum_trader.feeds.loader import CandleSeries, load_candles, load_funding
-from quantum_trader.feeds.synthetic import SyntheticMarket
+from quantum_trader.feeds.synthetic import TREND_DRIFT, SyntheticMarket
 from quantum_trader.settings import Settings
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -22,7 +22,7 @@ needs_data = pytest.mark.skipif(not BTC.exists(), reason="../shared/data is not 
 
 
 def _overlapping(tmp: Path, bars: int = 6_000) -> list[CandleSeries]:
-    market = SyntheticMarket(("ETH/USDT:USDT", "SOL/USDT:USDT"), seed=3)
+    market = SyntheticMarket(("ETH/USDT:USDT", "SOL/USDT:USDT"), seed=3, drift=TREND_DRIFT)
     out = []
     for symbol in market.symbols:
         path = tmp / f"{symbol.split('/')[0]}USDT-1m.csv"

@@ -11,7 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from quantum_trader.app import Daemon
-from quantum_trader.feeds.synthetic import SyntheticFeed
+from quantum_trader.feeds.synthetic import TREND_DRIFT, SyntheticFeed
 from quantum_trader.settings import Settings
 from tests.integration.helpers import RedisServer, wait_for
 
@@ -31,7 +31,9 @@ def _state_dir(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def test_streams_hash_ttl_and_outage(server: RedisServer) -> None:
     settings = Settings(redis={"url": server.url}, api={"enabled": False})
-    feed = SyntheticFeed(settings.signals.symbols, seed=7, speed=2_000.0, warmup=300)
+    feed = SyntheticFeed(
+        settings.signals.symbols, seed=7, speed=2_000.0, warmup=300, drift=TREND_DRIFT
+    )
     daemon = Daemon(settings, feed)
     run = asyncio.create_task(daemon.run())
     client = aioredis.from_url(server.url)

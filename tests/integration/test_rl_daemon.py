@@ -14,7 +14,7 @@ import pytest
 from loguru import logger
 
 from quantum_trader.app import Daemon
-from quantum_trader.feeds.synthetic import SyntheticFeed
+from quantum_trader.feeds.synthetic import TREND_DRIFT, SyntheticFeed
 from quantum_trader.settings import Settings
 from quantum_trader.sizing.rl_sizer import CHECKPOINT
 from tests.integration.helpers import wait_for
@@ -42,7 +42,9 @@ async def _run_until(daemon: Daemon, check: Any, within: float) -> None:
 
 async def test_policy_version_rises_in_health_as_trades_close() -> None:
     settings = Settings(rl={"retrain_every": 3}, api={"port": 0})
-    daemon = Daemon(settings, SyntheticFeed(settings.signals.symbols, speed=3_000.0))
+    daemon = Daemon(
+        settings, SyntheticFeed(settings.signals.symbols, speed=3_000.0, drift=TREND_DRIFT)
+    )
     assert daemon.api is not None
 
     async def updated() -> bool:
@@ -62,7 +64,9 @@ async def test_corrupt_checkpoint_is_reported_and_trading_goes_on(tmp_path: Path
     sink = logger.add(lines.append, level="ERROR", format="{message}")
     try:
         settings = Settings(api={"enabled": False})
-        daemon = Daemon(settings, SyntheticFeed(settings.signals.symbols, speed=3_000.0))
+        daemon = Daemon(
+            settings, SyntheticFeed(settings.signals.symbols, speed=3_000.0, drift=TREND_DRIFT)
+        )
 
         async def traded() -> bool:
             return daemon.p.book.closed_count >= 1

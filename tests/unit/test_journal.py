@@ -161,11 +161,13 @@ def test_a_read_only_journal_is_refused(tmp_path: Path, monkeypatch: pytest.Monk
 
 def test_a_non_finite_paper_wallet_is_refused(_state_dir: Path) -> None:
     from quantum_trader.app import Daemon
-    from quantum_trader.feeds.synthetic import SyntheticFeed
+    from quantum_trader.feeds.synthetic import TREND_DRIFT, SyntheticFeed
     from quantum_trader.settings import Settings
 
     settings = Settings(api={"enabled": False}, rl={"enabled": False})
-    first = Daemon(settings, SyntheticFeed(settings.signals.symbols, speed=None, limit=5))
+    first = Daemon(
+        settings, SyntheticFeed(settings.signals.symbols, speed=None, limit=5, drift=TREND_DRIFT)
+    )
     assert first.journal is not None and first.p.paper is not None
     first.p.paper.flush()
     raw = first.journal.db.execute("SELECT state FROM paper").fetchone()[0]
@@ -175,4 +177,7 @@ def test_a_non_finite_paper_wallet_is_refused(_state_dir: Path) -> None:
     first.journal.db.execute("UPDATE paper SET state=?", (bad,))
     first.journal.close()
     with pytest.raises(JournalError, match="unusable.*wallet is nan"):
-        Daemon(settings, SyntheticFeed(settings.signals.symbols, speed=None, limit=5))
+        Daemon(
+            settings,
+            SyntheticFeed(settings.signals.symbols, speed=None, limit=5, drift=TREND_DRIFT),
+        )

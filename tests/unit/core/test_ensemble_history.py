@@ -17,13 +17,13 @@ from quantum_trader.core.ensemble import (
 from quantum_trader.core.features import atr_pct, volatility, wilder_atr
 from quantum_trader.core.history import SymbolHistory
 from quantum_trader.core.types import Candle, Consensus
-from quantum_trader.feeds.synthetic import SyntheticMarket
+from quantum_trader.feeds.synthetic import TREND_DRIFT, SyntheticMarket
 
 T = 1_704_067_200_000
 
 
 def _market(n: int) -> tuple[np.ndarray, ...]:
-    m = SyntheticMarket(("BTC/USDT:USDT",), seed=11)
+    m = SyntheticMarket(("BTC/USDT:USDT",), seed=11, drift=TREND_DRIFT)
     rows = [m.next_candle("BTC/USDT:USDT", T + i * 60_000)[0] for i in range(n)]
     return tuple(np.array([getattr(c, f) for c in rows]) for f in ("high", "low", "close"))
 

@@ -17,7 +17,7 @@ from quantum_trader.feeds.loader import (
     symbol_from_name,
 )
 from quantum_trader.feeds.replay import ReplayFeed
-from quantum_trader.feeds.synthetic import SyntheticFeed
+from quantum_trader.feeds.synthetic import TREND_DRIFT, SyntheticFeed
 
 DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 
@@ -101,7 +101,9 @@ async def test_replay_merges_symbols_in_time_order(tmp_path: Path) -> None:
 
 async def test_synthetic_is_seeded() -> None:
     async def first(seed: int) -> list[float]:
-        feed = SyntheticFeed(("BTC/USDT:USDT", "ETH/USDT:USDT"), seed, speed=None, limit=50)
+        feed = SyntheticFeed(
+            ("BTC/USDT:USDT", "ETH/USDT:USDT"), seed, speed=None, limit=50, drift=TREND_DRIFT
+        )
         return [e.candle.close async for e in feed.events()]
 
     assert await first(1) == await first(1)
