@@ -46,10 +46,15 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _explain_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("explain", help="explain one entry decision, step by step")
+    p = sub.add_parser(
+        "explain",
+        help="explain a past trade (TRADE_ID or --last) or one entry decision from inputs",
+    )
     _common(p)
     add = p.add_argument
-    add("--confidence", type=float, required=True, help="calibrated signal confidence 0..1")
+    add("trade", nargs="?", metavar="TRADE_ID", help="a trade (intent) id from the journal")
+    add("--last", action="store_true", help="the newest trade in the journal")
+    add("--confidence", type=float, help="calibrated signal confidence 0..1 (what-if mode)")
     add("--volatility", type=float, default=1.0, help="normalised volatility (1 = normal)")
     add("--pnl-trend", type=float, default=0.0, help="recent PnL trend -1..1")
     add("--symbol-risk", type=float, default=1.0, help="symbol risk 0.5..1.5")
@@ -81,6 +86,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _explain_trade(args: argparse.Namespace) -> int:
+    from quantum_trader.app import state_dir
+    from quantum_trader.explain_trade import find, journals, story
+
+    state = state_dir()
+    found = find(state, None if args.last else args.trade)
+    if found is None:
+        where = ", ".join(p.name for p in journals(state)) or f"no journal in {state}"
+        print(f"qtrader explain: no trade {args.trade or '(newest)'} in {where}")
+        return 1
+    _, trade, record = found
+    print(json.dumps({"trade": trade, **record}, indent=2) if args.json else story(*found))
+    return 0
+
+
 def _parse_bracket(text: str) -> BracketTable:
     parts = text.split(":")
     if len(parts) not in (2, 3):
@@ -93,6 +113,11 @@ def _parse_bracket(text: str) -> BracketTable:
 
 
 def cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
+    if args.trade or args.last:
+        return _explain_trade(args)
+    if args.confidence is None:
+        print("qtrader explain: give TRADE_ID, --last, or --confidence (a what-if decision)")
+        return 2
     params = decision_params(settings)
     if args.bracket:
         params = replace(params, brackets=_parse_bracket(args.bracket))

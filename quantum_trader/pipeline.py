@@ -202,6 +202,8 @@ def build_pipeline(
         live_age,
     )
     ledger = Ledger(journal)
+    if journal is not None:  # backtests keep no journal: nothing to build the record for
+        strategy.record = ledger.decision
     execution = ExecutionService(
         bus,
         ex,

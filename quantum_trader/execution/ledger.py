@@ -4,6 +4,8 @@ journal (backtests) the rest is a no-op, so the services read the same either wa
 
 from __future__ import annotations
 
+from typing import Any
+
 from quantum_trader.bus.messages import PnlExperience, PositionClosed
 from quantum_trader.core.types import TradeIntent
 from quantum_trader.execution.book import ManagedPosition
@@ -32,6 +34,10 @@ class Ledger:
     def closed(self, closed: PositionClosed) -> None:
         if self.journal is not None:
             self.journal.record_close(closed)
+
+    def decision(self, intent_id: str, ts: int, payload: dict[str, Any]) -> None:
+        if self.journal is not None:
+            self.journal.record_decision(intent_id, ts, payload)
 
     def experience(self, exp: PnlExperience) -> None:
         if self.journal is not None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from loguru import logger
 
 from quantum_trader.bus.bus import Bus
-from quantum_trader.bus.messages import LevelsEvent, SignalEvent, Topic
-from quantum_trader.core.decision import DecisionInputs, DecisionParams, decide
+from quantum_trader.bus.messages import LevelsEvent, SignalEvent, Topic, to_jsonable
+from quantum_trader.core.decision import Decision, DecisionInputs, DecisionParams, decide
 from quantum_trader.core.features import margin_util, pnl_trend
 from quantum_trader.core.filter import FilterContext, FilterParams, filter_signal
 from quantum_trader.core.leverage import LeverageStats
@@ -19,6 +21,7 @@ from quantum_trader.core.risk import RiskGuard
 from quantum_trader.core.types import TradeIntent
 from quantum_trader.exchange.base import Exchange
 from quantum_trader.execution.book import Book, EntryContext
+from quantum_trader.explain import decision_dict, decision_table
 from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.runtime.clock import Clock
 from quantum_trader.sizing.sizer import Sizer
@@ -48,6 +51,8 @@ class StrategyService:
         self.leverage_stats = LeverageStats()
         self.intents = 0
         self.max_signal_age_ms = max_signal_age_ms  # live feeds: history is not traded
+        #: where each entry decision is kept whole (the journal, for ``qtrader explain TRADE_ID``)
+        self.record: Callable[[str, int, dict[str, Any]], None] | None = None
 
     async def on_signal(self, event: SignalEvent) -> None:
         if not self.accepting:
@@ -148,6 +153,8 @@ class StrategyService:
             source=sig.source,
             reason=f"{sig.consensus} ensemble; {d.guard.reason}",
         )
+        if self.record is not None:
+            self.record(intent_id, now, _decision_record(event, ctx, verdict.reason, state, d))
         self.book.entry_context[intent_id] = EntryContext(state, s.multiplier, d.ilf.leverage)
         self.leverage_stats.record(d.leverage)
         self.intents += 1
@@ -166,3 +173,33 @@ class StrategyService:
             ),
         )
         await self.bus.publish(Topic.INTENT, intent)
+
+
+def _decision_record(
+    event: SignalEvent,
+    ctx: FilterContext,
+    verdict: str,
+    state: tuple[float, ...],
+    d: Decision,
+) -> dict[str, Any]:
+    sig = event.signal
+    return {
+        "signal": {
+            "symbol": sig.symbol,
+            "side": str(sig.side),
+            "confidence": sig.confidence,
+            "consensus": str(sig.consensus),
+            "source": sig.source,
+            "ts": sig.ts,
+            "horizon_ms": sig.horizon_ms,
+            "votes": [
+                {"model": v.model, "vote": str(v.vote), "probability": v.probability}
+                for v in sig.model_votes
+            ],
+        },
+        "features": to_jsonable(event.features),
+        "filter": {**to_jsonable(ctx), "verdict": verdict},
+        "sizer_state": list(state),
+        "decision": decision_dict(d),
+        "table": decision_table(d),
+    }

@@ -48,6 +48,8 @@ CREATE TABLE IF NOT EXISTS paper(id INTEGER PRIMARY KEY CHECK (id = 1), state TE
   updated INTEGER);
 CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER, kind TEXT,
   detail TEXT);
+CREATE TABLE IF NOT EXISTS decisions(seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  intent_id TEXT UNIQUE, ts INTEGER, payload TEXT);
 """
 LIVE_ORDER_STATES = ("sent", *(s.value for s in OrderState if not s.final))  # "sent": old rows
 
@@ -295,6 +297,34 @@ class Journal:
                 "UPDATE intents SET state='closed', updated=? WHERE intent_id=?",
                 (_now(), closed.intent_id),
             )
+
+    def closed_of(self, intent_id: str) -> PositionClosed | None:
+        row = self.db.execute(
+            "SELECT payload FROM closed WHERE intent_id=?", (intent_id,)
+        ).fetchone()
+        return None if row is None else loads(PositionClosed, row[0])
+
+    # ------------------------------------------------------------------ decisions
+    def record_decision(self, intent_id: str, ts: int, payload: dict[str, Any]) -> None:
+        """Everything the entry decision used, for ``qtrader explain TRADE_ID``."""
+        self._x(
+            "INSERT OR IGNORE INTO decisions(intent_id, ts, payload) VALUES (?,?,?)",
+            intent_id,
+            ts,
+            json.dumps(payload),
+        )
+
+    def decision(self, intent_id: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT payload FROM decisions WHERE intent_id=?", (intent_id,)
+        ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def last_decision_id(self) -> str | None:
+        row = self.db.execute(
+            "SELECT intent_id FROM decisions ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else str(row[0])
 
     def closed_trades(self) -> list[PositionClosed]:
         rows = self.db.execute("SELECT payload FROM closed ORDER BY rowid").fetchall()
