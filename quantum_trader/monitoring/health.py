@@ -50,15 +50,23 @@ class ModuleHealth:
     last_error: str = ""
     seen: bool = False  # has it ever delivered?
 
+    def error_rate(self) -> float:
+        return 1 - sum(self.outcomes) / len(self.outcomes) if self.outcomes else 0.0
+
+    def latency_p95(self) -> float | None:
+        if not self.latencies_ms:
+            return None
+        lat = sorted(self.latencies_ms)
+        return lat[int(0.95 * (len(lat) - 1))]
+
     def score(self, now: float) -> float:
         score = 100.0
         if self.stale_after_s and now - self.last_ok > self.stale_after_s:
             score -= 50 if now - self.last_ok < 3 * self.stale_after_s else 100
         if self.outcomes:
-            score -= error_penalty(1 - sum(self.outcomes) / len(self.outcomes))
-        if self.latencies_ms:
-            lat = sorted(self.latencies_ms)
-            p95 = lat[int(0.95 * (len(lat) - 1))]
+            score -= error_penalty(self.error_rate())
+        p95 = self.latency_p95()
+        if p95 is not None:
             score -= 30 if p95 > 500 else 20 if p95 > 200 else 10 if p95 > 100 else 0
         if self.name in INPUTS and not self.seen:
             score = min(score, NEVER_SEEN_CAP)  # nothing yet: not healthy, not dead
@@ -132,6 +140,8 @@ class HealthMonitor:
                 "status": status_of(score),
                 "last_error": m.last_error if m.seen or m.last_error else "no data yet",
                 "last_ok_s_ago": round(now - m.last_ok, 1) if m.seen else None,
+                "error_rate": round(m.error_rate(), 3),  # of the last 100 outcomes
+                "latency_p95_ms": None if (p95 := m.latency_p95()) is None else round(p95, 1),
             }
         overall = self.overall()
         return {"overall": round(overall, 1), "status": status_of(overall), "modules": modules}

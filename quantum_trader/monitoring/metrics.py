@@ -89,6 +89,18 @@ class SnapshotCollector(Collector):
         account_age = s["account"]["age_s"]
         yield _gauge("account_view_age_seconds", "Age of the account view.", account_age or 0.0)
         yield _gauge("ilf_average_leverage", "Mean decided leverage.", s["ilf"]["average"])
+        streams = s.get("streams")
+        if streams is not None:  # live on Binance
+            yield _gauge("user_stream_up", "1 while the user-data stream is connected.",
+                         streams["user_stream"])  # fmt: skip
+            yield _labelled(
+                CounterMetricFamily, "stream_messages", "Stream updates received.", "stream",
+                streams["messages"],
+            )  # fmt: skip
+            yield _labelled(
+                CounterMetricFamily, "stream_drops", "Streams dropped or stalled.", "stream",
+                streams["drops"],
+            )  # fmt: skip
 
 
 class Metrics:

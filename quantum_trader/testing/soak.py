@@ -11,6 +11,7 @@ plan says. :func:`run_soak` returns the report; ``bench/soak.py`` prints it, and
 from __future__ import annotations
 
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -70,6 +71,7 @@ def reactions(fake: FakeProc, market: Market, d: DaemonProc) -> dict[str, float 
     (the fill seen, the exit manager acting); then through that stop (the exchange closes the
     position, as it does a trailing stop) → the close booked in the daemon's book."""
     out: dict[str, float | None] = {"tp1_to_breakeven_s": None, "stop_to_booked_s": None}
+    out["user_stream_up_metric"] = _metric(d, "qtrader_user_stream_up")
     s = fake.state()
     for m, p in s["positions"].items():
         legs = [
@@ -214,6 +216,17 @@ def run_soak(plan: SoakPlan, workdir: Path, say: Callable[[str], None] = print) 
     report["violations"] = checker.violations
     report["logs"] = [str(dp.log) for dp in daemons]
     return report
+
+
+def _metric(d: DaemonProc, name: str) -> float | None:
+    """One sample of ``GET /metrics`` (None: the daemon does not export it)."""
+    url = f"http://127.0.0.1:{d.api_port}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as r:  # noqa: S310 - loopback
+        text = r.read().decode()
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return None
 
 
 def _booked(d: DaemonProc) -> set[str]:

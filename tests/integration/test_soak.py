@@ -31,3 +31,5 @@ def test_the_daemon_survives_the_soak_with_every_invariant_held(tmp_path: Path) 
     # the streams find fills and prices without polling: fewer requests for the same positions
     streams, polling = report["streams"], report["polling"]
     assert streams["requests_per_min"] < polling["requests_per_min"]
+    assert streams["user_stream_up_metric"] == 1.0  # /metrics shows the stream
+    assert polling["user_stream_up_metric"] is None  # streams off: not exported
