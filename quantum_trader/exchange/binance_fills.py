@@ -51,9 +51,21 @@ class FillWatch:
         self.resting: dict[str, Resting] = {}
         self.dirty: set[str] = set()
         self.wake = asyncio.Event()  # set when the streams point at an order
-        self.streaming = False  # the user-data stream is connected
+        self._streaming = False
         self._last_sweep = float("-inf")
         self.sweeps = 0
+
+    @property
+    def streaming(self) -> bool:
+        """The user-data stream is connected."""
+        return self._streaming
+
+    @streaming.setter
+    def streaming(self, up: bool) -> None:
+        if up and not self._streaming:  # back: what it missed while down is swept at once
+            self._last_sweep = float("-inf")
+            self.wake.set()
+        self._streaming = up
 
     def track(self, order: Order) -> None:
         algo = order.type is OrderType.STOP_MARKET

@@ -71,9 +71,8 @@ class BinanceStreams:
         failures = 0
         while True:
             try:
-                tickers = await asyncio.wait_for(
-                    self.client.watch_mark_prices(list(self.symbols)), self.stall_s
-                )
+                async with asyncio.timeout(self.stall_s):  # awaited directly: see orders()
+                    tickers = await self.client.watch_mark_prices(list(self.symbols))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - every stream failure is retried
@@ -95,14 +94,17 @@ class BinanceStreams:
                     await self.on_price(symbol, price, ts)
 
     async def orders(self) -> None:
+        """Connected, ``watch_orders`` is awaited directly: ccxt resolves an update only to a
+        waiting future, and one made in a task could miss an update that arrives before the task
+        first runs (it would then wait for the next update)."""
         failures = 0
         while True:
-            watch = asyncio.ensure_future(self.client.watch_orders())
             try:
-                await self._connected(watch)
-                updates = await watch
+                if self.exchange.streaming:
+                    updates = await self.client.watch_orders()
+                else:
+                    updates = await self._first(asyncio.ensure_future(self.client.watch_orders()))
             except asyncio.CancelledError:
-                watch.cancel()
                 raise
             except Exception as exc:  # noqa: BLE001
                 if self._fatal(exc):
@@ -115,6 +117,14 @@ class BinanceStreams:
             for update in updates:
                 self.messages["orders"] += 1
                 self.exchange.note_order(update)
+
+    async def _first(self, watch: asyncio.Future[Any]) -> Any:
+        try:
+            await self._connected(watch)
+            return await watch
+        except asyncio.CancelledError:
+            watch.cancel()
+            raise
 
     async def _connected(self, watch: asyncio.Future[Any]) -> None:
         """The user-data socket is open (it may be quiet for hours): REST can slow down."""
