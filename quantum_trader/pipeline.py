@@ -201,6 +201,7 @@ def build_pipeline(
         params,
         live_age,
     )
+    strategy.benchmark = signals.benchmark
     ledger = Ledger(journal)
     if journal is not None:  # backtests keep no journal: nothing to build the record for
         strategy.record = ledger.decision
@@ -229,6 +230,7 @@ def build_pipeline(
     bus.subscribe("strategy", Topic.SIGNAL, strategy.on_signal)
     bus.subscribe("execution", Topic.INTENT, execution.on_intent)
     bus.subscribe("sizer", Topic.PNL, sizer.learn)
+    bus.subscribe("benchmark", Topic.POSITION_CLOSED, _benchmark_exits(signals))
     if journal is not None:
         bus.subscribe("journal", Topic.PNL, _journal_experience(ledger))
     return Pipeline(
@@ -271,6 +273,13 @@ def live_streams(p: Pipeline, exchange: Exchange | None) -> Any:
         p.fatal.trip,
         p.settings.exchange.stream_stall_seconds,
     )
+
+
+def _benchmark_exits(signals: SignalService) -> Any:
+    async def closed(trade: PositionClosed) -> None:
+        signals.benchmark.closed(trade)
+
+    return closed
 
 
 def _journal_experience(ledger: Ledger) -> Any:

@@ -89,6 +89,15 @@ class SnapshotCollector(Collector):
         account_age = s["account"]["age_s"]
         yield _gauge("account_view_age_seconds", "Age of the account view.", account_age or 0.0)
         yield _gauge("ilf_average_leverage", "Mean decided leverage.", s["ilf"]["average"])
+        models = s["performance"]["models"]
+        yield _labelled(
+            GaugeMetricFamily, "model_accuracy", "Directional accuracy at the horizon (7 days).",
+            "model", {n: v["accuracy"] for n, v in models.items() if v["accuracy"] is not None},
+        )  # fmt: skip
+        yield _labelled(
+            GaugeMetricFamily, "model_score", "Phase 3C performance score 0-100.", "model",
+            {n: v["score"] for n, v in models.items()},
+        )  # fmt: skip
         streams = s.get("streams")
         if streams is not None:  # live on Binance
             yield _gauge("user_stream_up", "1 while the user-data stream is connected.",

@@ -78,6 +78,7 @@ async def snapshot(
         "risk": p.risk.snapshot(),
         "account": account.snapshot(),
         "ilf": p.strategy.leverage_stats.snapshot(),
+        "performance": p.signals.benchmark.snapshot(),
         "rl": p.sizer.snapshot(),
         "feed": {"candles": p.feed.candles, "finished": p.feed.finished.is_set()},
         "bus": p.bus.stats(),

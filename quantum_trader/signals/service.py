@@ -19,6 +19,7 @@ from quantum_trader.core.ensemble import (
 from quantum_trader.core.history import SymbolHistory
 from quantum_trader.core.types import Consensus, ModelVote, Side, Signal, Vote
 from quantum_trader.monitoring.health import HealthMonitor
+from quantum_trader.signals.benchmark import PerformanceBenchmarker
 from quantum_trader.signals.calibrator import Calibrator
 from quantum_trader.signals.http_source import HttpSignalSource
 
@@ -38,8 +39,10 @@ class SignalService:
         timeframe: str = "15m",
         force_confidence: float = 0.0,
         precomputed: dict[str, EnsembleSeries] | None = None,
+        benchmark: PerformanceBenchmarker | None = None,
     ) -> None:
         self.bus, self.health, self.calibrator = bus, health, calibrator
+        self.benchmark = benchmark or PerformanceBenchmarker()
         # Backtests hand in the ensemble computed over each whole series: the indicators are
         # windowed, so its values equal the per-window ones bit for bit (tested).
         self.precomputed = precomputed or {}
@@ -65,11 +68,13 @@ class SignalService:
             self.funding[event.symbol] = event.funding_rate
         close_ts = event.candle.ts + event.timeframe_ms
         self.calibrator.resolve(event.symbol, h.close, close_ts)
+        self.benchmark.resolve(event.symbol, h.close, close_ts)
         if h.count < WARMUP:
             return
         call = await self._call(event, h)
         if call is None or call.side is None:
             return
+        self._track(event.symbol, call, h.close, close_ts + HORIZON_BARS * event.timeframe_ms)
         calibration = self.calibrator.calibrate(call.confidence)
         horizon_ms = HORIZON_BARS * event.timeframe_ms
         self.calibrator.track(event.symbol, call.side, h.close, close_ts + horizon_ms)
@@ -108,11 +113,25 @@ class SignalService:
         )
         await self.bus.publish(Topic.SIGNAL, SignalEvent(signal, features))
 
+    @property
+    def model_name(self) -> str:
+        """The signal as traded, in the benchmarker: the ensemble, or the external engine."""
+        return "ensemble" if self.external is None else "http"
+
+    def _track(self, symbol: str, call: EnsembleCall, price: float, due_ts: int) -> None:
+        """Each model's vote and the traded signal, resolved at the horizon (Phase 3C)."""
+        assert call.side is not None  # noqa: S101 - the caller checked
+        self.benchmark.track(symbol, self.model_name, call.side, price, due_ts)
+        for v in call.votes:
+            if v.vote is not Vote.FLAT and self.external is None:
+                self.benchmark.track(symbol, v.model, Side(v.vote.value), price, due_ts)
+
     async def _call(self, event: CandleEvent, h: SymbolHistory) -> EnsembleCall | None:
         if self.external is None:
             whole = self.precomputed.get(event.symbol)
             if whole is not None:
                 self.health.ok("signals")
+                self.benchmark.call("ensemble", 0.0, True)  # in-process: no latency to speak of
                 return call_at(whole, h.count - 1)
             series = ensemble_series(
                 h.tail("high", WINDOW),
@@ -121,15 +140,19 @@ class SignalService:
                 h.tail("atr_pct", WINDOW),
             )
             self.health.ok("signals")
+            self.benchmark.call("ensemble", 0.0, True)
             return call_at(series, series.votes.shape[0] - 1)
         started = time.perf_counter()
         answer = await self.external.ask(
             event.symbol, event.candle.close, event.candle.volume, self.timeframe
         )
+        latency_ms = (time.perf_counter() - started) * 1000
         if answer is None:
             self.health.error("signals", self.external.last_error)
+            self.benchmark.call("http", latency_ms, False)
             return None
-        self.health.ok("signals", (time.perf_counter() - started) * 1000)
+        self.health.ok("signals", latency_ms)
+        self.benchmark.call("http", latency_ms, True)
         side = Side(answer.side) if answer.side else None
         vote = ModelVote("http", Vote(answer.side) if answer.side else Vote.FLAT, answer.confidence)
         return EnsembleCall(side, answer.confidence, Consensus.UNANIMOUS, (vote,))

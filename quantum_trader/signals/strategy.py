@@ -24,6 +24,7 @@ from quantum_trader.execution.book import Book, EntryContext
 from quantum_trader.explain import decision_dict, decision_table
 from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.runtime.clock import Clock
+from quantum_trader.signals.benchmark import PerformanceBenchmarker
 from quantum_trader.sizing.sizer import Sizer
 
 log = logger.bind(component="strategy")
@@ -53,6 +54,8 @@ class StrategyService:
         self.max_signal_age_ms = max_signal_age_ms  # live feeds: history is not traded
         #: where each entry decision is kept whole (the journal, for ``qtrader explain TRADE_ID``)
         self.record: Callable[[str, int, dict[str, Any]], None] | None = None
+        #: Phase 3C: performance-weighted sizing and exit adaptation (the signal service's)
+        self.benchmark: PerformanceBenchmarker | None = None
 
     async def on_signal(self, event: SignalEvent) -> None:
         if not self.accepting:
@@ -86,6 +89,7 @@ class StrategyService:
         util = margin_util(balance.used_margin, balance.equity)
         state = (sig.confidence, f.volatility, trend, f.exchange_divergence, f.funding_rate, util)
         multiplier = self.sizer.multiplier(state)
+        perf, tp_scale, sl_scale = self._phase3c(sig.source, ctx.overall_health)
         params = replace(
             self.params,
             rules=await self.exchange.market_rules(sig.symbol),
@@ -105,6 +109,9 @@ class StrategyService:
                 funding_rate=f.funding_rate,
                 atr_pct=f.atr_pct,
                 multiplier=multiplier,
+                performance_factor=perf,
+                tp_scale=tp_scale,
+                sl_scale=sl_scale,
             ),
             params,
         )
@@ -116,7 +123,8 @@ class StrategyService:
         intent_id = f"{sig.symbol.split(':')[0].replace('/', '')}-{sig.ts}-{sig.side}"
         log.info(
             "{} {} conf {:.3f} {} | {} | guard {} | tp {:.4%}/{:.4%}/{:.4%} sl {:.4%} harvest {} "
-            "| mult {:.3f} margin {:,.2f} notional {:,.2f} qty {:g} caps {}",
+            "| mult {:.3f} margin {:,.2f} notional {:,.2f} qty {:g} caps {} "
+            "| 3C perf ×{:.2f} tp ×{:.2f} sl ×{:.2f}",
             sig.symbol,
             sig.side,
             sig.confidence,
@@ -133,6 +141,9 @@ class StrategyService:
             s.notional,
             s.qty,
             ",".join(s.caps_bound) or "none",
+            perf,
+            tp_scale,
+            sl_scale,
         )
         intent = TradeIntent(
             intent_id=intent_id,
@@ -154,7 +165,10 @@ class StrategyService:
             reason=f"{sig.consensus} ensemble; {d.guard.reason}",
         )
         if self.record is not None:
-            self.record(intent_id, now, _decision_record(event, ctx, verdict.reason, state, d))
+            record = _decision_record(event, ctx, verdict.reason, state, d)
+            record["phase3c"] = {"performance_factor": perf, "tp_scale": tp_scale,
+                                 "sl_scale": sl_scale}  # fmt: skip
+            self.record(intent_id, now, record)
         self.book.entry_context[intent_id] = EntryContext(state, s.multiplier, d.ilf.leverage)
         self.leverage_stats.record(d.leverage)
         self.intents += 1
@@ -173,6 +187,14 @@ class StrategyService:
             ),
         )
         await self.bus.publish(Topic.INTENT, intent)
+
+    def _phase3c(self, source: str, health: float) -> tuple[float, float, float]:
+        """(performance factor, TP scale, SL scale) from what the benchmarker has measured."""
+        if self.benchmark is None:
+            return 1.0, 1.0, 1.0
+        model = "ensemble" if source == "builtin" else source
+        tp_scale, sl_scale = self.benchmark.exit_scales(health)
+        return self.benchmark.sizing_factor(model), tp_scale, sl_scale
 
 
 def _decision_record(

@@ -1,0 +1,144 @@
+"""Phase 3C's performance benchmarker (SPEC §8), in market time so a backtest and the daemon agree:
+
+- per signal model — each built-in model's vote, and the signal as traded (``ensemble``, or
+  ``http`` for an external engine) — its directional accuracy at the signal's horizon over a
+  rolling window (7 days), the call latency p95 and error rate, and the SPEC's score;
+- per exit level: how often closed trades reached TP1, TP2, TP3, and how often the stop closed
+  them, over the same window.
+
+Consumers read :meth:`sizing_factor` (performance-weighted sizing) and :meth:`exit_scales` (exit
+adaptation); each answers "no adjustment" until it has ``min_resolved`` signals or
+``min_trades`` closed trades behind it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+
+from quantum_trader.bus.messages import PositionClosed
+from quantum_trader.core.benchmark import performance_score
+from quantum_trader.core.calibration import exit_adaptation, performance_factor
+from quantum_trader.core.types import Side
+
+WEEK_MS = 7 * 86_400_000
+STOP_REASONS = frozenset({"stop_loss", "stop_internal", "liquidation"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    symbol: str
+    model: str
+    side: Side
+    price: float
+    due_ts: int
+
+
+@dataclass(slots=True)
+class _ModelStats:
+    outcomes: deque[tuple[int, bool]] = field(default_factory=deque)  # (resolved at, correct)
+    calls: deque[tuple[float, bool]] = field(default_factory=lambda: deque(maxlen=200))
+
+    def accuracy(self) -> float | None:
+        return sum(ok for _, ok in self.outcomes) / len(self.outcomes) if self.outcomes else None
+
+    def p95_ms(self) -> float | None:
+        lat = sorted(ms for ms, ok in self.calls if ok)
+        return lat[int(0.95 * (len(lat) - 1))] if lat else None
+
+    def error_rate(self) -> float | None:
+        return sum(not ok for _, ok in self.calls) / len(self.calls) if self.calls else None
+
+
+class PerformanceBenchmarker:
+    def __init__(
+        self, window_ms: int = WEEK_MS, min_resolved: int = 50, min_trades: int = 20
+    ) -> None:
+        self.window_ms, self.min_resolved, self.min_trades = window_ms, min_resolved, min_trades
+        self.models: dict[str, _ModelStats] = defaultdict(_ModelStats)
+        self._pending: deque[_Call] = deque()
+        self._exits: deque[tuple[int, int, bool]] = deque()  # (closed at, legs hit, by the stop)
+        self.now_ms = 0
+
+    # ------------------------------------------------------------------ measuring
+    def call(self, model: str, latency_ms: float, ok: bool) -> None:
+        self.models[model].calls.append((latency_ms, ok))
+
+    def track(self, symbol: str, model: str, side: Side, price: float, due_ts: int) -> None:
+        self._pending.append(_Call(symbol, model, side, price, due_ts))
+
+    def resolve(self, symbol: str, price: float, ts: int) -> None:
+        """Settle this symbol's calls whose horizon has passed, at ``price``."""
+        self.now_ms = max(self.now_ms, ts)
+        keep: deque[_Call] = deque()
+        for c in self._pending:
+            if c.symbol == symbol and c.due_ts <= ts:
+                self.models[c.model].outcomes.append((ts, (price - c.price) * c.side.sign > 0))
+            else:
+                keep.append(c)
+        self._pending = keep
+        self._expire()
+
+    def closed(self, trade: PositionClosed) -> None:
+        self.now_ms = max(self.now_ms, trade.closed_ts)
+        self._exits.append((trade.closed_ts, trade.legs_hit, trade.exit_reason in STOP_REASONS))
+        self._expire()
+
+    def _expire(self) -> None:
+        edge = self.now_ms - self.window_ms
+        for stats in self.models.values():
+            while stats.outcomes and stats.outcomes[0][0] < edge:
+                stats.outcomes.popleft()
+        while self._exits and self._exits[0][0] < edge:
+            self._exits.popleft()
+
+    # ------------------------------------------------------------------ reading
+    def score(self, model: str) -> float:
+        s = self.models[model]
+        return performance_score(s.accuracy(), s.p95_ms(), s.error_rate())
+
+    def exit_rates(self) -> dict[str, float] | None:
+        if not self._exits:
+            return None
+        n = len(self._exits)
+        return {
+            "tp1": sum(legs >= 1 for _, legs, _ in self._exits) / n,
+            "tp2": sum(legs >= 2 for _, legs, _ in self._exits) / n,
+            "tp3": sum(legs >= 3 for _, legs, _ in self._exits) / n,
+            "sl": sum(stop for _, _, stop in self._exits) / n,
+        }
+
+    def sizing_factor(self, model: str) -> float:
+        """Performance-weighted sizing for a signal from ``model`` (1.0 until measured)."""
+        s = self.models[model]
+        if len(s.outcomes) < self.min_resolved:
+            return 1.0
+        return performance_factor(s.accuracy(), self.score(model))
+
+    def exit_scales(self, health: float | None) -> tuple[float, float]:
+        """(tp_scale, sl_scale): the TP1 hit rate once ``min_trades`` closed, and the health."""
+        rates = self.exit_rates()
+        enough = rates is not None and len(self._exits) >= self.min_trades
+        return exit_adaptation(rates["tp1"] if enough and rates else None, health)
+
+    def snapshot(self) -> dict[str, object]:
+        models = {
+            name: {
+                "accuracy": None if (a := s.accuracy()) is None else round(a, 4),
+                "resolved": len(s.outcomes),
+                "latency_p95_ms": None if (p := s.p95_ms()) is None else round(p, 2),
+                "error_rate": None if (e := s.error_rate()) is None else round(e, 4),
+                "score": self.score(name),
+                "sizing_factor": self.sizing_factor(name),
+            }
+            for name, s in sorted(self.models.items())
+        }
+        rates = self.exit_rates()
+        return {
+            "window_days": self.window_ms / 86_400_000,
+            "models": models,
+            "exits": {
+                "trades": len(self._exits),
+                **({k: round(v, 4) for k, v in rates.items()} if rates else {}),
+            },
+        }
