@@ -222,6 +222,16 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  redis    {s['redis']['state']}   dead letters {len(s['dead_letters'])}")
     for name, m in h["modules"].items():
         print(f"  {name:<12} {m['status']:<9} {m['score']:5.1f}  {m['last_error']}")
+    perf = s.get("performance", {})
+    for name, m in perf.get("models", {}).items():
+        acc = "-" if m["accuracy"] is None else f"{m['accuracy']:.1%}"
+        print(
+            f"  model {name:<14} accuracy {acc:>6} of {m['resolved']:>4}  score "
+            f"{m['score']:5.1f}  sizing ×{m['sizing_factor']:.2f}"
+        )
+    if "streams" in s:
+        st = s["streams"]
+        print(f"  streams  user {'up' if st['user_stream'] else 'DOWN'}  drops {st['drops']}")
     return 0
 
 

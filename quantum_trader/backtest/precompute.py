@@ -116,6 +116,10 @@ class TimelineCalibrator(Calibrator):
         hits, w = self._window()
         return hits / w if w else None
 
+    def record(self) -> tuple[float | None, int]:
+        hits, w = self._window()
+        return (hits / w if w else None), w
+
     def calibrate(self, raw: float) -> Calibration:
         hits, w = self._window()
         return calibrate_confidence(raw, hits / w if w else None, w, self.min_resolved)

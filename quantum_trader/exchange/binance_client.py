@@ -84,6 +84,9 @@ def make_client(
 ) -> Any:
     import ccxt.pro as ccxt_pro  # REST and websockets in one client (one rate limiter, markets)
 
+    for secret_text in (key, secret):  # masked in every log line, whoever logs them (ccxt's
+        register_secret(secret_text)  # DEBUG request lines carry the key header)
+
     client = ccxt_pro.binanceusdm(
         {
             "apiKey": key,

@@ -2,7 +2,9 @@
 
 - per signal model — each built-in model's vote, and the signal as traded (``ensemble``, or
   ``http`` for an external engine) — its directional accuracy at the signal's horizon over a
-  rolling window (7 days), the call latency p95 and error rate, and the SPEC's score;
+  rolling window (7 days), the call latency p95 and error rate, and the SPEC's score. The traded
+  signal's accuracy is the calibrator's record (its last 500 resolved signals): one record for
+  calibration and sizing, which a backtest answers exactly on the bars it skips;
 - per exit level: how often closed trades reached TP1, TP2, TP3, and how often the stop closed
   them, over the same window.
 
@@ -14,6 +16,7 @@ adaptation); each answers "no adjustment" until it has ``min_resolved`` signals 
 from __future__ import annotations
 
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from quantum_trader.bus.messages import PositionClosed
@@ -59,6 +62,10 @@ class PerformanceBenchmarker:
         self._pending: deque[_Call] = deque()
         self._exits: deque[tuple[int, int, bool]] = deque()  # (closed at, legs hit, by the stop)
         self.now_ms = 0
+        #: the traded signal's record of resolved signals: the calibrator's (one record for both,
+        #: which a backtest answers from its precomputed timeline on the bars it skips)
+        self.traded: Callable[[], tuple[float | None, int]] | None = None
+        self.traded_model = ""
 
     # ------------------------------------------------------------------ measuring
     def call(self, model: str, latency_ms: float, ok: bool) -> None:
@@ -93,9 +100,15 @@ class PerformanceBenchmarker:
             self._exits.popleft()
 
     # ------------------------------------------------------------------ reading
+    def accuracy(self, model: str) -> tuple[float | None, int]:
+        if model == self.traded_model and self.traded is not None:
+            return self.traded()
+        s = self.models[model]
+        return s.accuracy(), len(s.outcomes)
+
     def score(self, model: str) -> float:
         s = self.models[model]
-        return performance_score(s.accuracy(), s.p95_ms(), s.error_rate())
+        return performance_score(self.accuracy(model)[0], s.p95_ms(), s.error_rate())
 
     def exit_rates(self) -> dict[str, float] | None:
         if not self._exits:
@@ -110,10 +123,10 @@ class PerformanceBenchmarker:
 
     def sizing_factor(self, model: str) -> float:
         """Performance-weighted sizing for a signal from ``model`` (1.0 until measured)."""
-        s = self.models[model]
-        if len(s.outcomes) < self.min_resolved:
+        accuracy, resolved = self.accuracy(model)
+        if resolved < self.min_resolved:
             return 1.0
-        return performance_factor(s.accuracy(), self.score(model))
+        return performance_factor(accuracy, self.score(model))
 
     def exit_scales(self, health: float | None) -> tuple[float, float]:
         """(tp_scale, sl_scale): the TP1 hit rate once ``min_trades`` closed, and the health."""
@@ -124,8 +137,8 @@ class PerformanceBenchmarker:
     def snapshot(self) -> dict[str, object]:
         models = {
             name: {
-                "accuracy": None if (a := s.accuracy()) is None else round(a, 4),
-                "resolved": len(s.outcomes),
+                "accuracy": None if (a := self.accuracy(name)[0]) is None else round(a, 4),
+                "resolved": self.accuracy(name)[1],
                 "latency_p95_ms": None if (p := s.p95_ms()) is None else round(p, 2),
                 "error_rate": None if (e := s.error_rate()) is None else round(e, 4),
                 "score": self.score(name),

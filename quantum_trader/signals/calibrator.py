@@ -40,5 +40,9 @@ class Calibrator:
     def accuracy(self) -> float | None:
         return sum(self._outcomes) / len(self._outcomes) if self._outcomes else None
 
+    def record(self) -> tuple[float | None, int]:
+        """(accuracy, resolved signals) of the traded signals — Phase 3C's sizing reads it."""
+        return self.accuracy, len(self._outcomes)
+
     def calibrate(self, raw: float) -> Calibration:
         return calibrate_confidence(raw, self.accuracy, len(self._outcomes), self.min_resolved)

@@ -48,6 +48,8 @@ class SignalService:
         self.precomputed = precomputed or {}
         self.volatility_days = volatility_days
         self.external, self.timeframe = external, timeframe
+        self.benchmark.traded_model = self.model_name
+        self.benchmark.traded = lambda: self.calibrator.record()  # the calibrator in use now
         self.force_confidence = force_confidence  # stress tests only (paper, backtest)
         self.histories: dict[str, SymbolHistory] = {}
         self.funding: dict[str, float] = {}
@@ -119,10 +121,8 @@ class SignalService:
         return "ensemble" if self.external is None else "http"
 
     def _track(self, symbol: str, call: EnsembleCall, price: float, due_ts: int) -> None:
-        """Each model's vote and the traded signal, resolved at the horizon (Phase 3C)."""
-        assert call.side is not None  # noqa: S101 - the caller checked
-        self.benchmark.track(symbol, self.model_name, call.side, price, due_ts)
-        for v in call.votes:
+        """Each model's vote, resolved at the horizon (Phase 3C)."""
+        for v in call.votes:  # the traded signal's own record is the calibrator's
             if v.vote is not Vote.FLAT and self.external is None:
                 self.benchmark.track(symbol, v.model, Side(v.vote.value), price, due_ts)
 

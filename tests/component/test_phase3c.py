@@ -39,11 +39,12 @@ async def decide(p: Pipeline, seen: list[Any]) -> tuple[TradeIntent, LevelsEvent
 
 
 def resolve(p: Pipeline, n: int, correct: float) -> None:
-    """``n`` ensemble signals resolved at their horizon, a share ``correct`` of them right."""
-    b = p.signals.benchmark
+    """``n`` traded signals resolved at their horizon, a share ``correct`` of them right (the
+    calibrator's record, which the benchmarker reads for the traded signal)."""
+    c = p.signals.calibrator
     for k in range(n):
-        b.track(SYM, "ensemble", Side.LONG, 100.0, T + k)
-        b.resolve(SYM, 101.0 if k < correct * n else 99.0, T + k)
+        c.track(SYM, Side.LONG, 100.0, T + k)
+        c.resolve(SYM, 101.0 if k < correct * n else 99.0, T + k)
 
 
 def closed(legs: int) -> PositionClosed:
