@@ -9,12 +9,12 @@ from pathlib import Path
 from quantum_trader.testing.soak import SoakPlan, run_soak
 
 SHORT = SoakPlan(
-    steady_s=20.0,
+    steady_s=15.0,
     faults_s=8.0,
-    outage_s=12.0,
-    recovery_s=8.0,
-    polling_s=15.0,
-    window_s=10.0,
+    outage_s=10.0,
+    recovery_s=6.0,
+    polling_s=12.0,
+    window_s=8.0,
 )
 
 
@@ -22,7 +22,7 @@ def test_the_daemon_survives_the_soak_with_every_invariant_held(tmp_path: Path) 
     report = run_soak(SHORT, tmp_path, say=lambda _: None)
     logs = "\n".join(Path(p).read_text(errors="replace")[-2000:] for p in report["logs"])
     assert report["violations"] == [], logs
-    assert report["checks"] >= 60  # the checker ran every second of it
+    assert report["checks"] >= 50  # the checker ran every second of it
     assert report["max_positions_seen"] == SHORT.max_positions  # it did trade, up to the cap
     assert report["outage_survived"] is True
     assert report["revoked"]["exit_code"] == 78  # the fatal error: exit 78, no restart loop
