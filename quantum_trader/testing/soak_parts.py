@@ -75,26 +75,38 @@ class FakeProc:
         self.proc.wait(10)
 
 
+def testnet_env(url: str, state: Path, symbols: list[str], **extra: str) -> dict[str, str]:
+    """The environment of ``qtrader run --testnet`` against the fake server at ``url``: its keys,
+    its AI engine, 1m candles with 200 of history; ``extra`` adds or overrides ``QT_`` keys."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QT_")}
+    env.update(
+        QT_STATE_DIR=str(state),
+        QT_EXCHANGE__API_KEY=KEY,
+        QT_EXCHANGE__API_SECRET=SECRET,
+        QT_EXCHANGE__URL_OVERRIDE=url,
+        QT_FEED__WARMUP_CANDLES="200",
+        QT_SIGNALS__SYMBOLS=json.dumps(symbols),
+        QT_SIGNALS__TIMEFRAME="1m",
+        QT_SIGNALS__SOURCE="http",  # the fake server plays the AI engine
+        QT_SIGNALS__HTTP_URL=url,
+        QT_RUNTIME__SHUTDOWN_TIMEOUT_SECONDS="5",
+        QT_LOGGING__LEVEL="INFO",
+    )
+    env.update(extra)
+    return env
+
+
 class DaemonProc:
     def __init__(self, fake: FakeProc, state: Path, streams: bool, label: str) -> None:
         self.api_port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("QT_")}
-        env.update(
-            QT_STATE_DIR=str(state),
-            QT_EXCHANGE__API_KEY=KEY,
-            QT_EXCHANGE__API_SECRET=SECRET,
-            QT_EXCHANGE__URL_OVERRIDE=fake.url,
+        env = testnet_env(
+            fake.url,
+            state,
+            [unified(i) for i in IDS],
             QT_EXCHANGE__TIMEOUT_MS="2000",
             QT_EXCHANGE__STREAMS="true" if streams else "false",
             QT_FEED__POLL_SECONDS="5",
-            QT_FEED__WARMUP_CANDLES="200",
-            QT_SIGNALS__SYMBOLS=json.dumps([unified(i) for i in IDS]),
-            QT_SIGNALS__TIMEFRAME="1m",
-            QT_SIGNALS__SOURCE="http",  # the fake server plays the AI engine
-            QT_SIGNALS__HTTP_URL=fake.url,
             QT_API__PORT=str(self.api_port),
-            QT_RUNTIME__SHUTDOWN_TIMEOUT_SECONDS="5",
-            QT_LOGGING__LEVEL="INFO",
         )
         self.log = state / f"daemon-{label}.log"
         self._out = self.log.open("w")

@@ -4,7 +4,6 @@ processes pointed at it, killed with SIGKILL at chosen points of a trade's life 
 from __future__ import annotations
 
 import math
-import os
 import signal
 import sqlite3
 import subprocess
@@ -13,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from quantum_trader.testing.fake_binance import KEY, SECRET
+from quantum_trader.testing.soak_parts import testnet_env
 from tests.integration.fake_exchange import FakeServerProcess
 
 SYMBOL, ID = "BTC/USDT:USDT", "BTCUSDT"
@@ -38,23 +37,14 @@ def seed_candles(fake: FakeServerProcess, bars: int = 200) -> float:
 
 class Daemon:
     def __init__(self, fake: FakeServerProcess, state: Path, crash_at: str = "") -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("QT_")}
-        env.update(
-            QT_STATE_DIR=str(state),
-            QT_EXCHANGE__API_KEY=KEY,
-            QT_EXCHANGE__API_SECRET=SECRET,
-            QT_EXCHANGE__URL_OVERRIDE=fake.url,
+        env = testnet_env(  # the fake server plays the AI engine: BUY at 0.95
+            fake.url,
+            state,
+            [SYMBOL],
             QT_EXCHANGE__TIMEOUT_MS="1500",
             QT_EXCHANGE__FILL_POLL_SECONDS="0.2",
             QT_FEED__POLL_SECONDS="0.3",
-            QT_FEED__WARMUP_CANDLES="200",
-            QT_SIGNALS__SYMBOLS=f'["{SYMBOL}"]',
-            QT_SIGNALS__TIMEFRAME="1m",
-            QT_SIGNALS__SOURCE="http",  # the fake server plays the AI engine: BUY at 0.95
-            QT_SIGNALS__HTTP_URL=fake.url,
             QT_API__ENABLED="false",
-            QT_RUNTIME__SHUTDOWN_TIMEOUT_SECONDS="5",
-            QT_LOGGING__LEVEL="INFO",
         )
         if crash_at:
             env["QT_CRASH_AT"] = crash_at
