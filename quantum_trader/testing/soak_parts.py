@@ -17,7 +17,7 @@ import time
 import urllib.request
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from quantum_trader.testing.fake_binance import KEY, SECRET
 
@@ -96,6 +96,18 @@ def testnet_env(url: str, state: Path, symbols: list[str], **extra: str) -> dict
     return env
 
 
+def spawn_testnet(env: dict[str, str], log: Path) -> tuple[IO[str], subprocess.Popen[bytes]]:
+    """``python -m quantum_trader run --testnet`` with ``env``, its output to ``log``."""
+    out = log.open("w")
+    proc = subprocess.Popen(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "quantum_trader", "run", "--testnet"],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    return out, proc
+
+
 class DaemonProc:
     def __init__(self, fake: FakeProc, state: Path, streams: bool, label: str) -> None:
         self.api_port = free_port()
@@ -109,13 +121,7 @@ class DaemonProc:
             QT_API__PORT=str(self.api_port),
         )
         self.log = state / f"daemon-{label}.log"
-        self._out = self.log.open("w")
-        self.proc = subprocess.Popen(  # noqa: S603 - our own CLI
-            [sys.executable, "-m", "quantum_trader", "run", "--testnet"],
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
+        self._out, self.proc = spawn_testnet(env, self.log)
 
     @property
     def alive(self) -> bool:

@@ -7,12 +7,11 @@ import math
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from quantum_trader.testing.soak_parts import testnet_env
+from quantum_trader.testing.soak_parts import spawn_testnet, testnet_env
 from tests.integration.fake_exchange import FakeServerProcess
 
 SYMBOL, ID = "BTC/USDT:USDT", "BTCUSDT"
@@ -49,13 +48,7 @@ class Daemon:
         if crash_at:
             env["QT_CRASH_AT"] = crash_at
         self.log = state / f"daemon-{crash_at or 'restart'}-{time.monotonic_ns()}.log"
-        self._out = self.log.open("w")
-        self.proc = subprocess.Popen(  # noqa: S603 - our own CLI
-            [sys.executable, "-m", "quantum_trader", "run", "--testnet"],
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
+        self._out, self.proc = spawn_testnet(env, self.log)
         self.state = state
         STARTED.append(self)
 
