@@ -73,7 +73,7 @@ class RiskService:
                 return
             self._read_at = time.monotonic()
             self.book.equity, self.book.wallet = balance.equity, balance.wallet
-        self.guard.update(balance.equity, self.clock.now_ms())
+        self.guard.update(self.book.equity, self.clock.now_ms())  # read now, or < 5 s ago
         for trip in self.guard.take_trips():
             await self._report(trip)
 
