@@ -176,7 +176,7 @@ def run_soak(plan: SoakPlan, workdir: Path, say: Callable[[str], None] = print) 
         fake.control("stream", {"action": "refuse", "seconds": plan.outage_s})
         time.sleep(plan.outage_s)
         fake.control("clear_faults")
-        report["outage_survived"] = d.alive
+        report["outage_survived"] = d.alive and _answers(d)  # up, and still answering
         phase("recovery")
         time.sleep(plan.recovery_s)
         checker.book_checked = True
@@ -210,6 +210,9 @@ def run_soak(plan: SoakPlan, workdir: Path, say: Callable[[str], None] = print) 
         fake.stop()
     report["health_p99_ms"] = {k: p99(v) for k, v in checker.latency.items()}
     report["health_unanswered"] = dict(checker.unanswered)
+    for phase_name, n in checker.unanswered.items():
+        if phase_name != "revoke":  # the daemon is exiting there, by design
+            checker.violations.append(f"{phase_name}: /health unanswered {n} times (2 s)")
     report["max_positions_seen"] = checker.max_seen
     report["longest_gap_s"] = {k: round(v, 1) for k, v in checker.longest.items()}
     report["checks"] = checker.checks

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections import defaultdict
 from pathlib import Path
@@ -128,7 +129,17 @@ class DaemonProc:
         return self.proc.poll() is None
 
     def health(self, timeout: float = 2.0) -> dict[str, Any]:
-        data: dict[str, Any] = _http(f"http://127.0.0.1:{self.api_port}/health", timeout=timeout)
+        """``GET /health``; a 503 (the daemon says it is OFFLINE, e.g. in an outage) is an
+        answer too, with the same body."""
+        try:
+            data: dict[str, Any] = _http(
+                f"http://127.0.0.1:{self.api_port}/health", timeout=timeout
+            )
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503:
+                raise
+            data = json.loads(exc.read())
+            data["http_status"] = 503
         return data
 
     def kill9(self) -> None:
