@@ -26,8 +26,12 @@ async def every(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
     wake: asyncio.Event | None = None,
+    wake_floor_s: float = 5.0,
 ) -> None:
-    """``wake``: set by whoever knows there is work now; the wait ends early (not on failure)."""
+    """``wake``: set by whoever knows there is work now; the wait ends early. While backing off
+    after errors, a wake still cuts the backoff short, but never sooner than ``wake_floor_s``
+    after the failed attempt (a fill the stream pointed at is not left unbooked for the whole
+    backoff, and a storm is not hammered either)."""
     failures = 0
     while True:
         started = clock()
@@ -44,9 +48,13 @@ async def every(
                 health.error("exchange", f"{name}: {exc}")
             log.warning("{} failed ({}; {} in a row): next in {:.1f}s", name, exc, failures, delay)
         pause = max(0.0, delay - (clock() - started))
-        if wake is None or failures:
+        if wake is None:
             await sleep(pause)
             continue
+        if failures:
+            floor = min(pause, wake_floor_s)
+            await sleep(floor)
+            pause -= floor
         try:
             await asyncio.wait_for(wake.wait(), pause)
         except TimeoutError:

@@ -3,6 +3,8 @@ never swallowing a fatal error (issue 11: every background loop drift-corrected,
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from quantum_trader.exchange.base import FatalExchangeError, TemporaryExchangeError
@@ -39,3 +41,31 @@ async def test_drift_backoff_and_reset() -> None:
     # 2 − 0.25 (drift-corrected); then 4, 8, 10 (capped) less the work's time; reset after success
     assert t.sleeps == [1.75, 3.75, 7.75, 9.75, 1.75]
     assert health.modules["exchange"].last_error == "poll: 503"
+
+
+async def test_a_wake_cuts_a_backoff_short_but_not_below_the_floor() -> None:
+    """The stream points at a filled stop while the poll is backing off from a 429 storm: the
+    next poll comes after the floor, not after the whole backoff."""
+    attempts: list[float] = []
+    wake = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    async def work() -> None:
+        attempts.append(loop.time())
+        if len(attempts) <= 3:
+            raise TemporaryExchangeError("429")
+        raise FatalExchangeError("stop here")
+
+    async def point_soon() -> None:
+        while True:
+            await asyncio.sleep(0.01)
+            wake.set()  # the user-data stream: "this order changed"
+
+    pointer = asyncio.create_task(point_soon())
+    try:
+        with pytest.raises(FatalExchangeError):
+            await every("poll", 0.5, work, max_backoff_s=60.0, wake=wake, wake_floor_s=0.05)
+    finally:
+        pointer.cancel()
+    gaps = [b - a for a, b in zip(attempts, attempts[1:], strict=False)]
+    assert all(0.05 <= g < 0.5 for g in gaps), gaps  # backoff would be 1 s, 2 s, 4 s
