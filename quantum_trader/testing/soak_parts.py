@@ -109,6 +109,16 @@ def spawn_testnet(env: dict[str, str], log: Path) -> tuple[IO[str], subprocess.P
     return out, proc
 
 
+def wait_exit(proc: subprocess.Popen[bytes], out: IO[str], within: float) -> int | None:
+    """The exit code within ``within`` seconds (its log closed), or None while it still runs."""
+    try:
+        code = proc.wait(within)
+    except subprocess.TimeoutExpired:
+        return None
+    out.close()
+    return code
+
+
 class DaemonProc:
     def __init__(self, fake: FakeProc, state: Path, streams: bool, label: str) -> None:
         self.api_port = free_port()
@@ -149,12 +159,7 @@ class DaemonProc:
         self._out.close()
 
     def wait(self, within: float) -> int | None:
-        try:
-            code = self.proc.wait(within)
-        except subprocess.TimeoutExpired:
-            return None
-        self._out.close()
-        return code
+        return wait_exit(self.proc, self._out, within)
 
 
 class Market(threading.Thread):

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from quantum_trader.testing.soak_parts import spawn_testnet, testnet_env
+from quantum_trader.testing.soak_parts import spawn_testnet, testnet_env, wait_exit
 from tests.integration.fake_exchange import FakeServerProcess
 
 SYMBOL, ID = "BTC/USDT:USDT", "BTCUSDT"
@@ -56,12 +56,7 @@ class Daemon:
         return self.log.read_text(errors="replace")
 
     def wait_exit(self, within: float) -> int | None:
-        try:
-            code = self.proc.wait(within)
-        except subprocess.TimeoutExpired:
-            return None
-        self._out.close()
-        return code
+        return wait_exit(self.proc, self._out, within)
 
     def kill9(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
