@@ -239,7 +239,7 @@ class Daemon:
         """Paper on simulated time: the market's clock is the last candle the account saw."""
         paper = self.p.paper
         if paper is None or not self.p.feed.feed.simulated or not paper.engine.now:
-            return None
+            return self.p.wall.now_ms
         return lambda: paper.engine.now
 
     async def _watchdog(self) -> None:

@@ -24,6 +24,7 @@ from quantum_trader.feeds.live import LiveFeed, ccxt_client
 from quantum_trader.feeds.loader import FundingSeries, load_candles, load_funding, symbol_from_name
 from quantum_trader.feeds.replay import ReplayFeed
 from quantum_trader.feeds.synthetic import SyntheticFeed
+from quantum_trader.runtime.clock import wall_clock
 from quantum_trader.runtime.statelock import StateDirLocked, lock_state_dir
 from quantum_trader.settings import ConfigError as SettingsError
 from quantum_trader.settings import Settings, with_mode
@@ -175,6 +176,7 @@ def _run(args: argparse.Namespace, settings: Settings, mode: Mode) -> int:
         TIMEFRAME_MS[tf],
         settings.feed.poll_seconds,
         settings.feed.warmup_candles,
+        now_ms=wall_clock(settings).now_ms,
         stream=settings.exchange.streams,
     )
     from quantum_trader.exchange.binance import BinanceUsdm  # ccxt: only when trading on it

@@ -41,7 +41,7 @@ from quantum_trader.feeds.service import FeedService
 from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.monitoring.metrics import Metrics
 from quantum_trader.params import decision_params, filter_params
-from quantum_trader.runtime.clock import SimClock
+from quantum_trader.runtime.clock import SimClock, WallClock, wall_clock
 from quantum_trader.runtime.fatal import FatalLatch
 from quantum_trader.settings import Settings
 from quantum_trader.signals.calibrator import Calibrator
@@ -72,6 +72,7 @@ class Pipeline:
     risk: RiskService
     fatal: FatalLatch
     metrics: Metrics
+    wall: WallClock  # live: the real clock (the fake exchange's may run fast)
 
 
 def paper_exchange(settings: Settings) -> PaperExchange:
@@ -159,6 +160,7 @@ def build_pipeline(
     metrics = Metrics()
     ex = monitored(exchange, health, fatal.trip, metrics.observe_exchange)
     clock = SimClock()
+    wall = wall_clock(settings)
     book = Book()
     sizer = sizer or FallbackSizer("no sizer configured")
     params = decision_params(settings)
@@ -200,6 +202,7 @@ def build_pipeline(
         filter_params(settings),
         params,
         live_age,
+        wall,
     )
     strategy.benchmark = signals.benchmark
     ledger = Ledger(journal)
@@ -217,12 +220,12 @@ def build_pipeline(
         limits=admission_limits(settings),
         risk=risk,
     )
-    exits = ExitManager(bus, ex, book, health, clock, exit_params(settings), ledger, live_age)
+    exits = ExitManager(bus, ex, book, health, clock, exit_params(settings), ledger, live_age, wall)
     execution.book_close = exits.book_close
     fatal.on_trip.append(lambda: setattr(strategy, "accepting", False))
     fatal.on_trip.append(lambda: setattr(execution, "accepting", False))
 
-    risk_service = RiskService(bus, ex, book, risk, clock, journal, live_age)
+    risk_service = RiskService(bus, ex, book, risk, clock, journal, live_age, wall)
     exit_topics = [Topic.ORDER_FILLED, Topic.CANDLE, Topic.PRICE, Topic.RISK_TRIPPED]
     bus.subscribe("exits", exit_topics, exits.on_message)
     bus.subscribe("risk", Topic.CANDLE, risk_service.on_candle)  # before the signals read it
@@ -252,6 +255,7 @@ def build_pipeline(
         risk_service,
         fatal,
         metrics,
+        wall,
     )
 
 
@@ -265,6 +269,9 @@ def live_streams(p: Pipeline, exchange: Exchange | None) -> Any:
     async def on_price(symbol: str, price: float, ts: int) -> None:
         await p.bus.publish(Topic.PRICE, PriceTick(symbol, price, ts))
 
+    async def on_fill(fill: Fill) -> None:
+        await p.bus.publish(Topic.ORDER_FILLED, fill)
+
     return BinanceStreams(
         cast(Any, exchange),
         tuple(p.feed.feed.symbols),
@@ -272,6 +279,7 @@ def live_streams(p: Pipeline, exchange: Exchange | None) -> Any:
         p.health,
         p.fatal.trip,
         p.settings.exchange.stream_stall_seconds,
+        on_fill=on_fill,
     )
 
 

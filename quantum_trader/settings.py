@@ -88,6 +88,10 @@ class ExchangeSettings(Section):
     stream_stall_seconds: float = Field(10.0, ge=1, le=300)  # no mark price this long: reconnect
     rest_sweep_seconds: float = Field(30.0, ge=1, le=600)  # full REST fill sweep, streams up
     unknown_positions: Literal["adopt", "close"] = "adopt"
+    #: the fake exchange only (``url_override``): market time runs ``time_scale`` times fast
+    #: from ``time_origin_ms`` (epoch ms) — the chaos soak's simulated hours
+    time_scale: float = Field(1.0, ge=1, le=1000)
+    time_origin_ms: int = Field(0, ge=0)
 
 
 class MarketSettings(Section):
@@ -304,7 +308,11 @@ class ConfigError(Exception):
 
 
 def stress_knob_problem(settings: Settings) -> str | None:
-    """Stress knobs trade every signal as if sure: paper and backtests only."""
+    """Stress knobs trade every signal as if sure: paper and backtests only; a fast clock is for
+    the fake exchange only."""
+    x = settings.exchange
+    if x.time_scale != 1.0 and not x.url_override:
+        return f"exchange.time_scale = {x.time_scale:g} needs the fake exchange (url_override)"
     if settings.signals.force_confidence and settings.exchange.mode != "paper":
         return (
             f"signals.force_confidence = {settings.signals.force_confidence:g} is for paper and "

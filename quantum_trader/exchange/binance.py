@@ -278,8 +278,10 @@ class BinanceUsdm:
     def streaming(self, up: bool) -> None:
         self.fills.streaming = up
 
-    def note_order(self, update: dict[str, Any]) -> None:
+    def note_order(self, update: dict[str, Any]) -> list[Fill]:
+        """A user-data stream update: the fills it carries whole (booked from the stream)."""
         self.fills.note_order(update)
+        return self.fills.take_streamed()
 
     def note_price(self, symbol: str, mark: float) -> None:
         self.fills.note_price(symbol, mark)
@@ -328,8 +330,12 @@ class BinanceUsdm:
         )
 
     async def funding_paid(self, symbol: str, since_ts: int) -> float:
+        """One attempt, no retries: a close is booked at once, and a failed read is booked as 0
+        (logged; the wallet, which the risk limits read, has the real figure)."""
         rows = await self._call(
-            "funding history", lambda: self.client.fetch_funding_history(symbol, since_ts)
+            "funding history",
+            lambda: self.client.fetch_funding_history(symbol, since_ts),
+            read=False,
         )
         return sum(float(r.get("amount") or 0.0) for r in rows)
 

@@ -6,6 +6,13 @@ Which orders are read on a poll:
 - otherwise only the orders the streams pointed at: an order update on the user-data stream, or a
   mark price that crossed the order's trigger (stop) or limit (TP leg) price.
 
+A trade on the user-data stream (``ORDER_TRADE_UPDATE``, execution ``TRADE``) is booked from the
+stream itself when it accounts for the whole unreported quantity (its last quantity ``l`` equals
+the cumulative ``z`` less what was reported: no trade was missed) and its fee is in USDT: the book
+stays current while REST fails (a 429 storm). Otherwise the order is pointed at for REST. A stop's
+trades come on its child order (``ALGO_UPDATE`` names it, ``ai``; the child's trade may arrive
+first and waits for it).
+
 An order that left the open lists, or whose filled quantity grew, becomes one ``Fill`` with its
 fee from the trade list, keyed by (order, cumulative quantity): the same fill found twice is the
 same trade id, and the order tracker books it once.
@@ -14,6 +21,7 @@ same trade id, and the order tracker books it once.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -54,6 +62,10 @@ class FillWatch:
         self._streaming = False
         self._last_sweep = float("-inf")
         self.sweeps = 0
+        self.ready: list[Fill] = []  # booked from the stream, not yet published
+        self.children: dict[str, str] = {}  # a triggered stop's child order id → the stop's id
+        self._early: dict[str, dict[str, Any]] = {}  # a child's trade before its ALGO_UPDATE
+        self.streamed = 0
 
     @property
     def streaming(self) -> bool:
@@ -77,9 +89,44 @@ class FillWatch:
     # ------------------------------------------------------------------ stream hints
     def note_order(self, update: dict[str, Any]) -> None:
         info = update.get("info") or {}
-        for oid in (str(update.get("id") or ""), str(info.get("aid") or "")):
-            if oid in self.resting:
-                self._point(oid)
+        aid = str(info.get("aid") or "")
+        if aid in self.resting:  # ALGO_UPDATE: a stop's status, and its child once triggered
+            child = str(info.get("ai") or "")
+            if child not in ("", "0"):
+                self.children[child] = aid
+                early = self._early.pop(child, None)
+                if early is not None and self._booked(aid, early):
+                    return
+            self._point(aid)
+            return
+        oid = str(update.get("id") or info.get("i") or "")
+        key = self.children.get(oid, oid)
+        if key not in self.resting:
+            if info.get("x") == "TRADE" and len(self._early) < 256:
+                self._early[oid] = info  # perhaps a stop's child: its ALGO_UPDATE follows
+            return
+        if not self._booked(key, info):
+            self._point(key)
+
+    def _booked(self, key: str, info: dict[str, Any]) -> bool:
+        """A whole trade from the stream booked (True), or REST must read the order."""
+        r = self.resting[key]
+        fill = stream_fill(key, r, info)
+        if fill is None:
+            return False
+        r.reported, r.fee_reported = r.reported + fill.qty, r.fee_reported + fill.fee
+        if str(info.get("X")) in ("FILLED", "CANCELED", "EXPIRED"):
+            self.resting.pop(key, None)
+            self.children = {c: k for c, k in self.children.items() if k != key}
+        self.ready.append(fill)
+        self.streamed += 1
+        return True
+
+    def take_streamed(self) -> list[Fill]:
+        """The fills booked from the stream since the last call (the stream task publishes
+        them: a fill poll stuck in REST retries does not hold them back)."""
+        ready, self.ready = self.ready, []
+        return ready
 
     def note_price(self, symbol: str, mark: float) -> None:
         for oid, r in self.resting.items():
@@ -139,12 +186,36 @@ class FillWatch:
         return await self._delta(oid, r, order, oid)
 
     async def _delta(self, oid: str, r: Resting, order: Order, trades_of: str) -> list[Fill]:
-        qty = order.filled_qty - r.reported
-        if qty <= 1e-12:
+        if order.filled_qty - r.reported <= 1e-12:
             return []
         fee_total = await self.adapter.fees(r.symbol, trades_of)
+        qty = order.filled_qty - r.reported  # again: the stream may have booked it meanwhile
+        if qty <= 1e-12:
+            return []
         fee, r.fee_reported = fee_total - r.fee_reported, fee_total
         r.reported = order.filled_qty
         price = order.avg_price or order.price
         tid = trade_id(oid, order.filled_qty)
         return [Fill(oid, r.client_id, r.symbol, r.side, qty, price, fee, order.ts, True, tid)]
+
+
+def stream_fill(key: str, r: Resting, info: dict[str, Any]) -> Fill | None:
+    """The Fill an ``ORDER_TRADE_UPDATE`` carries, if it is one whole unreported trade with its
+    fee in the quote currency; keyed like REST's (order, cumulative quantity): found both ways,
+    it is one trade id."""
+    try:
+        last, cumulative = float(info.get("l") or 0.0), float(info.get("z") or 0.0)
+        price, fee, ts = float(info.get("L") or 0.0), float(info.get("n") or 0.0), int(info["T"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not all(math.isfinite(v) for v in (last, cumulative, price, fee)):
+        return None
+    quote = r.symbol.rsplit(":", 1)[-1]
+    whole = abs(cumulative - r.reported - last) <= 1e-9 * max(1.0, cumulative)
+    if info.get("x") != "TRADE" or last <= 0 or price <= 0 or not whole:
+        return None
+    if fee != 0 and str(info.get("N") or quote) != quote:
+        return None  # a fee in BNB: REST's trade list says what it was worth
+    return Fill(
+        key, r.client_id, r.symbol, r.side, last, price, fee, ts, True, trade_id(key, cumulative)
+    )

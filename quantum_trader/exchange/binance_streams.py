@@ -3,9 +3,10 @@
 - **mark prices** (``watch_mark_prices``, one update a second per symbol): every update goes to
   ``on_price`` — the exit manager acts on it (stops trigger on the mark price, as the exchange's
   do) — and to the adapter, which polls at once an order the price has crossed;
-- **the user-data stream** (``watch_orders``: ``ORDER_TRADE_UPDATE`` and ``ALGO_UPDATE``): every
-  update of one of our resting orders makes the adapter read that order (fill and fee by REST, so
-  a fill has one shape and one trade id whichever way it was found).
+- **the user-data stream** (``watch_orders``: ``ORDER_TRADE_UPDATE`` and ``ALGO_UPDATE``): a
+  whole trade of one of our resting orders is booked from the update and goes to ``on_fill`` (the
+  book stays current while REST fails); any other update of one makes the adapter read that
+  order by REST. Either way a fill has one trade id (order, cumulative quantity): booked once.
 
 A stream that fails or stalls (no mark price for ``stall_s``) is reconnected with backoff; until
 it is back the adapter's REST polling runs at full cadence (``BinanceUsdm.streaming``), and the
@@ -20,6 +21,7 @@ from typing import Any
 
 from loguru import logger
 
+from quantum_trader.core.types import Fill
 from quantum_trader.exchange.base import FatalExchangeError
 from quantum_trader.exchange.binance import BinanceUsdm
 from quantum_trader.exchange.ccxt_errors import clean, map_error
@@ -27,6 +29,11 @@ from quantum_trader.monitoring.health import HealthMonitor
 
 log = logger.bind(component="streams")
 OnPrice = Callable[[str, float, int], Awaitable[None]]
+OnFill = Callable[[Fill], Awaitable[None]]
+
+
+async def _dropped(fill: Fill) -> None:
+    return None
 
 
 class BinanceStreams:
@@ -39,8 +46,10 @@ class BinanceStreams:
         on_fatal: Callable[[str], None],
         stall_s: float = 10.0,
         max_backoff_s: float = 30.0,
+        on_fill: OnFill = _dropped,
     ) -> None:
         self.exchange, self.symbols, self.on_price = exchange, symbols, on_price
+        self.on_fill = on_fill
         self.on_fatal = on_fatal
         self.health, self.stall_s, self.max_backoff_s = health, stall_s, max_backoff_s
         self.client: Any = exchange.client
@@ -116,7 +125,8 @@ class BinanceStreams:
             self.exchange.streaming = True
             for update in updates:
                 self.messages["orders"] += 1
-                self.exchange.note_order(update)
+                for fill in self.exchange.note_order(update):
+                    await self.on_fill(fill)
 
     async def _first(self, watch: asyncio.Future[Any]) -> Any:
         try:

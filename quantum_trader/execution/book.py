@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from quantum_trader.bus.messages import PositionClosed, PositionOpened
 from quantum_trader.core.exits import ExitState
-from quantum_trader.core.pnl import ClosingFill
+from quantum_trader.core.pnl import ClosingFill, RealisedPnl
 
 
 def client_id(intent_id: str, suffix: str) -> str:
@@ -105,3 +105,26 @@ class Book:
         self.closed_count += 1
         self.realised += closed.pnl
         self.wins += closed.pnl > 0
+
+
+def closed_trade(mp: ManagedPosition, pnl: RealisedPnl, reason: str, now_ms: int) -> PositionClosed:
+    plan = mp.opened.plan
+    return PositionClosed(
+        mp.opened.intent_id,
+        plan.symbol,
+        plan.side,
+        plan.qty,
+        plan.entry_price,
+        pnl.exit_price,
+        plan.leverage,
+        plan.margin,
+        pnl.gross,
+        pnl.fees,
+        pnl.funding,
+        pnl.net,
+        pnl.roe,
+        reason,
+        mp.state.legs_done,
+        plan.opened_ts,
+        now_ms,
+    )

@@ -4,8 +4,6 @@ a position is finalised with its realised PnL (fees and funding included) when i
 
 from __future__ import annotations
 
-import time
-
 from loguru import logger
 
 from quantum_trader.bus.bus import Bus
@@ -36,12 +34,12 @@ from quantum_trader.exchange.base import (
     Order,
     OrderRejected,
 )
-from quantum_trader.execution.book import Book, ManagedPosition, client_id
+from quantum_trader.execution.book import Book, ManagedPosition, client_id, closed_trade
 from quantum_trader.execution.ledger import Ledger
 from quantum_trader.execution.placing import send_stop
 from quantum_trader.execution.ticks import TickGate
 from quantum_trader.monitoring.health import HealthMonitor
-from quantum_trader.runtime.clock import Clock
+from quantum_trader.runtime.clock import Clock, WallClock
 from quantum_trader.runtime.crash import crashpoint
 
 log = logger.bind(component="exits")
@@ -59,9 +57,11 @@ class ExitManager:
         params: ExitParams,
         ledger: Ledger | None = None,
         max_candle_age_ms: int | None = None,
+        wall: Clock | None = None,
     ) -> None:
         self.bus, self.exchange, self.book, self.health = bus, exchange, book, health
         self.ledger = ledger or Ledger()
+        self.wall = wall or WallClock()
         self.clock, self.params = clock, params
         self.stop_moves = 0
         self.retry_base = 0.25
@@ -159,7 +159,7 @@ class ExitManager:
             return  # a candle from before the entry (history replayed after a restart)
         if (
             self.max_candle_age_ms is not None
-            and time.time() * 1000 - close_ts > self.max_candle_age_ms
+            and self.wall.now_ms() - close_ts > self.max_candle_age_ms
         ):
             return  # live: old candles say nothing about the price now
         mp.state, actions = on_tick(
@@ -175,7 +175,7 @@ class ExitManager:
             return
         now = self.clock.now_ms()
         mp.state, proposed = on_tick(mp.state, tick.price, tick.price, tick.price, now, self.params)
-        actions = self.ticks.admit(mp, proposed, tick.price, now)
+        actions = self.ticks.admit(mp, proposed, tick.price)
         if actions:
             what = ", ".join(f"{a.kind.value} {a.reason}" for a in actions)
             log.info("{} price {:.6g}: {}", mp.opened.intent_id, tick.price, what)
@@ -350,39 +350,22 @@ class ExitManager:
         await self._finalise_when_flat(mp)
 
     async def _finalise(self, mp: ManagedPosition, reason: str) -> None:
+        """The trade booked and published first (the position is flat on the exchange: its
+        book must say so now, even while REST fails), then its leftover orders cancelled."""
         mp.closing = True
         plan, opened = mp.opened.plan, mp.opened
-        for order_id in [mp.stop_order_id, *mp.tp_orders]:
-            if order_id is not None:
-                await self._cancel(plan.symbol, order_id)
-        await self._sweep(mp)
-        funding = await self.exchange.funding_paid(plan.symbol, plan.opened_ts)
+        try:
+            funding = await self.exchange.funding_paid(plan.symbol, plan.opened_ts)
+        except ExchangeError as exc:  # the wallet has the real figure; the limits read it
+            log.warning("{} funding not read ({}): booked as 0", opened.intent_id, exc)
+            funding = 0.0
         pnl = realised_pnl(
             plan.side, plan.entry_price, opened.entry_fee, plan.margin, mp.exits, funding
         )
         now = self.clock.now_ms()
-        closed = PositionClosed(
-            opened.intent_id,
-            plan.symbol,
-            plan.side,
-            plan.qty,
-            plan.entry_price,
-            pnl.exit_price,
-            plan.leverage,
-            plan.margin,
-            pnl.gross,
-            pnl.fees,
-            pnl.funding,
-            pnl.net,
-            pnl.roe,
-            reason,
-            mp.state.legs_done,
-            plan.opened_ts,
-            now,
-        )
+        closed = closed_trade(mp, pnl, reason, now)
         crashpoint("finalise")
         self.ledger.closed(closed)
-        self.ledger.orders.forget(opened.intent_id)
         self.book.record_close(closed)
         log.info(
             "{} closed {} {} by {}: pnl {:+,.2f} USDT (gross {:+,.2f}, fees {:,.2f}, funding "
@@ -398,8 +381,19 @@ class ExitManager:
             pnl.roe,
             mp.state.legs_done,
         )
+        try:
+            await self._publish_close(mp, closed, now)
+        finally:
+            for order_id in [mp.stop_order_id, *mp.tp_orders]:
+                if order_id is not None:
+                    await self._cancel(plan.symbol, order_id)
+            await self._sweep(mp)
+            self.ledger.orders.forget(opened.intent_id)
+
+    async def _publish_close(self, mp: ManagedPosition, closed: PositionClosed, now: int) -> None:
+        opened, plan = mp.opened, mp.opened.plan
         await self.bus.publish(Topic.POSITION_CLOSED, closed)
-        if reason.endswith("_estimated"):
+        if closed.exit_reason.endswith("_estimated"):
             log.warning("{} closed with an estimated exit: not an experience", opened.intent_id)
             return
         experience = PnlExperience(
@@ -407,7 +401,7 @@ class ExitManager:
             opened.rl_state,
             opened.multiplier,
             plan.leverage,
-            pnl.roe,
+            closed.roe,
             opened.confidence,
             now,
             opened.target_leverage or plan.leverage,

@@ -16,7 +16,7 @@ from quantum_trader.bus.messages import CandleEvent, Topic, to_jsonable
 from quantum_trader.core.risk import RiskGuard, RiskTrip
 from quantum_trader.exchange.base import Exchange, ExchangeError
 from quantum_trader.execution.book import Book
-from quantum_trader.runtime.clock import Clock
+from quantum_trader.runtime.clock import Clock, WallClock
 from quantum_trader.store.journal import Journal
 
 log = logger.bind(component="risk")
@@ -35,6 +35,7 @@ class RiskService:
         clock: Clock,
         journal: Journal | None = None,
         max_candle_age_ms: int | None = None,
+        wall: Clock | None = None,
     ) -> None:
         """``max_candle_age_ms`` (live): older candles (the history at start-up) are skipped,
         and the account is read at most every ``LIVE_READ_S`` (five symbols' candles close in
@@ -42,6 +43,7 @@ class RiskService:
         self.bus, self.exchange, self.book, self.guard = bus, exchange, book, guard
         self.clock, self.journal = clock, journal
         self.max_candle_age_ms = max_candle_age_ms
+        self.wall = wall or WallClock()
         self._read_at = float("-inf")
         self.trips: Counter[str] = Counter()
         self.last_trip_ts: dict[str, int] = {}
@@ -63,7 +65,7 @@ class RiskService:
     async def on_candle(self, event: CandleEvent) -> None:
         if self.max_candle_age_ms is not None:
             close_ts = event.candle.ts + event.timeframe_ms
-            if time.time() * 1000 - close_ts > self.max_candle_age_ms:
+            if self.wall.now_ms() - close_ts > self.max_candle_age_ms:
                 return  # history: it says nothing about the account now
         if self.max_candle_age_ms is None or time.monotonic() - self._read_at >= LIVE_READ_S:
             try:

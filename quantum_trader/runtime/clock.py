@@ -1,9 +1,17 @@
-"""Clocks: the wall clock live, the market's clock in simulation (set by the feed)."""
+"""Clocks: the wall clock live, the market's clock in simulation (set by the feed).
+
+Against the fake exchange (``exchange.url_override``) the wall clock may run ``time_scale``
+times fast from ``time_origin_ms``: the chaos soak lives ten simulated hours in half an hour of
+real time. The fake's market shares the formula; network timing (polls, backoffs, timeouts,
+request signatures) stays on real time."""
 
 from __future__ import annotations
 
 import time
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from quantum_trader.settings import Settings
 
 
 class Clock(Protocol):
@@ -11,8 +19,19 @@ class Clock(Protocol):
 
 
 class WallClock:
+    def __init__(self, scale: float = 1.0, origin_ms: int = 0) -> None:
+        self.scale, self.origin_ms = scale, origin_ms
+
     def now_ms(self) -> int:
-        return int(time.time() * 1000)
+        real = time.time() * 1000
+        if self.scale == 1.0:
+            return int(real)
+        return int(self.origin_ms + (real - self.origin_ms) * self.scale)
+
+
+def wall_clock(settings: Settings) -> WallClock:
+    x = settings.exchange
+    return WallClock(x.time_scale, x.time_origin_ms)
 
 
 class SimClock:

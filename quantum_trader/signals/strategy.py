@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
@@ -23,7 +22,7 @@ from quantum_trader.exchange.base import Exchange
 from quantum_trader.execution.book import Book, EntryContext
 from quantum_trader.explain import decision_dict, decision_table
 from quantum_trader.monitoring.health import HealthMonitor
-from quantum_trader.runtime.clock import Clock
+from quantum_trader.runtime.clock import Clock, WallClock
 from quantum_trader.signals.benchmark import PerformanceBenchmarker
 from quantum_trader.sizing.sizer import Sizer
 
@@ -43,6 +42,7 @@ class StrategyService:
         filter_params: FilterParams,
         decision_params: DecisionParams,
         max_signal_age_ms: int | None = None,
+        wall: Clock | None = None,
     ) -> None:
         self.bus, self.exchange, self.book, self.health = bus, exchange, book, health
         self.sizer, self.risk, self.clock = sizer, risk, clock
@@ -52,6 +52,7 @@ class StrategyService:
         self.leverage_stats = LeverageStats()
         self.intents = 0
         self.max_signal_age_ms = max_signal_age_ms  # live feeds: history is not traded
+        self.wall = wall or WallClock()
         #: where each entry decision is kept whole (the journal, for ``qtrader explain TRADE_ID``)
         self.record: Callable[[str, int, dict[str, Any]], None] | None = None
         #: Phase 3C: performance-weighted sizing and exit adaptation (the signal service's)
@@ -62,7 +63,7 @@ class StrategyService:
             return
         sig, f = event.signal, event.features
         if self.max_signal_age_ms is not None:
-            age = time.time() * 1000 - sig.ts
+            age = self.wall.now_ms() - sig.ts
             if age > self.max_signal_age_ms:
                 self.rejections["stale"] += 1
                 log.debug("{} {} not traded: {:.0f} s old", sig.symbol, sig.side, age / 1000)

@@ -3,9 +3,12 @@ Binance server with streams, through injected latency, 5xx and 429/418 storms, d
 websockets, an exchange outage, ``kill -9`` and restarts, and a revoked key at the end. Every
 second the checker compares both sides (:class:`soak_parts.Checker`).
 
-It runs on the wall clock (the daemon's live path has no simulated time): a phase lasts what the
-plan says. :func:`run_soak` returns the report; ``bench/soak.py`` prints it, and
-``tests/integration/test_soak.py`` runs a short plan.
+Phases last what the plan says in real seconds; market time runs ``time_scale`` times faster
+(the daemon's wall clock, ``exchange.time_scale``, and the market share one formula:
+:class:`soak_parts.SimTime`), so 30 real minutes at 20× are ten simulated hours of candles,
+signals, entries, time stops and daily limits. Network timing — polls, backoffs, timeouts, the
+checker's graces — stays real. :func:`run_soak` returns the report; ``bench/soak.py`` prints it,
+and ``tests/integration/test_soak.py`` runs a short plan.
 """
 
 from __future__ import annotations
@@ -18,7 +21,14 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
-from quantum_trader.testing.soak_parts import Checker, DaemonProc, FakeProc, Market, unified
+from quantum_trader.testing.soak_parts import (
+    Checker,
+    DaemonProc,
+    FakeProc,
+    Market,
+    SimTime,
+    unified,
+)
 
 FOREVER = 10**9
 
@@ -35,6 +45,7 @@ class SoakPlan:
     vol: float = 0.0004  # per tick, log-price
     seed: int = 7
     max_positions: int = 5
+    time_scale: float = 1.0  # market time per real time
 
 
 def _requests(fake: FakeProc) -> int:
@@ -141,13 +152,14 @@ def run_soak(plan: SoakPlan, workdir: Path, say: Callable[[str], None] = print) 
     state = workdir / "state"
     state.mkdir(parents=True, exist_ok=True)
     fake = FakeProc()
-    market = Market(fake, plan.tick_s, plan.vol, plan.seed)
+    clock = SimTime(plan.time_scale)
+    market = Market(fake, plan.tick_s, plan.vol, plan.seed, clock)
     checker = Checker(fake, plan.max_positions)
     report: dict[str, Any] = {"plan": asdict(plan)}
     daemons: list[DaemonProc] = []
 
     def start(streams: bool, label: str) -> DaemonProc:
-        d = DaemonProc(fake, state, streams, label)
+        d = DaemonProc(fake, state, streams, label, clock)
         daemons.append(d)
         checker.daemon_proc = d
         up = _wait(lambda: _answers(d), 60.0, 0.2)
@@ -158,6 +170,7 @@ def run_soak(plan: SoakPlan, workdir: Path, say: Callable[[str], None] = print) 
         checker.phase = name
         say(f"[{time.strftime('%H:%M:%S')}] phase {name}")
 
+    began = time.monotonic()
     try:
         market.seed_history()
         market.start()
@@ -167,6 +180,7 @@ def run_soak(plan: SoakPlan, workdir: Path, say: Callable[[str], None] = print) 
         report["streams"] = requests_per_minute(
             fake, min(plan.window_s, plan.steady_s), plan.max_positions
         )
+        first = (d.health()["market_time_ms"], time.monotonic())  # trading: candles seen
         report["streams"].update(reactions(fake, market, d))
         phase("faults")
         _faults(fake, plan.faults_s, say)
@@ -196,6 +210,9 @@ def run_soak(plan: SoakPlan, workdir: Path, say: Callable[[str], None] = print) 
         d = start(True, "restart")
         checker.book_checked = True
         time.sleep(10.0)
+        last = (d.health()["market_time_ms"], time.monotonic())
+        # the daemon's own market clock (its last closed candle): did it live the fast time?
+        report["daemon_market_rate"] = round((last[0] - first[0]) / 1000 / (last[1] - first[1]), 2)
         phase("revoke")
         fake.control("config", {"key": "revoked-by-the-soak"})
         revoked = time.monotonic()
@@ -208,6 +225,9 @@ def run_soak(plan: SoakPlan, workdir: Path, say: Callable[[str], None] = print) 
             if dp.alive:
                 dp.kill9()
         fake.stop()
+    real_s = time.monotonic() - began
+    report["real_minutes"] = round(real_s / 60, 1)
+    report["simulated_hours"] = round(real_s * plan.time_scale / 3600, 2)
     report["health_p99_ms"] = {k: p99(v) for k, v in checker.latency.items()}
     report["health_unanswered"] = dict(checker.unanswered)
     for phase_name, n in checker.unanswered.items():

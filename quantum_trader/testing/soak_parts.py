@@ -27,6 +27,25 @@ PRICES = {"BTCUSDT": 30_000.0, "ETHUSDT": 2_000.0, "BNBUSDT": 300.0, "SOLUSDT": 
 PRICES["XRPUSDT"] = 0.6
 
 
+class SimTime:
+    """The soak's market time: ``scale`` times real time from ``origin_ms`` — the daemon's wall
+    clock runs on the same formula (``exchange.time_scale``, ``exchange.time_origin_ms``)."""
+
+    def __init__(self, scale: float = 1.0, origin_ms: int | None = None) -> None:
+        self.scale = scale
+        self.origin_ms = int(time.time() * 1000) if origin_ms is None else origin_ms
+
+    def now_ms(self) -> int:
+        real = time.time() * 1000
+        return int(self.origin_ms + (real - self.origin_ms) * self.scale)
+
+    def env(self) -> dict[str, str]:
+        return {
+            "QT_EXCHANGE__TIME_SCALE": repr(self.scale),
+            "QT_EXCHANGE__TIME_ORIGIN_MS": str(self.origin_ms),
+        }
+
+
 def unified(market_id: str) -> str:
     return f"{market_id.removesuffix('USDT')}/USDT:USDT"
 
@@ -120,7 +139,9 @@ def wait_exit(proc: subprocess.Popen[bytes], out: IO[str], within: float) -> int
 
 
 class DaemonProc:
-    def __init__(self, fake: FakeProc, state: Path, streams: bool, label: str) -> None:
+    def __init__(
+        self, fake: FakeProc, state: Path, streams: bool, label: str, clock: SimTime
+    ) -> None:
         self.api_port = free_port()
         env = testnet_env(
             fake.url,
@@ -130,6 +151,7 @@ class DaemonProc:
             QT_EXCHANGE__STREAMS="true" if streams else "false",
             QT_FEED__POLL_SECONDS="5",
             QT_API__PORT=str(self.api_port),
+            **clock.env(),
         )
         self.log = state / f"daemon-{label}.log"
         self._out, self.proc = spawn_testnet(env, self.log)
@@ -163,22 +185,25 @@ class DaemonProc:
 
 
 class Market(threading.Thread):
-    """A driftless random walk per symbol, posted every ``tick_s``; every wall-clock minute the
-    closed 1m kline (its open, extremes and close as walked). ``hold`` pins one symbol's price."""
+    """A driftless random walk per symbol, posted every ``tick_s`` of real time; every minute of
+    market time (``clock``) the closed 1m kline (its open, extremes and close as walked).
+    ``hold`` pins one symbol's price."""
 
-    def __init__(self, fake: FakeProc, tick_s: float, vol: float, seed: int) -> None:
+    def __init__(
+        self, fake: FakeProc, tick_s: float, vol: float, seed: int, clock: SimTime
+    ) -> None:
         super().__init__(daemon=True)
-        self.fake, self.tick_s, self.vol = fake, tick_s, vol
+        self.fake, self.tick_s, self.vol, self.clock = fake, tick_s, vol, clock
         self.rng = random.Random(seed)  # noqa: S311 - a market, not a secret
         self.price = dict(PRICES)
         self.bar: dict[str, list[float]] = {}
-        self.minute = int(time.time() // 60)
+        self.minute = clock.now_ms() // 60_000
         self.held: dict[str, float] = {}
         self.stopped = threading.Event()
         self.errors = 0
 
     def seed_history(self, bars: int = 200) -> None:
-        last_open = (int(time.time() * 1000) // 60_000 - 1) * 60_000
+        last_open = (self.clock.now_ms() // 60_000 - 1) * 60_000
         for market_id in IDS:
             close = self.price[market_id] * 0.97
             for k in range(bars):
@@ -189,11 +214,11 @@ class Market(threading.Thread):
                 body = {"symbol": market_id, "ts": ts, "open": o, "high": hi, "low": lo}
                 self.fake.control("candle", {**body, "close": close, "walk": False})
             self.price[market_id] = close
-        self.fake.control("prices", {"prices": self.price})
+        self.fake.control("prices", {"prices": self.price, "ts": self.clock.now_ms()})
 
     def hold(self, market_id: str, price: float) -> None:
         self.held[market_id] = price
-        self.fake.control("prices", {"prices": {market_id: price}})
+        self.fake.control("prices", {"prices": {market_id: price}, "ts": self.clock.now_ms()})
 
     def run(self) -> None:
         while not self.stopped.wait(self.tick_s):
@@ -209,13 +234,13 @@ class Market(threading.Thread):
                 )
                 bar[3] = self.price[market_id]
             try:
-                self.fake.control("prices", {"prices": self.price})
+                self.fake.control("prices", {"prices": self.price, "ts": self.clock.now_ms()})
                 self._close_minute()
             except OSError:
                 self.errors += 1
 
     def _close_minute(self) -> None:
-        minute = int(time.time() // 60)
+        minute = self.clock.now_ms() // 60_000
         if minute == self.minute:
             return
         for market_id, (o, hi, lo, c) in self.bar.items():

@@ -15,6 +15,7 @@ SHORT = SoakPlan(
     recovery_s=6.0,
     polling_s=12.0,
     window_s=8.0,
+    time_scale=10.0,  # market time: 1m candles every 6 s, the daemon's wall clock on the same
 )
 
 
@@ -23,6 +24,8 @@ def test_the_daemon_survives_the_soak_with_every_invariant_held(tmp_path: Path) 
     logs = "\n".join(Path(p).read_text(errors="replace")[-2000:] for p in report["logs"])
     assert report["violations"] == [], logs
     assert report["checks"] >= 50  # the checker ran every second of it
+    # the daemon's market clock (its last closed candle) ran at the fast time, across restarts
+    assert 0.8 * SHORT.time_scale <= report["daemon_market_rate"] <= 1.2 * SHORT.time_scale
     assert report["max_positions_seen"] == SHORT.max_positions  # it did trade, up to the cap
     assert report["outage_survived"] is True
     assert report["revoked"]["exit_code"] == 78  # the fatal error: exit 78, no restart loop

@@ -239,3 +239,29 @@ async def test_a_stalled_mark_price_stream_is_reconnected(
             await desk.price(30_100.0 + k)
             await asyncio.sleep(0.05)
         await until(lambda: desk.streams.messages["prices"] > ticks)
+
+
+async def test_a_stop_fill_is_booked_from_the_user_stream_while_rest_fails(
+    fake_ex: tuple[FakeBinance, BinanceUsdm],
+) -> None:
+    """The soak's 429/418 storm: every REST call fails while the stop fills on the exchange.
+    The user-data stream carries the fill (its quantity, price, fee and trade), so the book
+    closes the position without one good REST read; REST finding it later books nothing twice."""
+    fake, ex = fake_ex
+    async with LiveDesk(fake, ex, poll_s=0.2) as desk:
+        await desk.p.bus.publish(Topic.INTENT, intent(side=Side.LONG))
+        await until(
+            lambda: SYM in desk.p.book.positions and len(desk.p.book.positions[SYM].tp_orders) == 3
+        )
+        [stop] = desk.stops()
+        fake.faults.append({"path": "", "kind": "status", "status": 502, "times": 10**9})
+        await desk.price(stop - 5)  # the exchange's stop fills; REST answers 502 from now on
+        await until(lambda: bool(desk.closed), 4.0)
+        [closed] = desk.closed
+        assert closed.exit_reason == "stop_loss"
+        assert fake.account.positions[ID].qty == 0 and SYM not in desk.p.book.positions
+        fee = sum(float(t["commission"]) for t in fake.account.trades)
+        fake.faults.clear()
+        await asyncio.sleep(1.0)  # REST is back: the same fill is read again, booked once
+        assert len(desk.closed) == 1
+        assert closed.fees == pytest.approx(fee, rel=1e-6)

@@ -103,3 +103,21 @@ def test_params_mapping() -> None:
     assert (p.leverage.max_leverage, p.levels.base_tp, p.sizing.base_margin_usd) == (80, 0.015, 200)
     assert p.liq_safety == 0.8
     assert filter_params(s).max_positions == 5
+
+
+def test_a_fast_clock_needs_the_fake_exchange() -> None:
+    with pytest.raises(ValueError, match="time_scale = 20 needs the fake exchange"):
+        Settings(exchange={"time_scale": 20.0})
+    fast = Settings(exchange={"time_scale": 20.0, "url_override": "http://127.0.0.1:9"})
+    assert fast.exchange.time_scale == 20.0
+
+
+def test_the_wall_clock_runs_fast_from_its_origin_only_when_told() -> None:
+    import time
+
+    from quantum_trader.runtime.clock import WallClock
+
+    origin = int(time.time() * 1000) - 60_000  # a minute ago
+    real, fast = WallClock().now_ms(), WallClock(20.0, origin).now_ms()
+    assert abs(real - time.time() * 1000) < 1_000
+    assert abs(fast - (origin + 20 * 60_000)) < 20 * 1_000  # twenty minutes on from the origin
