@@ -177,11 +177,13 @@ def run_soak(plan: SoakPlan, workdir: Path, say: Callable[[str], None] = print) 
         checker.start()
         phase("steady")
         d = start(True, "streams")
+        steady_until = time.monotonic() + plan.steady_s
         report["streams"] = requests_per_minute(
             fake, min(plan.window_s, plan.steady_s), plan.max_positions
         )
         first = (d.health()["market_time_ms"], time.monotonic())  # trading: candles seen
         report["streams"].update(reactions(fake, market, d))
+        time.sleep(max(0.0, steady_until - time.monotonic()))  # the phase lasts what it says
         phase("faults")
         _faults(fake, plan.faults_s, say)
         phase("outage")
@@ -200,10 +202,12 @@ def run_soak(plan: SoakPlan, workdir: Path, say: Callable[[str], None] = print) 
         d = start(False, "polling")
         checker.book_checked = True
         phase("polling")
+        polling_until = time.monotonic() + plan.polling_s
         report["polling"] = requests_per_minute(
             fake, min(plan.window_s, plan.polling_s), plan.max_positions
         )
         report["polling"].update(reactions(fake, market, d))
+        time.sleep(max(0.0, polling_until - time.monotonic()))
         d.kill9()
         checker.book_checked = False
         phase("restart")
