@@ -27,7 +27,7 @@ def main() -> int:
     ap.add_argument("--steady", type=float, default=600.0)
     ap.add_argument("--faults", type=float, default=480.0)
     ap.add_argument("--outage", type=float, default=90.0)
-    ap.add_argument("--recovery", type=float, default=420.0)
+    ap.add_argument("--recovery", type=float, default=450.0)
     ap.add_argument("--polling", type=float, default=180.0)
     ap.add_argument("--window", type=float, default=60.0)
     ap.add_argument("--scale", type=float, default=20.0, help="market time per real time")
