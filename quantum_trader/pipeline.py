@@ -183,7 +183,7 @@ def build_pipeline(
     signals = SignalService(
         bus,
         health,
-        Calibrator(settings.calibration.min_resolved),
+        calibrator(settings),
         settings.feed.volatility_days,
         external,
         sig.timeframe,
@@ -257,6 +257,11 @@ def build_pipeline(
         metrics,
         wall,
     )
+
+
+def calibrator(settings: Settings) -> Calibrator:
+    c = settings.calibration
+    return Calibrator(c.min_resolved, c.window, c.method, c.min_bin, c.prior)
 
 
 def live_streams(p: Pipeline, exchange: Exchange | None) -> Any:

@@ -241,6 +241,12 @@ class HealthSettings(Section):
 
 class CalibrationSettings(Section):
     min_resolved: int = Field(20, ge=1)
+    #: binned: per raw-confidence bin once it has min_bin resolved signals (shrunk toward the
+    #: pooled accuracy by prior pseudo-signals), the coarse rule before; coarse: the seed's rule
+    method: Literal["binned", "coarse"] = "binned"
+    min_bin: int = Field(30, ge=1, le=10_000)
+    prior: float = Field(100.0, ge=0, le=10_000)
+    window: int = Field(3_000, ge=20, le=100_000)  # the last this many resolved signals count
 
 
 class LoggingSettings(Section):

@@ -64,7 +64,7 @@ class FastForward:
         self.candidate = self._candidates(settings)
         self.next_candidate = self._next(self.candidate)
         self.signal_events = np.flatnonzero(self.side != 0)
-        self.calibrator = TimelineCalibrator(tl, self.min_resolved)
+        self.calibrator = TimelineCalibrator(tl, self.min_resolved, settings.calibration.window)
         p.signals.calibrator = self.calibrator
         self.skipped = 0
         self.handovers = 0

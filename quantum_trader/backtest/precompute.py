@@ -12,7 +12,15 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from quantum_trader.core.calibration import Calibration, calibrate_confidence
+from quantum_trader.core.calibration import (
+    BIN_EDGES,
+    MIN_BIN,
+    N_BINS,
+    PRIOR,
+    Calibration,
+    calibrate_binned,
+    calibrate_confidence,
+)
 from quantum_trader.core.ensemble import WARMUP, EnsembleSeries, ensemble_series
 from quantum_trader.core.features import wilder_atr
 from quantum_trader.core.types import Side
@@ -84,7 +92,22 @@ class Timeline:
     outcome_order: I64  # signal indices in the order their outcomes were appended
     outcome_pos: I64  # res_pos in that order
     outcomes: npt.NDArray[np.bool_]
+    outcome_bins: I64  # the raw-confidence bin of each outcome, in that order
     calibrated: F64  # per event: the calibrated confidence of its signal (0 if none)
+    method: str = "binned"
+    min_bin: int = MIN_BIN
+    prior: float = PRIOR
+
+
+def bin_counts(outcomes: npt.NDArray[np.bool_], bins: I64) -> tuple[I64, I64]:
+    """Cumulative (hits, resolved) per bin over the outcome order: row b, column n = the first n."""
+    hits = np.zeros((N_BINS, outcomes.size + 1), dtype=np.int64)
+    count = np.zeros((N_BINS, outcomes.size + 1), dtype=np.int64)
+    for b in range(N_BINS):
+        mine = bins == b
+        count[b, 1:] = np.cumsum(mine)
+        hits[b, 1:] = np.cumsum(mine & outcomes)
+    return hits, count
 
 
 class TimelineCalibrator(Calibrator):
@@ -96,20 +119,24 @@ class TimelineCalibrator(Calibrator):
         super().__init__(min_resolved, keep)
         self.tl, self.keep, self.event = tl, keep, 0
         self._hits = np.concatenate([[0], np.cumsum(tl.outcomes.astype(np.int64))])
+        self._bin_hits, self._bin_n = bin_counts(tl.outcomes, tl.outcome_bins)
 
     def at(self, event: int) -> None:
         self.event = event
 
-    def track(self, symbol: str, side: Side, price: float, due_ts: int) -> None:
+    def track(self, symbol: str, side: Side, price: float, due_ts: int, raw: float = 1.0) -> None:
         return None
 
     def resolve(self, symbol: str, price: float, ts: int) -> None:
         return None
 
     def _window(self) -> tuple[int, int]:
-        n = int(np.searchsorted(self.tl.outcome_pos, self.event, side="right"))
+        n = self._resolved_at()
         w = min(n, self.keep)
         return int(self._hits[n] - self._hits[n - w]), w
+
+    def _resolved_at(self) -> int:
+        return int(np.searchsorted(self.tl.outcome_pos, self.event, side="right"))
 
     @property
     def accuracy(self) -> float | None:
@@ -122,7 +149,16 @@ class TimelineCalibrator(Calibrator):
 
     def calibrate(self, raw: float) -> Calibration:
         hits, w = self._window()
-        return calibrate_confidence(raw, hits / w if w else None, w, self.min_resolved)
+        acc = hits / w if w else None
+        if self.tl.method == "coarse":
+            return calibrate_confidence(raw, acc, w, self.min_resolved)
+        n = self._resolved_at()
+        b, start = int(np.searchsorted(BIN_EDGES, raw, side="right")), n - w
+        bin_hits = int(self._bin_hits[b, n] - self._bin_hits[b, start])
+        bin_n = int(self._bin_n[b, n] - self._bin_n[b, start])
+        return calibrate_binned(
+            raw, bin_hits, bin_n, acc, w, self.min_resolved, self.tl.min_bin, self.tl.prior
+        )
 
 
 def _calibrate(raw: F64, acc: F64, resolved: I64, min_resolved: int) -> F64:
@@ -132,7 +168,14 @@ def _calibrate(raw: F64, acc: F64, resolved: I64, min_resolved: int) -> F64:
     return np.where(resolved < min_resolved, raw, calibrated)
 
 
-def timeline(series: Sequence[CandleSeries], min_resolved: int, keep: int = 500) -> Timeline:
+def timeline(
+    series: Sequence[CandleSeries],
+    min_resolved: int,
+    keep: int = 500,
+    method: str = "binned",
+    min_bin: int = MIN_BIN,
+    prior: float = PRIOR,
+) -> Timeline:
     calls = [symbol_calls(s) for s in series]
     ts = np.concatenate([c.series.ts for c in calls])
     sym = np.concatenate([np.full(len(c.series), k) for k, c in enumerate(calls)])
@@ -179,6 +222,17 @@ def timeline(series: Sequence[CandleSeries], min_resolved: int, keep: int = 500)
     raw = raw_ev[sig_pos]
     calibrated = np.zeros(n_events)
     calibrated[sig_pos] = _calibrate(raw, acc, window if keep else n_at, min_resolved)
+    sig_bins = np.searchsorted(np.asarray(BIN_EDGES), raw, side="right").astype(np.int64)
+    outcome_bins = sig_bins[outcome_order]
+    if method == "binned":  # the calibrate_binned formula, vectorised in the same order
+        bh, bn = bin_counts(outcomes, outcome_bins)
+        start = np.maximum(0, n_at - keep)
+        bin_h = bh[sig_bins, n_at] - bh[sig_bins, start]
+        bin_n = bn[sig_bins, n_at] - bn[sig_bins, start]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shrunk = np.clip((bin_h + prior * acc) / (bin_n + prior), 0.05, 0.95)
+        use = (bin_n >= min_bin) & (window > 0)
+        calibrated[sig_pos] = np.where(use, shrunk, calibrated[sig_pos])
     return Timeline(
         calls,
         ev_sym,
@@ -190,5 +244,9 @@ def timeline(series: Sequence[CandleSeries], min_resolved: int, keep: int = 500)
         outcome_order,
         outcome_pos,
         outcomes,
+        outcome_bins,
         calibrated,
+        method,
+        min_bin,
+        prior,
     )

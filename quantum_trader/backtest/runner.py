@@ -52,7 +52,8 @@ async def run_backtest(
     recorder.on_bar = on_bar
     started = time.perf_counter()  # set-up (imports, sizer) excluded: bars/s measures the run
     if fast and settings.signals.source == "builtin":
-        tl = timeline(series, settings.calibration.min_resolved)
+        c = settings.calibration
+        tl = timeline(series, c.min_resolved, c.window, c.method, c.min_bin, c.prior)
         p.signals.precomputed = {c.series.symbol: c.ensemble for c in tl.calls}
         await FastForward(p, recorder, tl, settings, funding).run()
     else:

@@ -1,11 +1,21 @@
-"""Tracks whether each source's signals came true at their horizon and calibrates confidence."""
+"""Tracks whether each source's signals came true at their horizon and calibrates confidence:
+per confidence bin once a bin has data (``core.calibration.calibrate_binned``), the coarse rule
+before (or always, with ``method = "coarse"``). Only resolved signals count, the last ``keep``."""
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
 
-from quantum_trader.core.calibration import Calibration, calibrate_confidence
+from quantum_trader.core.calibration import (
+    MIN_BIN,
+    N_BINS,
+    PRIOR,
+    Calibration,
+    calibrate_binned,
+    calibrate_confidence,
+    confidence_bin,
+)
 from quantum_trader.core.types import Side
 
 
@@ -15,34 +25,63 @@ class _Pending:
     side: Side
     price: float
     due_ts: int
+    bin: int
 
 
 class Calibrator:
-    def __init__(self, min_resolved: int = 20, keep: int = 500) -> None:
-        self.min_resolved = min_resolved
+    def __init__(
+        self,
+        min_resolved: int = 20,
+        keep: int = 500,
+        method: str = "binned",
+        min_bin: int = MIN_BIN,
+        prior: float = PRIOR,
+    ) -> None:
+        self.min_resolved, self.method = min_resolved, method
+        self.min_bin, self.prior = min_bin, prior
         self._pending: deque[_Pending] = deque()
-        self._outcomes: deque[bool] = deque(maxlen=keep)
+        self._outcomes: deque[tuple[int, bool]] = deque(maxlen=keep)  # (bin, came true)
 
-    def track(self, symbol: str, side: Side, price: float, due_ts: int) -> None:
-        self._pending.append(_Pending(symbol, side, price, due_ts))
+    def track(self, symbol: str, side: Side, price: float, due_ts: int, raw: float = 1.0) -> None:
+        self._pending.append(_Pending(symbol, side, price, due_ts, confidence_bin(raw)))
 
     def resolve(self, symbol: str, price: float, ts: int) -> None:
         """Settle this symbol's signals whose horizon has passed, at ``price``."""
         keep: deque[_Pending] = deque()
         for p in self._pending:
             if p.symbol == symbol and p.due_ts <= ts:
-                self._outcomes.append((price - p.price) * p.side.sign > 0)
+                self._outcomes.append((p.bin, (price - p.price) * p.side.sign > 0))
             else:
                 keep.append(p)
         self._pending = keep
 
     @property
     def accuracy(self) -> float | None:
-        return sum(self._outcomes) / len(self._outcomes) if self._outcomes else None
+        return sum(h for _, h in self._outcomes) / len(self._outcomes) if self._outcomes else None
 
     def record(self) -> tuple[float | None, int]:
         """(accuracy, resolved signals) of the traded signals — Phase 3C's sizing reads it."""
         return self.accuracy, len(self._outcomes)
 
+    def bins(self) -> list[tuple[int, int]]:
+        """(hits, resolved) per confidence bin."""
+        out = [[0, 0] for _ in range(N_BINS)]
+        for b, hit in self._outcomes:
+            out[b][0] += hit
+            out[b][1] += 1
+        return [(h, n) for h, n in out]
+
     def calibrate(self, raw: float) -> Calibration:
-        return calibrate_confidence(raw, self.accuracy, len(self._outcomes), self.min_resolved)
+        if self.method == "coarse":
+            return calibrate_confidence(raw, self.accuracy, len(self._outcomes), self.min_resolved)
+        hits, n = self.bins()[confidence_bin(raw)]
+        return calibrate_binned(
+            raw,
+            hits,
+            n,
+            self.accuracy,
+            len(self._outcomes),
+            self.min_resolved,
+            self.min_bin,
+            self.prior,
+        )

@@ -79,7 +79,9 @@ class SignalService:
         self._track(event.symbol, call, h.close, close_ts + HORIZON_BARS * event.timeframe_ms)
         calibration = self.calibrator.calibrate(call.confidence)
         horizon_ms = HORIZON_BARS * event.timeframe_ms
-        self.calibrator.track(event.symbol, call.side, h.close, close_ts + horizon_ms)
+        self.calibrator.track(
+            event.symbol, call.side, h.close, close_ts + horizon_ms, call.confidence
+        )
         source = "builtin" if self.external is None else "http"
         confidence, consensus = calibration.calibrated, call.consensus
         if self.force_confidence:  # stress tests: every call is confident and unanimous
