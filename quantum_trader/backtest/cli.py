@@ -137,6 +137,10 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     pf = f"{m.profit_factor:.2f}" if m.profit_factor is not None else "n/a"
     trips = ", ".join(f"{k} ×{n}" for k, n in m.risk_trips.items() if n) or "none"
+    models = " | ".join(
+        f"{k} {v['pnl']:+,.2f} ({v['trades']:g} trades, {v['wins']:g} won)"
+        for k, v in m.model_pnl.items()
+    )
     print(
         f"{title}\n"
         f"  bars       {m.bars:,} in {m.wall_seconds:.2f}s ({m.bars_per_second:,.0f} bars/s)\n"
@@ -152,6 +156,7 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
         f"beyond the stops) | book ≠ exchange {m.invariant_violations}\n"
         f"  caps       worst trade {m.worst_trade_loss_of_equity:.2%} of equity | max margin use "
         f"{m.max_margin_util:.1%}\n"
+        f"  by model   {models or 'no trades'} (a trade counts for each model that voted it)\n"
         f"  results    {out}/"
     )
     return 0

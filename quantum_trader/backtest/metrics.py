@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from quantum_trader.backtest.recorder import TradeRow
+from quantum_trader.core.benchmark import attribution
 from quantum_trader.core.risk import RiskTrip, TripKind
 
 YEAR_MS = 365 * 86_400_000
@@ -54,6 +55,8 @@ class Metrics:
     invariant_violations: int  # book ≠ exchange after a candle (must stay 0)
     worst_trade_loss_of_equity: float  # the worst trade's loss / equity when it opened
     max_margin_util: float  # used margin / equity, the highest seen after any candle
+    #: per model, the trades it voted for: {model: {trades, wins, pnl}} (rows overlap)
+    model_pnl: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def drawdown(equity: Sequence[float] | npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -115,4 +118,5 @@ def compute(
         invariant_violations=invariant_violations,
         worst_trade_loss_of_equity=worst_trade_loss_of_equity,
         max_margin_util=max_margin_util,
+        model_pnl=attribution([(t.voters.split(), t.pnl) for t in trades]),
     )

@@ -47,6 +47,7 @@ class TradeRow:
     pnl: float
     roe: float
     loss_beyond_stop: float  # USDT lost beyond the stop's planned loss (a gap, a liquidation)
+    voters: str = ""  # the models that voted for the trade's side, space-separated
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -142,6 +143,7 @@ class Recorder:
             c.pnl,
             c.roe,
             self._beyond_stop(c, plan.sl_price),
+            " ".join(c.voters),
         )
 
     def _beyond_stop(self, c: PositionClosed, sl_price: float) -> float:

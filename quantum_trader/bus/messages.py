@@ -103,6 +103,7 @@ class PositionOpened:
     rl_state: tuple[float, ...]
     multiplier: float
     target_leverage: int = 0  # ILFv2's whole leverage before the guard (0: unknown)
+    voters: tuple[str, ...] = ()  # the models that voted for the trade's side
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +125,7 @@ class PositionClosed:
     legs_hit: int
     opened_ts: int
     closed_ts: int
+    voters: tuple[str, ...] = ()  # the models that voted for the trade's side
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,8 @@ rate. Pure; the benchmarker (:mod:`quantum_trader.signals.benchmark`) measures t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from quantum_trader.core.checks import in_range
 
 
@@ -34,3 +36,16 @@ def performance_score(
     """Score = 100 − penalties; an input not measured yet costs nothing."""
     penalties = latency_penalty(p95_ms) + accuracy_penalty(accuracy) + error_penalty(error_rate)
     return max(0.0, 100.0 - penalties)
+
+
+def attribution(trades: Sequence[tuple[Sequence[str], float]]) -> dict[str, dict[str, float]]:
+    """Per model, the closed trades it voted for: {model: {trades, wins, pnl}} (USDT, net). A
+    trade counts for every model that voted its way, so the rows overlap and do not add up."""
+    out: dict[str, dict[str, float]] = {}
+    for voters, pnl in trades:
+        for model in voters:
+            row = out.setdefault(model, {"trades": 0, "wins": 0, "pnl": 0.0})
+            row["trades"] += 1
+            row["wins"] += pnl > 0
+            row["pnl"] += pnl
+    return dict(sorted(out.items()))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from quantum_trader.core.errors import InvalidInput
 from quantum_trader.core.types import Regime, Side, TradeIntent, check_ts
@@ -134,7 +135,7 @@ def parse_trade_intent(
     symbol = normalise_symbol(raw["symbol"])
     if known_symbols is not None and symbol not in known_symbols:
         raise InvalidInput("symbol", f"unknown symbol {symbol!r}")
-    numbers = {key: parse_number(raw[key], key) for key in _NUMBERS}
+    numbers: dict[str, Any] = {key: parse_number(raw[key], key) for key in _NUMBERS}
     merged = dict(raw)
     if "volatility" not in merged and "volatility_factor" in merged:
         merged["volatility"] = merged["volatility_factor"]

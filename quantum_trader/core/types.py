@@ -170,6 +170,7 @@ class TradeIntent:
     regime: Regime
     source: str
     reason: str
+    voters: tuple[str, ...] = ()  # the models that voted for this side (attribution)
 
     def __post_init__(self) -> None:
         if not isinstance(self.intent_id, str) or not self.intent_id.strip():

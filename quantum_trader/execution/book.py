@@ -127,4 +127,5 @@ def closed_trade(mp: ManagedPosition, pnl: RealisedPnl, reason: str, now_ms: int
         mp.state.legs_done,
         plan.opened_ts,
         now_ms,
+        mp.opened.voters,
     )

@@ -100,5 +100,6 @@ class Planner:
             ctx.rl_state,
             ctx.multiplier,
             ctx.target_leverage or lev,
+            intent.voters,
         )
         return ManagedPosition(opened, start(plan))

@@ -164,6 +164,7 @@ class StrategyService:
             regime=f.regime,
             source=sig.source,
             reason=f"{sig.consensus} ensemble; {d.guard.reason}",
+            voters=tuple(v.model for v in sig.model_votes if v.vote.value == sig.side.value),
         )
         if self.record is not None:
             record = _decision_record(event, ctx, verdict.reason, state, d)

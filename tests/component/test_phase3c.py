@@ -86,3 +86,21 @@ async def test_a_high_tp_hit_rate_widens_the_take_profits() -> None:
     assert levels.levels.tp1 > base_levels.levels.tp1
     assert levels.levels.sl == base_levels.levels.sl  # health is fine: the stop is not tightened
     assert p.signals.benchmark.exit_rates() == {"tp1": 0.95, "tp2": 0.95, "tp3": 0.95, "sl": 0.0}
+
+
+async def test_the_intent_names_the_models_that_voted_for_it() -> None:
+    """Attribution: the models on the trade's side travel intent → opened → closed (and so into
+    the backtest's trades.csv and its per-model PnL)."""
+    from quantum_trader.core.types import ModelVote, Vote
+
+    p, seen = pipeline()
+    p.clock.set(T)
+    votes = (
+        ModelVote("trend", Vote.LONG, 0.8),
+        ModelVote("momentum", Vote.SHORT, 0.7),
+        ModelVote("breakout", Vote.LONG, 0.9),
+    )
+    sig = Signal(SYM, Side.LONG, 0.8, Consensus.STRONG, T, model_votes=votes)
+    await p.strategy.on_signal(SignalEvent(sig, Features(30_000.0, 60.0, 0.002, 1.0, Regime.RANGE)))
+    [intent] = [m for m in seen if isinstance(m, TradeIntent)]
+    assert intent.voters == ("trend", "breakout")

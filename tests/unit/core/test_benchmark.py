@@ -32,3 +32,13 @@ def test_bad_inputs_are_refused() -> None:
         performance_score(1.2, None, None)
     with pytest.raises(InvalidInput):
         performance_score(None, None, float("nan"))
+
+
+def test_attribution_counts_each_trade_for_every_model_that_voted_for_it() -> None:
+    from quantum_trader.core.benchmark import attribution
+
+    rows = attribution([(("trend", "momentum"), 10.0), (("trend",), -4.0), ((), 99.0)])
+    assert rows == {
+        "momentum": {"trades": 1, "wins": 1, "pnl": 10.0},
+        "trend": {"trades": 2, "wins": 1, "pnl": 6.0},
+    }
