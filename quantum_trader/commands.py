@@ -231,6 +231,11 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
             f"  model {name:<14} accuracy {acc:>6} of {m['resolved']:>4}  score "
             f"{m['score']:5.1f}  sizing ×{m['sizing_factor']:.2f}"
         )
+    for name, w in perf.get("thresholds", {}).items():
+        eta = (
+            "no breach predicted" if w["breach_in_h"] is None else f"BREACH in {w['breach_in_h']} h"
+        )
+        print(f"  watch {name:<24} threshold {w['threshold']:<8g} {w['samples']:>3} samples  {eta}")
     if "streams" in s:
         st = s["streams"]
         print(f"  streams  user {'up' if st['user_stream'] else 'DOWN'}  drops {st['drops']}")

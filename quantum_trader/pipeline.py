@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
+from loguru import logger
+
 from quantum_trader.bus.bus import Bus
 from quantum_trader.bus.messages import (
     CandleEvent,
@@ -50,6 +52,8 @@ from quantum_trader.signals.service import SignalService
 from quantum_trader.signals.strategy import StrategyService
 from quantum_trader.sizing.sizer import FallbackSizer, Sizer
 from quantum_trader.store.journal import Journal
+
+log = logger.bind(component="pipeline")
 
 
 @dataclass
@@ -226,14 +230,20 @@ def build_pipeline(
     fatal.on_trip.append(lambda: setattr(execution, "accepting", False))
 
     risk_service = RiskService(bus, ex, book, risk, clock, journal, live_age, wall)
-    exit_topics = [Topic.ORDER_FILLED, Topic.CANDLE, Topic.PRICE, Topic.RISK_TRIPPED]
+    exit_topics = [
+        Topic.ORDER_FILLED,
+        Topic.CANDLE,
+        Topic.PRICE,
+        Topic.RISK_TRIPPED,
+        Topic.HEALTH_ALERT,
+    ]
     bus.subscribe("exits", exit_topics, exits.on_message)
     bus.subscribe("risk", Topic.CANDLE, risk_service.on_candle)  # before the signals read it
     bus.subscribe("signals", Topic.CANDLE, signals.on_candle)
     bus.subscribe("strategy", Topic.SIGNAL, strategy.on_signal)
     bus.subscribe("execution", Topic.INTENT, execution.on_intent)
     bus.subscribe("sizer", Topic.PNL, sizer.learn)
-    bus.subscribe("benchmark", Topic.POSITION_CLOSED, _benchmark_exits(signals))
+    bus.subscribe("benchmark", Topic.POSITION_CLOSED, _benchmark_exits(bus, signals))
     if journal is not None:
         bus.subscribe("journal", Topic.PNL, _journal_experience(ledger))
     return Pipeline(
@@ -288,9 +298,12 @@ def live_streams(p: Pipeline, exchange: Exchange | None) -> Any:
     )
 
 
-def _benchmark_exits(signals: SignalService) -> Any:
+def _benchmark_exits(bus: Bus, signals: SignalService) -> Any:
     async def closed(trade: PositionClosed) -> None:
         signals.benchmark.closed(trade)
+        for alert in signals.benchmark.take_alerts():
+            log.warning("{} {}: {}", alert.module, alert.status, alert.message)
+            await bus.publish(Topic.HEALTH_ALERT, alert)
 
     return closed
 

@@ -168,6 +168,21 @@ def on_leg_filled(
     return new, _move_stop(new, plan.tp_prices[0], last, "stop_to_tp1")
 
 
+def on_predicted_breach(
+    state: ExitState, last: float, params: ExitParams, fraction: float = 0.5
+) -> list[ExitAction]:
+    """Predictive tightening (SPEC §8): a breach of a performance threshold is predicted within
+    hours, so the stop moves ``fraction`` of the way toward breakeven — only if that tightens it
+    and the price has not crossed the new stop (tightening never closes a position by itself)."""
+    if state.remaining <= 0:
+        return []
+    current = state.stop_price
+    target = current + fraction * (breakeven_price(state.plan, params.fee_rate) - current)
+    target = round_toward(target, state.plan.price_tick, current)
+    moves = _move_stop(state, target, last, "predictive")
+    return [a for a in moves if a.kind is ActionKind.MOVE_STOP]
+
+
 def on_part_filled(state: ExitState, qty: float) -> ExitState:
     """Part of a TP leg filled (the rest still resting): the position shrinks, nothing moves."""
     filled = positive("part qty", qty)

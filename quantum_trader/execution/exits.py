@@ -9,10 +9,8 @@ from loguru import logger
 from quantum_trader.bus.bus import Bus
 from quantum_trader.bus.messages import (
     CandleEvent,
-    PnlExperience,
-    PositionClosed,
+    HealthAlert,
     PriceTick,
-    Topic,
 )
 from quantum_trader.core.exits import (
     ActionKind,
@@ -21,10 +19,11 @@ from quantum_trader.core.exits import (
     apply_stop,
     on_leg_filled,
     on_part_filled,
+    on_predicted_breach,
     on_tick,
 )
 from quantum_trader.core.order_state import OrderState
-from quantum_trader.core.pnl import ClosingFill, realised_pnl
+from quantum_trader.core.pnl import ClosingFill
 from quantum_trader.core.risk import RiskTrip
 from quantum_trader.core.types import Fill, OrderSide
 from quantum_trader.exchange.base import (
@@ -34,7 +33,8 @@ from quantum_trader.exchange.base import (
     Order,
     OrderRejected,
 )
-from quantum_trader.execution.book import Book, ManagedPosition, client_id, closed_trade
+from quantum_trader.execution.book import Book, ManagedPosition, client_id
+from quantum_trader.execution.closing import Closing
 from quantum_trader.execution.ledger import Ledger
 from quantum_trader.execution.placing import send_stop
 from quantum_trader.execution.ticks import TickGate
@@ -44,9 +44,10 @@ from quantum_trader.runtime.crash import crashpoint
 
 log = logger.bind(component="exits")
 REDUCE_ONLY_REJECTED = "-2022"  # Binance: nothing (or less) to reduce — the position is flat
+TIGHTEN_WITHIN_H = 4.0  # SPEC §8: a breach predicted this close moves open stops
 
 
-class ExitManager:
+class ExitManager(Closing):
     def __init__(
         self,
         bus: Bus,
@@ -67,6 +68,7 @@ class ExitManager:
         self.retry_base = 0.25
         self.max_candle_age_ms = max_candle_age_ms
         self.ticks = TickGate(params)
+        self.last: dict[str, float] = {}  # symbol → the last price seen (candle close, tick)
 
     async def on_message(self, message: object) -> None:
         if isinstance(message, Fill):
@@ -77,6 +79,27 @@ class ExitManager:
             await self.on_price(message)
         elif isinstance(message, RiskTrip) and message.flatten:
             await self.flatten(f"risk_{message.kind.value}")
+        elif isinstance(message, HealthAlert):
+            await self.on_alert(message)
+
+    async def on_alert(self, alert: HealthAlert) -> None:
+        """Predictive tightening: a performance breach predicted within ``TIGHTEN_WITHIN_H``
+        moves every open stop halfway to breakeven (where the price allows)."""
+        if alert.status != "PREDICTED" or not alert.module.startswith("performance."):
+            return
+        if alert.score > TIGHTEN_WITHIN_H:
+            return
+        for mp in list(self.book.positions.values()):
+            last = self.last.get(mp.symbol)
+            if mp.closing or last is None:
+                continue
+            for action in on_predicted_breach(mp.state, last, self.params):
+                log.warning(
+                    "{} stop tightened {:.6g} → {:.6g}: {} predicted in {:.1f} h",
+                    mp.opened.intent_id, mp.state.stop_price, action.price, alert.module,
+                    alert.score,
+                )  # fmt: skip
+                await self._move_stop(mp, action)
 
     async def flatten(self, reason: str) -> None:
         """Every position closed at market (a risk limit's ``flatten``, ``qtrader flatten``)."""
@@ -150,6 +173,7 @@ class ExitManager:
         await self._act(mp, actions)
 
     async def on_candle(self, event: CandleEvent) -> None:
+        self.last[event.symbol] = event.candle.close
         mp = self.book.positions.get(event.symbol)
         if mp is None or mp.closing:
             return
@@ -170,6 +194,7 @@ class ExitManager:
     async def on_price(self, tick: PriceTick) -> None:
         """A mark price from the stream: the trailing stop, loss guard, time stop and internal
         legs act on it at once, not at the next closed candle (SPEC §9)."""
+        self.last[tick.symbol] = tick.price
         mp = self.book.positions.get(tick.symbol)
         if mp is None or mp.closing:
             return
@@ -256,38 +281,6 @@ class ExitManager:
         mp.exits.extend(exits)
         await self._finalise(mp, reason)
 
-    async def _sweep(self, mp: ManagedPosition) -> None:
-        """Any order of this trade still open (one whose answer was lost, say) goes too: a stale
-        close-position stop would otherwise close the next position on the symbol."""
-        prefix = client_id(mp.opened.intent_id, "")
-        try:
-            stale = [
-                o
-                for o in await self.exchange.fetch_open_orders(mp.symbol)
-                if o.client_id.startswith(prefix)
-            ]
-        except ExchangeError as exc:
-            log.warning("{} open orders not checked after the close ({})", mp.symbol, exc)
-            return
-        for o in stale:
-            log.warning("{} stale order {} cancelled", mp.opened.intent_id, o.client_id)
-            await self._cancel(mp.symbol, o.id)
-
-    async def _cancel(self, symbol: str, order_id: str) -> None:
-        """A refused cancel (the order is gone) leaves it ``CANCELLING``: if it filled, its fill
-        arrives and wins."""
-        self.ledger.orders.cancelling(order_id)
-        try:
-            await self.exchange.cancel_order(symbol, order_id)
-        except OrderRejected:
-            return  # already gone: filled, expired or cancelled — its fill, if any, is booked
-        except ExchangeError as exc:
-            log.warning(
-                "cancel of {} {} failed ({}); reconciliation retries it", symbol, order_id, exc
-            )
-            return
-        self.ledger.orders.cancelled(order_id)
-
     async def _close_leg(self, mp: ManagedPosition, action: ExitAction) -> None:
         plan = mp.opened.plan
         cid = client_id(mp.opened.intent_id, f"tp{action.leg}m")
@@ -348,62 +341,3 @@ class ExitManager:
         mp.exits.append(ClosingFill(order.filled_qty, order.avg_price, order.fee, reason))
         mp.close_reason = mp.close_reason or reason
         await self._finalise_when_flat(mp)
-
-    async def _finalise(self, mp: ManagedPosition, reason: str) -> None:
-        """The trade booked and published first (the position is flat on the exchange: its
-        book must say so now, even while REST fails), then its leftover orders cancelled."""
-        mp.closing = True
-        plan, opened = mp.opened.plan, mp.opened
-        try:
-            funding = await self.exchange.funding_paid(plan.symbol, plan.opened_ts)
-        except ExchangeError as exc:  # the wallet has the real figure; the limits read it
-            log.warning("{} funding not read ({}): booked as 0", opened.intent_id, exc)
-            funding = 0.0
-        pnl = realised_pnl(
-            plan.side, plan.entry_price, opened.entry_fee, plan.margin, mp.exits, funding
-        )
-        now = self.clock.now_ms()
-        closed = closed_trade(mp, pnl, reason, now)
-        crashpoint("finalise")
-        self.ledger.closed(closed)
-        self.book.record_close(closed)
-        log.info(
-            "{} closed {} {} by {}: pnl {:+,.2f} USDT (gross {:+,.2f}, fees {:,.2f}, funding "
-            "{:+,.2f}) roe {:+.2%} legs {}",
-            opened.intent_id,
-            plan.symbol,
-            plan.side,
-            reason,
-            pnl.net,
-            pnl.gross,
-            pnl.fees,
-            pnl.funding,
-            pnl.roe,
-            mp.state.legs_done,
-        )
-        try:
-            await self._publish_close(mp, closed, now)
-        finally:
-            for order_id in [mp.stop_order_id, *mp.tp_orders]:
-                if order_id is not None:
-                    await self._cancel(plan.symbol, order_id)
-            await self._sweep(mp)
-            self.ledger.orders.forget(opened.intent_id)
-
-    async def _publish_close(self, mp: ManagedPosition, closed: PositionClosed, now: int) -> None:
-        opened, plan = mp.opened, mp.opened.plan
-        await self.bus.publish(Topic.POSITION_CLOSED, closed)
-        if closed.exit_reason.endswith("_estimated"):
-            log.warning("{} closed with an estimated exit: not an experience", opened.intent_id)
-            return
-        experience = PnlExperience(
-            opened.intent_id,
-            opened.rl_state,
-            opened.multiplier,
-            plan.leverage,
-            closed.roe,
-            opened.confidence,
-            now,
-            opened.target_leverage or plan.leverage,
-        )
-        await self.bus.publish(Topic.PNL, experience)

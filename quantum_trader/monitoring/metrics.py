@@ -98,6 +98,16 @@ class SnapshotCollector(Collector):
             GaugeMetricFamily, "model_score", "Phase 3C performance score 0-100.", "model",
             {n: v["score"] for n, v in models.items()},
         )  # fmt: skip
+        watches = s["performance"].get("thresholds", {})
+        yield _labelled(
+            GaugeMetricFamily, "performance_threshold", "Adaptive warning threshold.",
+            "watch", {k: v["threshold"] for k, v in watches.items()},
+        )  # fmt: skip
+        yield _labelled(
+            GaugeMetricFamily, "performance_breach_in_hours",
+            "Hours until a predicted threshold breach (absent: none predicted).", "watch",
+            {k: v["breach_in_h"] for k, v in watches.items() if v["breach_in_h"] is not None},
+        )  # fmt: skip
         streams = s.get("streams")
         if streams is not None:  # live on Binance
             yield _gauge("user_stream_up", "1 while the user-data stream is connected.",

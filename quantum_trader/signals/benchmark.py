@@ -11,6 +11,13 @@
 Consumers read :meth:`sizing_factor` (performance-weighted sizing) and :meth:`exit_scales` (exit
 adaptation); each answers "no adjustment" until it has ``min_resolved`` signals or
 ``min_trades`` closed trades behind it.
+
+Adaptive thresholds and predictive alerts (``core.thresholds``): the traded signal's accuracy is
+sampled at every closed trade, each called model's latency p95 and error rate every 5 minutes of
+market time — events both a backtest and its every-candle twin see, so they agree. Each metric's
+warning threshold adapts to its own history; a least-squares trend predicting a breach within
+24 h queues a ``health.alert`` (status ``PREDICTED``, score = hours to the breach; ``CLEARED``
+when it no longer does), which the exit manager answers by tightening open stops (within 4 h).
 """
 
 from __future__ import annotations
@@ -19,13 +26,27 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from quantum_trader.bus.messages import PositionClosed
+from quantum_trader.bus.messages import HealthAlert, PositionClosed
 from quantum_trader.core.benchmark import performance_score
 from quantum_trader.core.calibration import exit_adaptation, performance_factor
+from quantum_trader.core.thresholds import Forecast, Threshold, adapt, forecast
 from quantum_trader.core.types import Side
 
 WEEK_MS = 7 * 86_400_000
 STOP_REASONS = frozenset({"stop_loss", "stop_internal", "liquidation"})
+SAMPLE_MS = 300_000  # latency and errors: one sample per 5 minutes of market time
+#: the starting warning thresholds: the SPEC score's first penalty tier of each metric
+START = {"accuracy": (False, 0.5), "latency_p95_ms": (True, 500.0), "error_rate": (True, 0.2)}
+
+
+@dataclass(slots=True)
+class Watch:
+    """One metric of one model: its samples, its adaptive threshold, the latest forecast."""
+
+    threshold: Threshold
+    points: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=500))
+    last: Forecast | None = None
+    predicted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +87,48 @@ class PerformanceBenchmarker:
         #: which a backtest answers from its precomputed timeline on the bars it skips)
         self.traded: Callable[[], tuple[float | None, int]] | None = None
         self.traded_model = ""
+        self.watches: dict[tuple[str, str], Watch] = {}
+        self.alerts: list[HealthAlert] = []  # queued for the bus (``take_alerts``)
+        self._next_sample = 0
 
     # ------------------------------------------------------------------ measuring
     def call(self, model: str, latency_ms: float, ok: bool) -> None:
         self.models[model].calls.append((latency_ms, ok))
+        if self.now_ms >= self._next_sample and self.now_ms > 0:
+            self._next_sample = self.now_ms + SAMPLE_MS
+            for name, s in self.models.items():
+                for metric, value in (
+                    ("latency_p95_ms", s.p95_ms()),
+                    ("error_rate", s.error_rate()),
+                ):
+                    if value is not None and s.calls:
+                        self.sample(name, metric, value, self.now_ms)
+
+    def sample(self, model: str, metric: str, value: float, ts: int) -> None:
+        """One sample: the threshold adapts, the trend is fitted, a change of forecast alerts."""
+        above, start = START[metric]
+        w = self.watches.setdefault((model, metric), Watch(Threshold(metric, above, start)))
+        w.points.append((ts, value))
+        w.threshold = adapt(w.threshold, [v for _, v in w.points])
+        w.last = forecast(list(w.points), w.threshold)
+        predicted = w.last is not None and w.last.eta_h is not None
+        if predicted == w.predicted:
+            return
+        w.predicted = predicted
+        module, th = f"performance.{model}.{metric}", w.threshold.value
+        if predicted and w.last is not None and w.last.eta_h is not None:
+            eta = w.last.eta_h
+            text = (
+                f"{metric} {value:.4g} trending {w.last.slope_per_h:+.3g}/h (R² {w.last.r2:.2f}) "
+                f"toward its warning threshold {th:.4g}: breach predicted in {eta:.1f} h"
+            )
+            self.alerts.append(HealthAlert(module, "PREDICTED", round(eta, 2), text, ts))
+        else:
+            self.alerts.append(HealthAlert(module, "CLEARED", 0.0, f"{metric} {value:.4g}", ts))
+
+    def take_alerts(self) -> list[HealthAlert]:
+        alerts, self.alerts = self.alerts, []
+        return alerts
 
     def track(self, symbol: str, model: str, side: Side, price: float, due_ts: int) -> None:
         self._pending.append(_Call(symbol, model, side, price, due_ts))
@@ -90,6 +149,9 @@ class PerformanceBenchmarker:
         self.now_ms = max(self.now_ms, trade.closed_ts)
         self._exits.append((trade.closed_ts, trade.legs_hit, trade.exit_reason in STOP_REASONS))
         self._expire()
+        accuracy, resolved = self.accuracy(self.traded_model)
+        if accuracy is not None and resolved >= self.min_resolved:
+            self.sample(self.traded_model, "accuracy", accuracy, trade.closed_ts)
 
     def _expire(self) -> None:
         edge = self.now_ms - self.window_ms
@@ -147,9 +209,21 @@ class PerformanceBenchmarker:
             for name, s in sorted(self.models.items())
         }
         rates = self.exit_rates()
+        watches = {
+            f"{model}.{metric}": {
+                "threshold": round(w.threshold.value, 4),
+                "samples": len(w.points),
+                "trend_per_h": None if w.last is None else round(w.last.slope_per_h, 6),
+                "r2": None if w.last is None else round(w.last.r2, 3),
+                "breach_in_h": None if w.last is None or w.last.eta_h is None
+                else round(w.last.eta_h, 2),
+            }
+            for (model, metric), w in sorted(self.watches.items())
+        }  # fmt: skip
         return {
             "window_days": self.window_ms / 86_400_000,
             "models": models,
+            "thresholds": watches,
             "exits": {
                 "trades": len(self._exits),
                 **({k: round(v, 4) for k, v in rates.items()} if rates else {}),

@@ -74,6 +74,9 @@ class SignalService:
         if h.count < WARMUP:
             return
         call = await self._call(event, h)
+        for alert in self.benchmark.take_alerts():  # a latency or error trend (Phase 3C)
+            log.warning("{} {}: {}", alert.module, alert.status, alert.message)
+            await self.bus.publish(Topic.HEALTH_ALERT, alert)
         if call is None or call.side is None:
             return
         self._track(event.symbol, call, h.close, close_ts + HORIZON_BARS * event.timeframe_ms)
