@@ -207,7 +207,10 @@ class RLSettings(Section):
     retrain_every: int = Field(100, ge=1, le=100_000)
     buffer: int = Field(1_000, ge=10, le=1_000_000)
     learning_rate: float = Field(1e-3, gt=0, le=1)
-    exploration_sigma: float = Field(0.25, gt=0, le=1)
+    exploration_sigma: float = Field(0.25, gt=0, le=1)  # synthetic training (qtrader rl train)
+    #: exploration in trading: the multiplier is drawn from N(mean, σ), clipped to 0.5–1.5, and
+    #: its probability kept for the update; 0 trades the policy's mean (and learns nothing)
+    decision_sigma: float = Field(0.1, ge=0, le=0.5)
     epochs: int = Field(10, ge=1, le=1_000)
     seed: int = Field(0, ge=0)
 

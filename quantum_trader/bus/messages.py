@@ -104,6 +104,7 @@ class PositionOpened:
     multiplier: float
     target_leverage: int = 0  # ILFv2's whole leverage before the guard (0: unknown)
     voters: tuple[str, ...] = ()  # the models that voted for the trade's side
+    logp: float | None = None  # the sizer's log-probability of the multiplier it drew
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +141,8 @@ class PnlExperience:
     confidence: float
     ts: int
     target_leverage: int
+    #: log π(action | state) of the sampled multiplier at the decision (None: not sampled)
+    logp: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,7 @@ class EntryContext:
     rl_state: tuple[float, ...]
     multiplier: float
     target_leverage: int = 0
+    logp: float | None = None  # the sizer's log-probability of the multiplier it drew
 
 
 class Book:

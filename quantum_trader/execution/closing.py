@@ -113,5 +113,6 @@ class Closing:
             opened.confidence,
             now,
             opened.target_leverage or plan.leverage,
+            opened.logp,
         )
         await self.bus.publish(Topic.PNL, experience)

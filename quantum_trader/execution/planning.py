@@ -101,5 +101,6 @@ class Planner:
             ctx.multiplier,
             ctx.target_leverage or lev,
             intent.voters,
+            ctx.logp,
         )
         return ManagedPosition(opened, start(plan))

@@ -171,7 +171,8 @@ class StrategyService:
             record["phase3c"] = {"performance_factor": perf, "tp_scale": tp_scale,
                                  "sl_scale": sl_scale}  # fmt: skip
             self.record(intent_id, now, record)
-        self.book.entry_context[intent_id] = EntryContext(state, s.multiplier, d.ilf.leverage)
+        logp = getattr(self.sizer, "last_logp", None) if d.multiplier_source == "policy" else None
+        self.book.entry_context[intent_id] = EntryContext(state, s.multiplier, d.ilf.leverage, logp)
         self.leverage_stats.record(d.leverage)
         self.intents += 1
         await self.bus.publish(

@@ -23,7 +23,7 @@ class ExperienceLog:
 
     def append(self, e: Experience) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"s": list(e.state), "a": e.action, "r": e.reward, "lp": e.logp})
+        line = json.dumps(_row(e))
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(line + "\n")
         self.lines += 1
@@ -43,6 +43,7 @@ class ExperienceLog:
                         float(d["a"]),
                         float(d["r"]),
                         float(d["lp"]),
+                        float(d.get("sg", 0.0)),  # older lines: actions at the mean
                     )
                     values = (*e.state, e.action, e.reward, e.logp)
                     if len(e.state) != 6 or not all(math.isfinite(v) for v in values):
@@ -60,9 +61,10 @@ class ExperienceLog:
         tmp = self.path.with_suffix(".tmp")
         with tmp.open("w", encoding="utf-8") as handle:
             for e in recent:
-                handle.write(
-                    json.dumps({"s": list(e.state), "a": e.action, "r": e.reward, "lp": e.logp})
-                    + "\n"
-                )
+                handle.write(json.dumps(_row(e)) + "\n")
         os.replace(tmp, self.path)
         self.lines = len(recent)
+
+
+def _row(e: Experience) -> dict[str, object]:
+    return {"s": list(e.state), "a": e.action, "r": e.reward, "lp": e.logp, "sg": e.sigma}

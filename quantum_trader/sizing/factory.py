@@ -43,5 +43,6 @@ def make_sizer(settings: Settings, state_dir: Path) -> Sizer:
             rl.exploration_sigma,
             rl.epochs,
             seed=rl.seed,
+            decision_sigma=rl.decision_sigma,
         ),
     )

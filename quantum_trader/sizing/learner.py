@@ -24,6 +24,10 @@ from quantum_trader.sizing.policy import STATE_MEAN, STATE_STD, SizerPolicy
 from quantum_trader.sizing.state import Experience, UpdateStats
 
 LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+#: Adam's ε: a gradient far below it (float noise: an action at the mean carries none) makes a
+#: step far below the learning rate, instead of Adam's full-size step in a random direction
+ADAM_EPS = 1e-4
+MAX_GRAD_NORM = 1.0
 
 
 class ValueBaseline(nn.Module):
@@ -44,13 +48,17 @@ class ValueBaseline(nn.Module):
         return out
 
 
-def gaussian_logp(mean: torch.Tensor, action: torch.Tensor, sigma: float) -> torch.Tensor:
-    return -((action - mean) ** 2) / (2 * sigma**2) - math.log(sigma) - LOG_SQRT_2PI
+def gaussian_logp(
+    mean: torch.Tensor, action: torch.Tensor, sigma: torch.Tensor | float
+) -> torch.Tensor:
+    s = torch.as_tensor(sigma, dtype=torch.float32)
+    return -((action - mean) ** 2) / (2 * s**2) - torch.log(s) - LOG_SQRT_2PI
 
 
-def _step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+def _step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, module: nn.Module) -> None:
     optimizer.zero_grad()
     loss.backward()  # type: ignore[no-untyped-call]
+    torch.nn.utils.clip_grad_norm_(module.parameters(), MAX_GRAD_NORM)
     optimizer.step()
 
 
@@ -72,20 +80,24 @@ class Learner:
         states = torch.tensor([e.state for e in batch], dtype=torch.float32)
         actions = torch.tensor([e.action for e in batch], dtype=torch.float32)
         old_logp = torch.tensor([e.logp for e in batch], dtype=torch.float32)
+        sigmas = torch.tensor([e.sigma for e in batch], dtype=torch.float32)
         rewards = [e.reward for e in batch]
         z = torch.tensor(zscore(rewards), dtype=torch.float32)
         for _ in range(self.epochs):
-            _step(baseline_optimizer, ((baseline(states) - z) ** 2).mean())
+            _step(baseline_optimizer, ((baseline(states) - z) ** 2).mean(), baseline)
         with torch.no_grad():
             advantage = z - baseline(states)
             advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
         loss = torch.tensor(0.0)
+        drawn = sigmas > 0  # only actions drawn from a known Gaussian have a probability
         policy.train()
-        for _ in range(self.epochs):
-            ratio = torch.exp(gaussian_logp(policy(states), actions, self.sigma) - old_logp)
+        for _ in range(self.epochs if bool(drawn.any()) else 0):
+            logp = gaussian_logp(policy(states[drawn]), actions[drawn], sigmas[drawn])
+            ratio = torch.exp(logp - old_logp[drawn])
             clipped = torch.clamp(ratio, 1 - self.clip, 1 + self.clip)
-            loss = -torch.min(ratio * advantage, clipped * advantage).mean()
-            _step(optimizer, loss)
+            adv = advantage[drawn]
+            loss = -torch.min(ratio * adv, clipped * adv).mean()
+            _step(optimizer, loss, policy)
         policy.eval()
         return UpdateStats(
             len(batch),

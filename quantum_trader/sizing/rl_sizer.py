@@ -1,7 +1,10 @@
 """The RL position sizer: a policy that sizes every trade and learns from every closed one.
 
-- ``multiplier(state)``: the policy's mean action (deterministic; no exploration in trading),
-  computed in numpy — torch is imported only to load a checkpoint or to train. Any failure or
+- ``multiplier(state)``: drawn from N(μ(s), ``decision_sigma``) around the policy's mean action,
+  clipped to 0.5–1.5 (bounded exploration; a seeded generator, so a replay sizes the same), with
+  its log-probability kept in ``last_logp`` for the trade's experience — an update is then an
+  importance-corrected step on what was really tried. ``decision_sigma = 0`` trades the mean.
+  Computed in numpy — torch is imported only to load a checkpoint or to train. Any failure or
   non-finite output → the SPEC §7 fallback formula, logged and counted.
 - ``learn(experience)``: the reward of SPEC §7 (sized ROE) → the replay buffer (1,000) and the
   experience log. An update runs every ``retrain_every`` closed trades, or when the mean |reward| of
@@ -54,6 +57,7 @@ class RLConfig:
     epochs: int = 10
     low_reward: float = 0.001
     seed: int = 0  # a fresh policy's initial weights
+    decision_sigma: float = 0.1  # exploration in trading (0: the mean action)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +93,8 @@ class RLSizer:
         self.fallbacks = 0
         self.last_update: UpdateStats | None = None
         self.update_errors = 0
+        self.rng = np.random.default_rng(self.cfg.seed + 10_007)  # the decisions' exploration
+        self.last_logp: float | None = None
 
     def trainer(self) -> Trainer:
         """The torch half, imported and built on first use."""
@@ -107,8 +113,15 @@ class RLSizer:
         return out
 
     def multiplier(self, state: tuple[float, ...]) -> float:
+        self.last_logp = None
         try:
-            return self.mean_action(check_state(state))
+            mean = self.mean_action(check_state(state))
+            sigma = self.cfg.decision_sigma
+            if sigma <= 0:
+                return mean
+            action = float(np.clip(mean + self.rng.normal(0.0, sigma), 0.5, 1.5))
+            self.last_logp = gaussian_logp(mean, action, sigma)
+            return action
         except Exception as exc:  # noqa: BLE001 - sizing must never stop a trade decision
             self.fallbacks += 1
             log.warning(
@@ -125,8 +138,9 @@ class RLSizer:
         reward = sizing_reward(
             e.roe, e.action, e.confidence, e.leverage, e.target_leverage, state[3], state[2]
         )
-        logp = gaussian_logp(self.mean_action(state), e.action, self.cfg.sigma)
-        return Experience(state, e.action, reward, logp)
+        if e.logp is not None:  # drawn at the decision: its behaviour probability
+            return Experience(state, e.action, reward, e.logp, self.cfg.decision_sigma)
+        return Experience(state, e.action, reward, 0.0, 0.0)  # not drawn: no probability
 
     async def learn(self, e: PnlExperience) -> None:
         exp = self.experience_of(e)
@@ -196,6 +210,7 @@ class RLSizer:
                         float(a),
                         float(r),
                         gaussian_logp(float(m), float(a), self.cfg.sigma),
+                        self.cfg.sigma,
                     )
                 )
             self.counters = Counters(

@@ -28,6 +28,9 @@ class Experience:
     action: float
     reward: float
     logp: float  # log π_old(action | state) when it was taken
+    #: the spread of the Gaussian the action was drawn from; 0: it was not drawn (the mean
+    #: action), so it has no probability and teaches the policy nothing (the baseline still fits it)
+    sigma: float = 0.25
 
 
 @dataclass(frozen=True, slots=True)

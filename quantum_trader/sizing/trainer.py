@@ -12,7 +12,7 @@ import torch
 from loguru import logger
 
 from quantum_trader.sizing import checkpoint
-from quantum_trader.sizing.learner import Learner, ValueBaseline
+from quantum_trader.sizing.learner import ADAM_EPS, Learner, ValueBaseline
 from quantum_trader.sizing.numpy_policy import NumpyPolicy
 from quantum_trader.sizing.policy import SizerPolicy, numpy_policy
 from quantum_trader.sizing.state import Counters, Experience, UpdateStats
@@ -43,7 +43,7 @@ class Trainer:
     def optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
         """Build the optimizers on first use, restoring the checkpoint's state when it fits."""
         if self.optimizer is None:
-            self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.lr)
+            self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.lr, eps=ADAM_EPS)
             if self._optimizer_state is not None:
                 try:
                     self.optimizer.load_state_dict(self._optimizer_state)
@@ -51,7 +51,9 @@ class Trainer:
                     log.warning("checkpoint optimizer state unusable ({}): fresh optimizer", exc)
                 self._optimizer_state = None
         if self.baseline_optimizer is None:
-            self.baseline_optimizer = torch.optim.Adam(self.baseline.parameters(), lr=self.lr)
+            self.baseline_optimizer = torch.optim.Adam(
+                self.baseline.parameters(), lr=self.lr, eps=ADAM_EPS
+            )
         return self.optimizer, self.baseline_optimizer
 
     def train_copy(self, batch: list[Experience]) -> tuple[SizerPolicy, Any, UpdateStats]:
