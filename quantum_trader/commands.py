@@ -236,6 +236,15 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
             "no breach predicted" if w["breach_in_h"] is None else f"BREACH in {w['breach_in_h']} h"
         )
         print(f"  watch {name:<24} threshold {w['threshold']:<8g} {w['samples']:>3} samples  {eta}")
+    rl = s.get("rl", {})
+    oos = rl.get("out_of_sample")
+    if oos:
+        d = oos["policy_minus_best_baseline"]
+        lo, hi = d["interval_95"]
+        print(
+            f"  sizer    {rl['version']} sizing by {oos['sizing']} ({oos['trades']} trades judged; "
+            f"policy − {d['baseline']} {d['mean']:+.4f} [{lo:+.4f}, {hi:+.4f}] per trade)"
+        )
     if "streams" in s:
         st = s["streams"]
         print(f"  streams  user {'up' if st['user_stream'] else 'DOWN'}  drops {st['drops']}")

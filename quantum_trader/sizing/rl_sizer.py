@@ -31,6 +31,7 @@ from quantum_trader.sizing.experiences import ExperienceLog
 from quantum_trader.sizing.factory import torch_available
 from quantum_trader.sizing.market import SizingMarket
 from quantum_trader.sizing.numpy_policy import NumpyPolicy
+from quantum_trader.sizing.scoreboard import Scoreboard
 from quantum_trader.sizing.state import (
     CHECKPOINT,
     EXPERIENCES,
@@ -58,6 +59,7 @@ class RLConfig:
     low_reward: float = 0.001
     seed: int = 0  # a fresh policy's initial weights
     decision_sigma: float = 0.1  # exploration in trading (0: the mean action)
+    judge_after: int = 50  # out-of-sample trades before the policy can be benched
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,8 @@ class RLSizer:
         self.update_errors = 0
         self.rng = np.random.default_rng(self.cfg.seed + 10_007)  # the decisions' exploration
         self.last_logp: float | None = None
+        # out of sample: the policy vs fixed 1.0× and the formula
+        self.scoreboard = Scoreboard(min_trades=self.cfg.judge_after)
 
     def trainer(self) -> Trainer:
         """The torch half, imported and built on first use."""
@@ -113,9 +117,11 @@ class RLSizer:
         return out
 
     def multiplier(self, state: tuple[float, ...]) -> float:
+        """Drawn around the policy's mean — or around the better baseline's multiplier while the
+        scoreboard says the policy does worse out of sample."""
         self.last_logp = None
         try:
-            mean = self.mean_action(check_state(state))
+            mean = self.center(check_state(state))
             sigma = self.cfg.decision_sigma
             if sigma <= 0:
                 return mean
@@ -127,10 +133,15 @@ class RLSizer:
             log.warning(
                 "policy failed ({}): fallback formula used ({} so far)", exc, self.fallbacks
             )
-            conf, vol, trend, div, _f, _u = (
-                float(v) if math.isfinite(float(v)) else 0.0 for v in state
-            )
-            return fallback_multiplier(conf, trend, vol, div)
+            return _formula(tuple(float(v) if math.isfinite(float(v)) else 0.0 for v in state))
+
+    def center(self, state: tuple[float, ...]) -> float:
+        sizing = self.scoreboard.choice()
+        if sizing == "fixed":
+            return 1.0
+        if sizing == "fallback":
+            return _formula(state)
+        return self.mean_action(state)
 
     # ------------------------------------------------------------------ learning
     def experience_of(self, e: PnlExperience) -> Experience:
@@ -144,6 +155,8 @@ class RLSizer:
 
     async def learn(self, e: PnlExperience) -> None:
         exp = self.experience_of(e)
+        # judged before it learns from this trade: the policy had not seen it
+        self.scoreboard.record(self.mean_action(exp.state), _formula(exp.state), e.roe)
         self.buffer.append(exp)
         self.log.append(exp)
         self.recent.append(exp.reward)
@@ -249,4 +262,11 @@ class RLSizer:
             "last_update_ms": round(self.last_update.seconds * 1000, 1)
             if self.last_update
             else None,
+            "decision_sigma": self.cfg.decision_sigma,
+            "out_of_sample": self.scoreboard.snapshot(),
         }
+
+
+def _formula(state: tuple[float, ...]) -> float:
+    conf, vol, trend, div, _funding, _util = state
+    return fallback_multiplier(conf, trend, vol, div)
