@@ -22,6 +22,10 @@ from pathlib import Path
 from quantum_trader.testing.soak import SoakPlan, run_soak
 
 
+def _s(seconds: float | None) -> str:
+    return "n/a" if seconds is None else f"{seconds:.2f}"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steady", type=float, default=600.0)
@@ -64,8 +68,8 @@ def main() -> int:
     print(f"/health unanswered (2 s timeout) by phase: {report['health_unanswered'] or 'none'}")
     for name, r in (("streams", s), ("polling", p)):
         print(
-            f"{name}: price through TP1 → stop at breakeven {r['tp1_to_breakeven_s']} s; "
-            f"through the stop → close booked {r['stop_to_booked_s']} s"
+            f"{name}: price through TP1 → stop at breakeven {_s(r['tp1_to_breakeven_s'])} s; "
+            f"through the stop → close booked {_s(r['stop_to_booked_s'])} s"
         )
     print(f"revoked key: exit {report['revoked']['exit_code']} in {report['revoked']['seconds']} s")
     print(f"checks {report['checks']}, most positions {report['max_positions_seen']}")

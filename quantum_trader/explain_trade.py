@@ -55,8 +55,8 @@ def story(path: Path, trade: str, record: dict[str, Any]) -> str:
     lines = [
         f"trade {trade}  ({path.name})",
         "",
-        f"Signal  {sig['symbol']} {sig['side']} confidence {sig['confidence']:.3f} (calibrated) "
-        f"{sig['consensus']} from {sig['source']} at {_when(sig['ts'])}",
+        f"Signal  {sig['symbol']} {sig['side']} confidence {sig['confidence']:.3f} "
+        f"({_calibrated(sig)}) {sig['consensus']} from {sig['source']} at {_when(sig['ts'])}",
         f"  votes     {votes or 'none recorded (external source)'}",
         "  features  "
         + " ".join(
@@ -93,3 +93,10 @@ def story(path: Path, trade: str, record: dict[str, Any]) -> str:
             f"funding {closed.funding:+,.2f}), ROE {closed.roe:+.2%}, legs {closed.legs_hit}"
         )
     return "\n".join(lines)
+
+
+def _calibrated(sig: dict[str, Any]) -> str:
+    raw = sig.get("raw_confidence")
+    if raw is None:  # a record from before the raw confidence was kept
+        return "calibrated"
+    return f"raw {raw:.3f}, calibrated {sig.get('calibration') or '?'}"

@@ -136,6 +136,8 @@ class Signal:
     horizon_ms: int = 15 * 60_000
     model_votes: tuple[ModelVote, ...] = ()
     source: str = "builtin"
+    raw_confidence: float | None = None  # before calibration
+    calibration: str = ""  # how it was calibrated: binned, coarse, raw ("": not recorded)
 
     def __post_init__(self) -> None:
         check_symbol("signal.symbol", self.symbol)

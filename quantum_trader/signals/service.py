@@ -98,6 +98,8 @@ class SignalService:
             horizon_ms,
             call.votes,
             source,
+            call.confidence,
+            "forced" if self.force_confidence else calibration.method,
         )
         features = Features(
             h.close,

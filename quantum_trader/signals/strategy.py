@@ -213,6 +213,8 @@ def _decision_record(
             "symbol": sig.symbol,
             "side": str(sig.side),
             "confidence": sig.confidence,
+            "raw_confidence": sig.raw_confidence,
+            "calibration": sig.calibration,
             "consensus": str(sig.consensus),
             "source": sig.source,
             "ts": sig.ts,

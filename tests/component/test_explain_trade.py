@@ -37,6 +37,7 @@ def test_a_closed_trade_is_explained_from_the_journal(
                  "Liquidation guard", "Sizing", "caps bound", "Orders", "  entry "):  # fmt: skip
         assert part in text, part
     assert f"Result  closed by {trade.exit_reason}" in text
+    assert "(raw 0." in text or "(raw 1." in text
     assert f"{trade.pnl:+,.2f} USDT" in text
 
     assert main(["explain", trade.intent_id, "--json"]) == 0
@@ -44,6 +45,8 @@ def test_a_closed_trade_is_explained_from_the_journal(
     assert record["trade"] == trade.intent_id
     assert record["decision"]["leverage"] == trade.leverage  # the same decision it traded on
     assert record["decision"]["accepted"] is True
+    sig = record["signal"]  # the confidence before calibration, and how it was calibrated
+    assert 0 < sig["raw_confidence"] <= 1 and sig["calibration"] in ("raw", "coarse", "binned")
 
     assert main(["explain", "--last"]) == 0
     assert "trade " in capsys.readouterr().out
