@@ -30,7 +30,7 @@ from quantum_trader.execution.stopwatch import StopWatch
 from quantum_trader.feeds.base import Feed, Resumable
 from quantum_trader.monitoring.account import AccountView, keep_current
 from quantum_trader.monitoring.status import snapshot, summary
-from quantum_trader.pipeline import Pipeline, build_pipeline, live_streams
+from quantum_trader.pipeline import Pipeline, build_pipeline, live_reference, live_streams
 from quantum_trader.runtime.loops import every
 from quantum_trader.runtime.supervisor import Supervisor
 from quantum_trader.runtime.systemd import Notifier
@@ -102,6 +102,7 @@ class Daemon:
             else None
         )
         self.streams = live_streams(self.p, exchange)
+        self.reference = live_reference(self.p)
         self.stop_reason = ""
         self.reconciled = "not yet"
         self.account = AccountView()  # what /health and the summary read: never the exchange
@@ -318,6 +319,9 @@ class Daemon:
             )
             if self.p.paper is None:
                 self.supervisor.start("fills", self._fill_loop)
+            if self.reference is not None:
+                self.supervisor.start("reference", self.reference.run)
+                stack.push_async_callback(self.reference.close)
             if self.streams is not None:
                 self.supervisor.start("stream-prices", self.streams.prices)
                 self.supervisor.start("stream-orders", self.streams.orders)

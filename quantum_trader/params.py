@@ -16,7 +16,7 @@ def decision_params(settings: Settings) -> DecisionParams:
     """The pure core's parameters from the settings sections."""
     lv, m = settings.levels, settings.market
     return DecisionParams(
-        leverage=LeverageParams(**settings.leverage.model_dump()),
+        leverage=LeverageParams(**settings.leverage.model_dump(exclude={"symbol_risk"})),
         levels=LevelParams(**lv.model_dump(exclude={"liq_safety"})),
         sizing=SizingParams(
             **settings.sizing.model_dump(),

@@ -45,7 +45,7 @@ from quantum_trader.monitoring.metrics import Metrics
 from quantum_trader.params import decision_params, filter_params
 from quantum_trader.runtime.clock import SimClock, WallClock, wall_clock
 from quantum_trader.runtime.fatal import FatalLatch
-from quantum_trader.settings import Settings
+from quantum_trader.settings import ConfigError, Settings
 from quantum_trader.signals.calibrator import Calibrator
 from quantum_trader.signals.http_source import HttpSignalSource
 from quantum_trader.signals.service import SignalService
@@ -156,9 +156,16 @@ def build_pipeline(
     stale = 30.0 if feed.simulated else live_stale
     streams = not feed.simulated and hasattr(exchange, "note_price") and settings.exchange.streams
     stall = settings.exchange.stream_stall_seconds
+    reference = bool(settings.reference.exchange) and not feed.simulated
+    extra = {**({"streams": 0.1} if streams else {}), **({"reference": 0.05} if reference else {})}
     health = HealthMonitor(  # signals come per candle; streams (live) a mark price a second
-        {"market_data": stale, "signals": stale, "streams": 3 * stall},
-        {"streams": 0.1} if streams else None,
+        {
+            "market_data": stale,
+            "signals": stale,
+            "streams": 3 * stall,
+            "reference": settings.reference.stale_seconds,
+        },
+        extra or None,
     )
     fatal = FatalLatch()
     metrics = Metrics()
@@ -209,6 +216,7 @@ def build_pipeline(
         wall,
     )
     strategy.benchmark = signals.benchmark
+    strategy.symbol_risk = dict(settings.leverage.symbol_risk)
     ledger = Ledger(journal)
     if journal is not None:  # backtests keep no journal: nothing to build the record for
         strategy.record = ledger.decision
@@ -272,6 +280,27 @@ def build_pipeline(
 def calibrator(settings: Settings) -> Calibrator:
     c = settings.calibration
     return Calibrator(c.min_resolved, c.window, c.method, c.min_bin, c.prior)
+
+
+def live_reference(p: Pipeline) -> Any:
+    """Live and paper-live with ``reference.exchange``: the venue's public tickers, polled (its
+    task is the app's); the signal service reads it for the divergence. None otherwise."""
+    r = p.settings.reference
+    if not r.exchange or p.feed.feed.simulated:
+        return None
+    import ccxt.async_support as ccxt_async  # public data only: no keys
+
+    from quantum_trader.signals.reference import LiveReference
+
+    klass = getattr(ccxt_async, r.exchange, None)
+    if klass is None:
+        raise ConfigError(f"reference.exchange = {r.exchange!r} is not a ccxt exchange id")
+    symbols = {s: r.symbols.get(s, s) for s in p.feed.feed.symbols}
+    ref = LiveReference(
+        klass({"enableRateLimit": True}), symbols, p.health, r.poll_seconds, r.stale_seconds
+    )
+    p.signals.reference = ref
+    return ref
 
 
 def live_streams(p: Pipeline, exchange: Exchange | None) -> Any:

@@ -128,11 +128,26 @@ class LeverageSettings(Section):
     pnl_weight: float = Field(0.25, ge=0, le=0.99)
     funding_weight: float = Field(10.0, ge=0, le=1000)
     safety: float = Field(0.9, gt=0, le=1)
+    #: ILFv2's symbol risk per symbol (0.5–1.5; leverage × 1/risk); unlisted symbols: 1.0
+    symbol_risk: dict[str, float] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _core(self) -> LeverageSettings:
-        _core_check(lambda: LeverageParams(**self.model_dump()))
+        _core_check(lambda: LeverageParams(**self.model_dump(exclude={"symbol_risk"})))
+        for symbol, risk in self.symbol_risk.items():
+            if not 0.5 <= risk <= 1.5:  # NaN fails this too
+                raise ValueError(f"symbol_risk[{symbol}] = {risk} is outside 0.5–1.5")
         return self
+
+
+class ReferenceSettings(Section):
+    """A reference venue for the cross-exchange divergence (live and paper-live)."""
+
+    exchange: str = ""  # a ccxt exchange id (public data only, no keys); "" = none
+    #: our symbol → the venue's symbol for the same asset; unlisted symbols use our own name
+    symbols: dict[str, str] = Field(default_factory=dict)
+    poll_seconds: float = Field(30.0, ge=1, le=3_600)
+    stale_seconds: float = Field(120.0, ge=1, le=86_400)
 
 
 class LevelsSettings(Section):
@@ -282,6 +297,7 @@ class Settings(BaseSettings):
     runtime: RuntimeSettings = RuntimeSettings()
     health: HealthSettings = HealthSettings()
     calibration: CalibrationSettings = CalibrationSettings()
+    reference: ReferenceSettings = ReferenceSettings()
     logging: LoggingSettings = LoggingSettings()
 
     def secret_values(self) -> list[str]:

@@ -19,8 +19,15 @@ from quantum_trader.backtest.report import write_all, write_trades
 from quantum_trader.backtest.runner import BacktestRun, run_backtest
 from quantum_trader.core.edge import normalise_symbol, parse_ts
 from quantum_trader.core.errors import InvalidInput
-from quantum_trader.feeds.loader import CandleSeries, load_candles, load_funding, symbol_from_name
+from quantum_trader.feeds.loader import (
+    CandleSeries,
+    DataFileError,
+    load_candles,
+    load_funding,
+    symbol_from_name,
+)
 from quantum_trader.settings import Settings
+from quantum_trader.signals.reference import FileReference
 from quantum_trader.sizing.state import CHECKPOINT
 
 PROGRESS_FROM_BARS = 100_000
@@ -34,6 +41,13 @@ def add_backtest_parser(
     common(p)
     p.add_argument("--data", nargs="+", required=True, metavar="FILE", help="candle files")
     p.add_argument("--funding", nargs="*", default=[], metavar="FILE", help="funding-rate files")
+    p.add_argument(
+        "--reference",
+        nargs="*",
+        default=[],
+        metavar="FILE",
+        help="reference-venue candles (same asset, matched by base currency): the divergence",
+    )
     p.add_argument("--symbols", nargs="*", metavar="SYMBOL", help="only these symbols")
     p.add_argument("--from", dest="start", help="first candle (ISO-8601 or epoch ms)")
     p.add_argument("--to", dest="end", help="last candle (ISO-8601 or epoch ms)")
@@ -95,15 +109,30 @@ def _load(args: argparse.Namespace) -> list[CandleSeries]:
     return series
 
 
+def reference_files(paths: list[str], series: list[CandleSeries]) -> FileReference:
+    """Each reference file serves the traded series of the same base currency (a spot file for a
+    perpetual, a mark-price file for its last price)."""
+    refs = [load_candles(p) for p in paths]
+    by_base = {r.symbol.split("/")[0]: r for r in refs}
+    matched = {s.symbol: by_base[b] for s in series if (b := s.symbol.split("/")[0]) in by_base}
+    if not matched:
+        bases = ", ".join(sorted(by_base))
+        raise DataFileError("--reference", f"no traded symbol has the base of {bases}")
+    return FileReference(matched)
+
+
 def _run(settings: Settings, args: argparse.Namespace, series: list[CandleSeries]) -> BacktestRun:
     funding = {symbol_from_name(Path(p)): load_funding(p) for p in args.funding}
+    reference = reference_files(args.reference, series) if args.reference else None
     bars = sum(len(s) for s in series)
     show = args.progress if args.progress is not None else bars >= PROGRESS_FROM_BARS
     with tempfile.TemporaryDirectory(prefix="qtrader-bt-") as rl_dir:
         if args.rl_checkpoint:
             shutil.copy(args.rl_checkpoint, Path(rl_dir) / CHECKPOINT)
         if not show:
-            return asyncio.run(run_backtest(settings, series, funding, Path(rl_dir)))
+            return asyncio.run(
+                run_backtest(settings, series, funding, Path(rl_dir), reference=reference)
+            )
         columns = (
             TextColumn("backtest"),
             BarColumn(),
@@ -114,7 +143,12 @@ def _run(settings: Settings, args: argparse.Namespace, series: list[CandleSeries
             task = progress.add_task("bars", total=bars)
             return asyncio.run(
                 run_backtest(
-                    settings, series, funding, Path(rl_dir), lambda: progress.advance(task)
+                    settings,
+                    series,
+                    funding,
+                    Path(rl_dir),
+                    lambda: progress.advance(task),
+                    reference=reference,
                 )
             )
 

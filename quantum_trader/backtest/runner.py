@@ -19,6 +19,7 @@ from quantum_trader.feeds.loader import CandleSeries, FundingSeries
 from quantum_trader.feeds.replay import ReplayFeed
 from quantum_trader.pipeline import Pipeline, build_pipeline
 from quantum_trader.settings import Settings
+from quantum_trader.signals.reference import Reference
 from quantum_trader.sizing.factory import make_sizer
 
 
@@ -42,12 +43,14 @@ async def run_backtest(
     rl_dir: Path,
     on_bar: Callable[[], None] | None = None,
     fast: bool = True,
+    reference: Reference | None = None,
 ) -> BacktestRun:
     """``fast``: step over quiet stretches (:mod:`fastforward`); the trades are the same as
     delivering every candle (``fast=False``), which a test checks."""
     feed = ReplayFeed(series, speed=None, funding=funding)
     p = build_pipeline(settings, feed, sizer=make_sizer(settings, rl_dir))
     assert p.paper is not None  # noqa: S101 - a backtest always runs on the paper exchange
+    p.signals.reference = reference  # --reference: the divergence's other venue, from a file
     recorder = Recorder(p.bus, p.paper)
     recorder.on_bar = on_bar
     started = time.perf_counter()  # set-up (imports, sizer) excluded: bars/s measures the run

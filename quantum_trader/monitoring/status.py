@@ -79,6 +79,7 @@ async def snapshot(
         "account": account.snapshot(),
         "ilf": p.strategy.leverage_stats.snapshot(),
         "performance": p.signals.benchmark.snapshot(),
+        "reference": getattr(p.signals.reference, "snapshot", lambda: None)(),
         "rl": p.sizer.snapshot(),
         "feed": {"candles": p.feed.candles, "finished": p.feed.finished.is_set()},
         "bus": p.bus.stats(),

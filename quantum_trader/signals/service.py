@@ -22,6 +22,7 @@ from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.signals.benchmark import PerformanceBenchmarker
 from quantum_trader.signals.calibrator import Calibrator
 from quantum_trader.signals.http_source import HttpSignalSource
+from quantum_trader.signals.reference import Reference, divergence
 
 log = logger.bind(component="signals")
 WINDOW = 120  # bars handed to the ensemble (every indicator is windowed, ≤ 51 bars)
@@ -54,6 +55,7 @@ class SignalService:
         self.histories: dict[str, SymbolHistory] = {}
         self.funding: dict[str, float] = {}
         self.generated = 0
+        self.reference: Reference | None = None  # the divergence's other venue (if any)
 
     def history(self, event: CandleEvent) -> SymbolHistory:
         h = self.histories.get(event.symbol)
@@ -108,7 +110,7 @@ class SignalService:
             h.volatility(),
             h.regime(),
             self.funding.get(event.symbol, 0.0),
-            0.0,
+            self._divergence(event.symbol, h.close, close_ts),
         )
         self.generated += 1
         log.debug(
@@ -121,6 +123,11 @@ class SignalService:
             " ".join(f"{v.model}:{v.vote}" for v in call.votes),
         )
         await self.bus.publish(Topic.SIGNAL, SignalEvent(signal, features))
+
+    def _divergence(self, symbol: str, price: float, ts: int) -> float:
+        if self.reference is None:
+            return 0.0
+        return divergence(price, self.reference.price(symbol, ts))
 
     @property
     def model_name(self) -> str:

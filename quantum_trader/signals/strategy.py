@@ -53,6 +53,7 @@ class StrategyService:
         self.intents = 0
         self.max_signal_age_ms = max_signal_age_ms  # live feeds: history is not traded
         self.wall = wall or WallClock()
+        self.symbol_risk: dict[str, float] = {}  # leverage.symbol_risk
         #: where each entry decision is kept whole (the journal, for ``qtrader explain TRADE_ID``)
         self.record: Callable[[str, int, dict[str, Any]], None] | None = None
         #: Phase 3C: performance-weighted sizing and exit adaptation (the signal service's)
@@ -107,6 +108,7 @@ class StrategyService:
                 margin_util=util,
                 used_margin=balance.used_margin,
                 exchange_divergence=f.exchange_divergence,
+                symbol_risk=self.symbol_risk.get(sig.symbol, 1.0),
                 funding_rate=f.funding_rate,
                 atr_pct=f.atr_pct,
                 multiplier=multiplier,

@@ -13,11 +13,13 @@ from quantum_trader.backtest.runner import BacktestRun, run_backtest
 from quantum_trader.feeds.loader import CandleSeries, load_candles, load_funding
 from quantum_trader.feeds.synthetic import TREND_DRIFT, SyntheticMarket
 from quantum_trader.settings import Settings
+from quantum_trader.signals.reference import FileReference
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 BTC = DATA / "BTCUSDT-1m-2023-03-binanceus.csv"
 XRP = DATA / "XRPUSDT-PERP-5m-2021-11.csv"
 XRP_FUNDING = DATA / "XRPUSDT-PERP-funding-8h-2021-11.csv"
+XRP_MARK = DATA / "XRPUSDT-PERP-mark-1h-2021-11.csv"
 needs_data = pytest.mark.skipif(not BTC.exists(), reason="../shared/data is not beside")
 
 
@@ -36,13 +38,18 @@ def _overlapping(tmp: Path, bars: int = 6_000) -> list[CandleSeries]:
 
 
 def _both(
-    settings: Settings, series: list[CandleSeries], funding: dict[str, object], tmp: Path
+    settings: Settings,
+    series: list[CandleSeries],
+    funding: dict[str, object],
+    tmp: Path,
+    reference: FileReference | None = None,
 ) -> tuple[BacktestRun, BacktestRun]:
     runs = []
     for fast in (False, True):
         state = tmp / ("fast" if fast else "full")
         state.mkdir()
-        runs.append(asyncio.run(run_backtest(settings, series, funding, state, fast=fast)))  # type: ignore[arg-type]
+        run = run_backtest(settings, series, funding, state, fast=fast, reference=reference)  # type: ignore[arg-type]
+        runs.append(asyncio.run(run))
     return runs[0], runs[1]
 
 
@@ -109,3 +116,16 @@ def test_xrp_backtest_has_no_spurious_errors_and_execution_stays_healthy(tmp_pat
     finally:
         logger.remove(sink)
     assert errors == []
+
+
+@needs_data
+def test_a_reference_file_gives_divergence_and_both_ways_agree(tmp_path: Path) -> None:
+    """Issue 12: with a reference (here the perpetual's mark-price candles) trades carry a
+    divergence ≠ 0 — ILFv2's div_f below 1 — and skipping still equals every candle."""
+    xrp = load_candles(XRP)
+    reference = FileReference({xrp.symbol: load_candles(XRP_MARK)})
+    settings = Settings(signals={"force_confidence": 0.95})
+    full, fast = _both(settings, [xrp], {}, tmp_path, reference)
+    _same(full, fast, 30)
+    diverged = [t for t in fast.recorder.trades if "divergence=1 " not in t.factors + " "]
+    assert len(diverged) >= 10, [t.factors for t in fast.recorder.trades[:3]]

@@ -15,7 +15,7 @@ from quantum_trader.sizing.rl_sizer import RLConfig, RLSizer
 
 
 async def trade(sizer: RLSizer, market: SizingMarket, n: int) -> list[float]:
-    """``n`` decisions and closes on the sizing market; the held-out improvement after each update."""
+    """``n`` decisions and closes on the sizing market; the held-out improvement per update."""
     seen, curve = sizer.counters.policy_updates, []
     for k, s in enumerate(market.states(n)):
         state = tuple(float(x) for x in s)
