@@ -197,6 +197,7 @@ def run_soak(plan: SoakPlan, workdir: Path, say: Callable[[str], None] = print) 
         time.sleep(plan.recovery_s)
         checker.book_checked = True
         phase("kill9")
+        checker.daemon_proc = None  # killed on purpose: its silence is no violation
         d.kill9()
         checker.book_checked = False
         d = start(False, "polling")
@@ -208,6 +209,7 @@ def run_soak(plan: SoakPlan, workdir: Path, say: Callable[[str], None] = print) 
         )
         report["polling"].update(reactions(fake, market, d))
         time.sleep(max(0.0, polling_until - time.monotonic()))
+        checker.daemon_proc = None
         d.kill9()
         checker.book_checked = False
         phase("restart")

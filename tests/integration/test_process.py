@@ -24,6 +24,9 @@ def _env(tmp_path: Path, port: int) -> dict[str, str]:
         QT_API__PORT=str(port),
         QT_STATE_DIR=str(tmp_path),
         QT_RUNTIME__SHUTDOWN_TIMEOUT_SECONDS=str(SHUTDOWN_TIMEOUT),
+        # the trending demo market: these tests need trades to happen (mechanics, not edge);
+        # on the driftless default the calibrated confidence rarely reaches the threshold
+        QT_FEED__SYNTHETIC_DRIFT="0.25",
     )
     return env
 
