@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install lint test pytest test-demo run explain bench clean
+.PHONY: install lint test pytest test-slow test-demo run explain bench clean
 
 install: $(STAMP)
 
@@ -22,9 +22,13 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not slow"
 
 test: lint pytest
+
+# The long end-to-end runs (marked slow): CI runs them after `make test`.
+test-slow: $(STAMP)
+	$(BIN)/pytest -q -m slow
 
 # Opt-in: the real Binance demo (network + QT_DEMO_API_KEY / QT_DEMO_API_SECRET).
 test-demo: $(STAMP)

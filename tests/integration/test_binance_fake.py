@@ -142,6 +142,7 @@ async def test_a_whole_trade_entry_stop_legs_ratchet_close(desk: Desk) -> None:
     assert sum(t.qty for t in history if t.side.value == "SELL") == pytest.approx(plan.qty)
 
 
+@pytest.mark.slow
 async def test_entry_answers_lost_100_times_give_one_position_each_time() -> None:
     """Every entry request times out on the client; the exchange carries it out, or carries it
     out late (inside its recvWindow), or receives it too late (outside: rejected, never executed),

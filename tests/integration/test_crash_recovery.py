@@ -140,6 +140,7 @@ def _settled(fake: FakeServerProcess, state: Path) -> bool:
 
 
 @pytest.mark.timeout(480)
+@pytest.mark.slow
 def test_kill_9_at_fourteen_points_of_a_trade_then_restart(tmp_path: Path) -> None:
     with ThreadPoolExecutor(max_workers=3) as pool:  # each case is its own pair of processes
         done = list(pool.map(lambda p: _crash(tmp_path, p), POINTS))

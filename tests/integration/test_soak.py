@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from quantum_trader.testing.soak import SoakPlan, run_soak
 
 SHORT = SoakPlan(
@@ -19,6 +21,7 @@ SHORT = SoakPlan(
 )
 
 
+@pytest.mark.slow
 def test_the_daemon_survives_the_soak_with_every_invariant_held(tmp_path: Path) -> None:
     report = run_soak(SHORT, tmp_path, say=lambda _: None)
     logs = "\n".join(Path(p).read_text(errors="replace")[-2000:] for p in report["logs"])
