@@ -15,6 +15,7 @@ from loguru import logger
 
 from quantum_trader import __version__
 from quantum_trader.backtest.cli import add_backtest_parser, cmd_backtest
+from quantum_trader.backtest.evaluate import add_evaluate_parser, cmd_evaluate
 from quantum_trader.commands import add_run_parser, cmd_positions, cmd_run, cmd_status
 from quantum_trader.core.decision import DecisionInputs, decide
 from quantum_trader.core.edge import parse_side
@@ -80,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_risk_parser(sub, _common)
     add_paper_parser(sub, _common)
     add_backtest_parser(sub, _common)
+    add_evaluate_parser(sub, _common)
     check = sub.add_parser("check-config", help="print the effective configuration, secrets masked")
     _common(check)
     check.add_argument("--json", action="store_true", help="print JSON instead of TOML")
@@ -179,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EX_CONFIG
     for secret in settings.secret_values():
         register_secret(secret)
-    quiet = args.command in ("backtest", "rl")  # thousands of decisions: warnings only
+    quiet = args.command in ("backtest", "evaluate", "rl")  # many decisions: warnings only
     level = args.log_level or ("WARNING" if quiet else settings.logging.level)
     setup_logging(level, args.log_json or settings.logging.json_lines)
     handlers = {
@@ -192,6 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "risk": cmd_risk,
         "paper": cmd_paper,
         "backtest": cmd_backtest,
+        "evaluate": cmd_evaluate,
     }
     try:
         return handlers[args.command](args, settings)

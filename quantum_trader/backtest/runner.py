@@ -21,6 +21,7 @@ from quantum_trader.pipeline import Pipeline, build_pipeline
 from quantum_trader.settings import Settings
 from quantum_trader.signals.reference import Reference
 from quantum_trader.sizing.factory import make_sizer
+from quantum_trader.sizing.sizer import Sizer
 
 
 def whole_series_ensemble(s: CandleSeries) -> EnsembleSeries:
@@ -44,11 +45,12 @@ async def run_backtest(
     on_bar: Callable[[], None] | None = None,
     fast: bool = True,
     reference: Reference | None = None,
+    sizer: Sizer | None = None,
 ) -> BacktestRun:
     """``fast``: step over quiet stretches (:mod:`fastforward`); the trades are the same as
     delivering every candle (``fast=False``), which a test checks."""
     feed = ReplayFeed(series, speed=None, funding=funding)
-    p = build_pipeline(settings, feed, sizer=make_sizer(settings, rl_dir))
+    p = build_pipeline(settings, feed, sizer=sizer or make_sizer(settings, rl_dir))
     assert p.paper is not None  # noqa: S101 - a backtest always runs on the paper exchange
     p.signals.reference = reference  # --reference: the divergence's other venue, from a file
     recorder = Recorder(p.bus, p.paper)

@@ -20,6 +20,21 @@ class Sizer(Protocol):
     def snapshot(self) -> dict[str, object]: ...
 
 
+class FixedSizer:
+    """Always 1.0×: the baseline an evaluation compares the RL sizer with."""
+
+    name = "fixed"
+
+    def multiplier(self, state: tuple[float, ...]) -> float:
+        return 1.0
+
+    async def learn(self, experience: PnlExperience) -> None:
+        return None
+
+    def snapshot(self) -> dict[str, object]:
+        return {"policy": self.name, "version": "fixed", "trades_processed": 0}
+
+
 class FallbackSizer:
     name = "fallback"
 
