@@ -231,7 +231,8 @@ def timeline(
         bin_n = bn[sig_bins, n_at] - bn[sig_bins, start]
         with np.errstate(invalid="ignore", divide="ignore"):
             shrunk = np.clip((bin_h + prior * acc) / (bin_n + prior), 0.05, 0.95)
-        use = (bin_n >= min_bin) & (window > 0)
+        counted = window if keep else n_at
+        use = (bin_n >= min_bin) & (window > 0) & (counted >= min_resolved)
         calibrated[sig_pos] = np.where(use, shrunk, calibrated[sig_pos])
     return Timeline(
         calls,

@@ -73,7 +73,7 @@ def calibrate_binned(
     prior: float = PRIOR,
 ) -> Calibration:
     """The bin's shrunk hit rate once it has ``min_bin`` resolved signals; else the coarse rule."""
-    if bin_n < min_bin or accuracy is None:
+    if bin_n < min_bin or accuracy is None or resolved < min_resolved:
         return calibrate_confidence(raw, accuracy, resolved, min_resolved)
     conf = in_range("raw_confidence", raw, 0.0, 1.0)
     acc = in_range("accuracy", accuracy, 0.0, 1.0)

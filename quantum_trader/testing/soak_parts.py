@@ -151,6 +151,10 @@ class DaemonProc:
             QT_EXCHANGE__STREAMS="true" if streams else "false",
             QT_FEED__POLL_SECONDS="5",
             QT_API__PORT=str(self.api_port),
+            # mechanics under faults, not edge: the fake engine's constant BUY 0.95 is worth a
+            # coin flip on a driftless walk, and calibration (rightly) stops trading it within
+            # simulated hours — so the soak trades the raw confidence
+            QT_CALIBRATION__MIN_RESOLVED="1000000000",
             **clock.env(),
         )
         self.log = state / f"daemon-{label}.log"

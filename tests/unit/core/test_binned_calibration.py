@@ -67,17 +67,21 @@ def test_the_online_calibrator_counts_per_bin_in_its_window() -> None:
 
 
 @pytest.mark.skipif(not BTC.exists(), reason="needs ../shared/data")
-@pytest.mark.parametrize("window,prior", [(500, 20.0), (3_000, 100.0)])
-def test_the_backtest_timeline_equals_the_online_calibrator(window: int, prior: float) -> None:
+@pytest.mark.parametrize(
+    "window,prior,least", [(500, 20.0, 20), (3_000, 100.0, 20), (500, 20.0, 45)]
+)
+def test_the_backtest_timeline_equals_the_online_calibrator(
+    window: int, prior: float, least: int
+) -> None:
     s = load_candles(BTC)
     s = type(s)(
         s.symbol,
         s.timeframe_ms,
         *(a[:6_000] for a in (s.ts, s.open, s.high, s.low, s.close, s.volume)),
     )
-    tl = timeline([s], 20, window, "binned", 30, prior)
+    tl = timeline([s], least, window, "binned", 30, prior)
     [calls] = tl.calls
-    cal = Calibrator(20, window, "binned", 30, prior)
+    cal = Calibrator(least, window, "binned", 30, prior)
     seen = set()
     for bar in range(len(s)):
         close_ts = int(calls.close_ts[bar])
@@ -93,3 +97,8 @@ def test_the_backtest_timeline_equals_the_online_calibrator(window: int, prior: 
         cal.track(s.symbol, side, float(s.close[bar]), due, raw)
     assert seen == {"raw", "coarse", "binned"}  # every path was compared
     assert np.isfinite(tl.calibrated).all()
+
+
+def test_below_min_resolved_nothing_is_calibrated_whatever_the_bin_holds() -> None:
+    c = calibrate_binned(0.8, bin_hits=20, bin_n=40, accuracy=0.5, resolved=40, min_resolved=50)
+    assert (c.method, c.calibrated) == ("raw", 0.8)
