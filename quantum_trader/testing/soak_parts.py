@@ -343,7 +343,9 @@ class Checker(threading.Thread):
         try:
             health = d.health()
         except OSError:
-            if d in self.answered:  # not yet up is not unanswered
+            # not yet up is not unanswered, nor is a daemon killed on purpose meanwhile (the
+            # soak drops it from the checker before the kill; this check may already be running)
+            if d in self.answered and d is self.daemon_proc and d.alive:
                 self.unanswered[self.phase] += 1
             return
         self.answered.add(d)
