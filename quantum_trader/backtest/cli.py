@@ -81,7 +81,8 @@ def _slice(s: CandleSeries, start: int | None, end: int | None) -> CandleSeries:
     )
 
 
-def _settings(args: argparse.Namespace, settings: Settings) -> Settings:
+def stress_overrides(args: argparse.Namespace, settings: Settings) -> Settings:
+    """``--force-confidence`` and ``--max-leverage`` (backtest, evaluate) over the settings."""
     update: dict[str, Any] = {}
     if args.force_confidence is not None:
         if not 0 < args.force_confidence <= 1:
@@ -154,7 +155,7 @@ def _run(settings: Settings, args: argparse.Namespace, series: list[CandleSeries
 
 
 def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
-    settings = _settings(args, settings)
+    settings = stress_overrides(args, settings)
     series = _load(args)
     run = _run(settings, args, series)
     m, rec = run.metrics, run.recorder

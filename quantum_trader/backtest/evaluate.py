@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from quantum_trader.backtest.cli import stress_overrides
 from quantum_trader.backtest.runner import run_backtest
 from quantum_trader.core.stats import Edge, net_edge
 from quantum_trader.feeds.loader import CandleSeries, load_candles
@@ -34,6 +35,7 @@ def add_evaluate_parser(
     p.add_argument("--data", nargs="+", required=True, metavar="FILE", help="candle files")
     p.add_argument("--windows", type=int, default=4, help="consecutive windows (default 4)")
     p.add_argument("--force-confidence", type=float, help="stress test: every signal this sure")
+    p.add_argument("--max-leverage", type=float, help="override leverage.max_leverage")
 
 
 def windows(s: CandleSeries, n: int) -> list[CandleSeries]:
@@ -57,11 +59,7 @@ def _fmt(e: Edge) -> str:
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     if not 1 <= args.windows <= 100:
         raise ValueError("--windows must be 1–100")
-    if args.force_confidence is not None:
-        if not 0 < args.force_confidence <= 1:
-            raise ValueError("--force-confidence must be in (0, 1]")
-        signals = settings.signals.model_copy(update={"force_confidence": args.force_confidence})
-        settings = settings.model_copy(update={"signals": signals})
+    settings = stress_overrides(args, settings)
     for path in args.data:
         s = load_candles(path)
         print(f"{s.symbol} ({Path(path).name}, {len(s):,} bars, {args.windows} windows)")

@@ -41,6 +41,8 @@ class Calibrator:
         self.min_bin, self.prior = min_bin, prior
         self._pending: deque[_Pending] = deque()
         self._outcomes: deque[tuple[int, bool]] = deque(maxlen=keep)  # (bin, came true)
+        # running (hits, resolved) per bin over the window: no scan of it per signal
+        self._counts = [[0, 0] for _ in range(N_BINS)]
 
     def track(self, symbol: str, side: Side, price: float, due_ts: int, raw: float = 1.0) -> None:
         self._pending.append(_Pending(symbol, side, price, due_ts, confidence_bin(raw)))
@@ -50,14 +52,24 @@ class Calibrator:
         keep: deque[_Pending] = deque()
         for p in self._pending:
             if p.symbol == symbol and p.due_ts <= ts:
-                self._outcomes.append((p.bin, (price - p.price) * p.side.sign > 0))
+                self._record(p.bin, (price - p.price) * p.side.sign > 0)
             else:
                 keep.append(p)
         self._pending = keep
 
+    def _record(self, b: int, hit: bool) -> None:
+        if len(self._outcomes) == self._outcomes.maxlen:  # the oldest leaves the window
+            old_bin, old_hit = self._outcomes[0]
+            self._counts[old_bin][0] -= old_hit
+            self._counts[old_bin][1] -= 1
+        self._outcomes.append((b, hit))
+        self._counts[b][0] += hit
+        self._counts[b][1] += 1
+
     @property
     def accuracy(self) -> float | None:
-        return sum(h for _, h in self._outcomes) / len(self._outcomes) if self._outcomes else None
+        n = len(self._outcomes)
+        return sum(h for h, _ in self._counts) / n if n else None
 
     def record(self) -> tuple[float | None, int]:
         """(accuracy, resolved signals) of the traded signals — Phase 3C's sizing reads it."""
@@ -65,11 +77,7 @@ class Calibrator:
 
     def bins(self) -> list[tuple[int, int]]:
         """(hits, resolved) per confidence bin."""
-        out = [[0, 0] for _ in range(N_BINS)]
-        for b, hit in self._outcomes:
-            out[b][0] += hit
-            out[b][1] += 1
-        return [(h, n) for h, n in out]
+        return [(h, n) for h, n in self._counts]
 
     def calibrate(self, raw: float) -> Calibration:
         if self.method == "coarse":
