@@ -236,6 +236,13 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
             "no breach predicted" if w["breach_in_h"] is None else f"BREACH in {w['breach_in_h']} h"
         )
         print(f"  watch {name:<24} threshold {w['threshold']:<8g} {w['samples']:>3} samples  {eta}")
+    gate = s.get("edge_gate", {})
+    for name, g in gate.get("symbols", {}).items():
+        print(
+            f"  edge  {name:<16} {g['action'].upper():<7} {g['edge_bp']:+.1f} bp "
+            f"[{g['low_bp']:+.1f}, {g['high_bp']:+.1f}] over {g['trades']} shadow trades, "
+            f"probes {g['probes']}"
+        )
     rl = s.get("rl", {})
     oos = rl.get("out_of_sample")
     if oos:

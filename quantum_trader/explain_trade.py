@@ -68,6 +68,7 @@ def story(path: Path, trade: str, record: dict[str, Any]) -> str:
         f"{flt['source_health']:.0f}, open {', '.join(flt['open_symbols']) or 'none'}",
         "",
         record["table"],
+        _gate(record.get("edge")),
         "",
     ]
     j = Journal(path)
@@ -84,7 +85,9 @@ def story(path: Path, trade: str, record: dict[str, Any]) -> str:
         )
     if not orders:
         lines.append("  none journaled")
-    if closed is None:
+    if closed is None and (record.get("edge") or {}).get("action") == "shadow":
+        lines.append("Result  not traded (edge gate): followed as a shadow trade")
+    elif closed is None:
         lines.append("Result  still open (or not entered): see `qtrader positions`")
     else:
         lines.append(
@@ -100,3 +103,11 @@ def _calibrated(sig: dict[str, Any]) -> str:
     if raw is None:  # a record from before the raw confidence was kept
         return "calibrated"
     return f"raw {raw:.3f}, calibrated {sig.get('calibration') or '?'}"
+
+
+def _gate(edge: dict[str, Any] | None) -> str:
+    if not edge:
+        return "Edge gate  off (or a record from before the gate)"
+    size = {"trade": "full size", "probe": "a probe at the exchange's minimum size",
+            "shadow": "NOT TRADED, followed as a shadow trade"}[edge["action"]]  # fmt: skip
+    return f"Edge gate  {size}: {edge['reason']}"

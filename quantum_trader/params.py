@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from quantum_trader.core.decision import DecisionParams
 from quantum_trader.core.filter import FilterParams
+from quantum_trader.core.gate import GateParams
 from quantum_trader.core.levels import LevelParams
 from quantum_trader.core.leverage import LeverageParams
 from quantum_trader.core.liquidation import DEFAULT_BRACKETS
+from quantum_trader.core.shadow import ShadowCosts
 from quantum_trader.core.sizing import MarketRules, SizingParams
 from quantum_trader.settings import Settings
 
@@ -40,3 +42,13 @@ def filter_params(settings: Settings) -> FilterParams:
         high_vol_min_confidence=s.high_vol_min_confidence,
         max_positions=settings.risk.max_positions,
     )
+
+
+def gate_params(settings: Settings) -> GateParams:
+    return GateParams(**settings.edge.model_dump())
+
+
+def shadow_costs(settings: Settings) -> ShadowCosts:
+    """Shadow trades pay what the paper exchange charges (live: Binance's default tier)."""
+    p = settings.paper
+    return ShadowCosts(p.taker_fee, p.maker_fee, p.slippage)

@@ -42,11 +42,12 @@ from quantum_trader.feeds.base import Feed
 from quantum_trader.feeds.service import FeedService
 from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.monitoring.metrics import Metrics
-from quantum_trader.params import decision_params, filter_params
+from quantum_trader.params import decision_params, filter_params, gate_params, shadow_costs
 from quantum_trader.runtime.clock import SimClock, WallClock, wall_clock
 from quantum_trader.runtime.fatal import FatalLatch
 from quantum_trader.settings import ConfigError, Settings
 from quantum_trader.signals.calibrator import Calibrator
+from quantum_trader.signals.edge_gate import EdgeGate
 from quantum_trader.signals.http_source import HttpSignalSource
 from quantum_trader.signals.service import SignalService
 from quantum_trader.signals.strategy import StrategyService
@@ -216,6 +217,11 @@ def build_pipeline(
         wall,
     )
     strategy.benchmark = signals.benchmark
+    edge = EdgeGate(gate_params(settings), shadow_costs(settings), exit_params(settings))
+    strategy.edge = edge
+    if journal is not None:
+        edge.save = journal.record_shadow
+        edge.load(journal.shadow_outcomes())
     strategy.symbol_risk = dict(settings.leverage.symbol_risk)
     ledger = Ledger(journal)
     if journal is not None:  # backtests keep no journal: nothing to build the record for
@@ -247,6 +253,7 @@ def build_pipeline(
     ]
     bus.subscribe("exits", exit_topics, exits.on_message)
     bus.subscribe("risk", Topic.CANDLE, risk_service.on_candle)  # before the signals read it
+    bus.subscribe("edge", Topic.CANDLE, edge.on_candle)  # shadows move before the next decision
     bus.subscribe("signals", Topic.CANDLE, signals.on_candle)
     bus.subscribe("strategy", Topic.SIGNAL, strategy.on_signal)
     bus.subscribe("execution", Topic.INTENT, execution.on_intent)

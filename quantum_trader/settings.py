@@ -267,6 +267,23 @@ class CalibrationSettings(Section):
     window: int = Field(3_000, ge=20, le=100_000)  # the last this many resolved signals count
 
 
+class EdgeSettings(Section):
+    #: gate: a symbol trades full size only while the net edge of its shadow trades is positive
+    #: at ``confidence`` (one-sided) over the last ``window``; before ``min_trades`` are in, up to
+    #: ``probe_trades`` decisions trade the exchange's minimum size. off: every decision trades.
+    mode: Literal["gate", "off"] = "gate"
+    min_trades: int = Field(30, ge=2, le=100_000)
+    confidence: float = Field(0.9, ge=0.5, le=0.999)
+    window: int = Field(200, ge=2, le=1_000_000)
+    probe_trades: int = Field(2, ge=0, le=1_000)
+
+    @model_validator(mode="after")
+    def _window_holds_min(self) -> EdgeSettings:
+        if self.window < self.min_trades:
+            raise ValueError(f"edge.window {self.window} < edge.min_trades {self.min_trades}")
+        return self
+
+
 class LoggingSettings(Section):
     level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR"] = "INFO"
     json_lines: bool = False
@@ -298,6 +315,7 @@ class Settings(BaseSettings):
     health: HealthSettings = HealthSettings()
     calibration: CalibrationSettings = CalibrationSettings()
     reference: ReferenceSettings = ReferenceSettings()
+    edge: EdgeSettings = EdgeSettings()
     logging: LoggingSettings = LoggingSettings()
 
     def secret_values(self) -> list[str]:

@@ -192,6 +192,20 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
         f"  caps       worst trade {m.worst_trade_loss_of_equity:.2%} of equity | max margin use "
         f"{m.max_margin_util:.1%}\n"
         f"  by model   {models or 'no trades'} (a trade counts for each model that voted it)\n"
+        f"{_edge_lines(m.edge)}"
         f"  results    {out}/"
     )
     return 0
+
+
+def _edge_lines(edge: dict[str, Any]) -> str:
+    if not edge:
+        return ""
+    d = edge["decisions"]
+    head = (
+        f"  edge gate  {edge['mode']}: decisions traded {d.get('trade', 0)}, probes "
+        f"{d.get('probe', 0)}, shadowed {d.get('shadow', 0)} | {edge['shadow_trades']} shadow "
+        f"trades closed\n"
+    )
+    rows = "".join(f"             {sym}: {v['reason']}\n" for sym, v in edge["symbols"].items())
+    return head + rows

@@ -41,6 +41,9 @@ class FastForward:
         assert p.paper is not None  # noqa: S101 - backtests run on the paper exchange
         self.p, self.recorder, self.tl, self.funding = p, recorder, tl, funding
         self.engine = p.paper.engine
+        edge = p.strategy.edge
+        assert edge is not None  # noqa: S101 - the pipeline always builds one
+        self.edge = edge
         self.min_resolved = settings.calibration.min_resolved
         self.arrays = [
             {
@@ -121,7 +124,8 @@ class FastForward:
         self.calibrator.at(e)
 
     def _busy(self) -> list[int]:
-        """Symbols with a position or a live order: their events must all be delivered."""
+        """Symbols with a position, a live order or a shadow trade: their events must all be
+        delivered."""
         out = []
         for k, c in enumerate(self.tl.calls):
             sym = c.series.symbol
@@ -129,6 +133,7 @@ class FastForward:
                 sym in self.p.book.positions
                 or sym in self.engine.positions
                 or self.engine.has_live_orders(sym)
+                or self.edge.has_open(sym)
             ):
                 out.append(k)
         return out

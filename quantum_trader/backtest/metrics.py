@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -57,6 +58,9 @@ class Metrics:
     max_margin_util: float  # used margin / equity, the highest seen after any candle
     #: per model, the trades it voted for: {model: {trades, wins, pnl}} (rows overlap)
     model_pnl: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: the edge gate: decisions per action (trade/probe/shadow), shadow trades closed, and per
+    #: symbol its measured edge and verdict at the end (:meth:`EdgeGate.status`)
+    edge: dict[str, Any] = field(default_factory=dict)
 
 
 def drawdown(equity: Sequence[float] | npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -77,6 +81,7 @@ def compute(
     invariant_violations: int = 0,
     worst_trade_loss_of_equity: float = 0.0,
     max_margin_util: float = 0.0,
+    edge: dict[str, Any] | None = None,
 ) -> Metrics:
     e = np.asarray(equity, dtype=np.float64)
     r = e[1:] / e[:-1] - 1.0 if e.size > 1 else np.zeros(0)
@@ -119,4 +124,5 @@ def compute(
         worst_trade_loss_of_equity=worst_trade_loss_of_equity,
         max_margin_util=max_margin_util,
         model_pnl=attribution([(t.voters.split(), t.pnl) for t in trades]),
+        edge=edge or {},
     )

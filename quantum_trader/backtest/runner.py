@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from quantum_trader.backtest.fastforward import FastForward
 from quantum_trader.backtest.metrics import Metrics, compute
@@ -77,5 +78,18 @@ async def run_backtest(
         p.invariants.count,
         recorder.worst_loss_of_equity,
         recorder.max_margin_util,
+        _edge(p),
     )
     return BacktestRun(metrics, recorder, p)
+
+
+def _edge(p: Pipeline) -> dict[str, Any]:
+    gate = p.strategy.edge
+    if gate is None:
+        return {}
+    return {
+        "mode": gate.params.mode,
+        "decisions": dict(gate.actions),
+        "shadow_trades": gate.closed,
+        "symbols": gate.status(),
+    }

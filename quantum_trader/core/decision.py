@@ -64,6 +64,7 @@ class DecisionInputs:
     performance_factor: float = 1.0
     tp_scale: float = 1.0
     sl_scale: float = 1.0
+    probe: bool = False  # the edge gate's probe: minimum size
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +153,7 @@ def decide(inputs: DecisionInputs, params: DecisionParams | None = None) -> Deci
             multiplier=multiplier,
             performance_factor=x.performance_factor,
             bracket_max_notional=p.brackets.max_notional(guard.leverage),
+            probe=x.probe,
         ),
         p.rules,
         p.sizing,

@@ -6,6 +6,7 @@
                notional ≤ the exchange bracket's cap at this leverage
     notional = margin × leverage;  qty = notional / entry rounded down to the step
     reject   : qty below the exchange minimum quantity or notional below the minimum notional
+    probe    : the edge gate's probe asks for the exchange's minimum order instead (caps still bind)
 
 Every cap that binds is named in ``caps_bound``.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from quantum_trader.core.checks import clamp, finite, in_range, non_negative, positive
 from quantum_trader.core.errors import InvalidInput
@@ -74,6 +75,7 @@ class SizingInputs:
     multiplier: float = 1.0
     performance_factor: float = 1.0
     bracket_max_notional: float = float("inf")
+    probe: bool = False  # the edge gate's probe: the exchange's minimum size, whatever else
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,15 @@ def rules_for_price(price: float, min_notional: float = 5.0) -> MarketRules:
     return MarketRules(
         qty_step=step, min_qty=step, max_qty=1e12, min_notional=min_notional, price_tick=tick
     )
+
+
+def minimum_margin(entry: float, leverage: int, rules: MarketRules) -> float:
+    """The margin of the smallest order the exchange accepts: min qty and min notional, in whole
+    steps (a hair above, so the step rounding in :func:`size_position` keeps it)."""
+    step = Decimal(repr(rules.qty_step))
+    need = Decimal(repr(max(rules.min_qty, rules.qty_step, rules.min_notional / entry)))
+    qty = float((need / step).to_integral_value(rounding=ROUND_CEILING) * step)
+    return qty * entry / leverage * (1 + 1e-9)
 
 
 def round_down_to_step(value: float, step: float) -> float:
@@ -147,6 +158,8 @@ def size_position(
     multiplier = clamp(finite("multiplier", x.multiplier), MULTIPLIER_MIN, MULTIPLIER_MAX)
     performance = in_range("performance_factor", x.performance_factor, 0.1, 2.0)
     requested = p.base_margin_usd * multiplier * performance
+    if x.probe:
+        requested = minimum_margin(entry, lev, r)
     caps = _caps(x, p, lev)
     margin = min(requested, *caps.values())
     bound = tuple(name for name, cap in caps.items() if cap < requested and cap == margin)

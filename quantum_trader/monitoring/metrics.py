@@ -108,6 +108,21 @@ class SnapshotCollector(Collector):
             "Hours until a predicted threshold breach (absent: none predicted).", "watch",
             {k: v["breach_in_h"] for k, v in watches.items() if v["breach_in_h"] is not None},
         )  # fmt: skip
+        gate = s.get("edge_gate", {})
+        symbols = gate.get("symbols", {})
+        yield _labelled(
+            GaugeMetricFamily, "edge_net_bp", "Shadow-trade net edge per unit notional (bp).",
+            "symbol", {k: v["edge_bp"] for k, v in symbols.items()},
+        )  # fmt: skip
+        yield _labelled(
+            GaugeMetricFamily, "edge_gate_trading",
+            "1 while the edge gate lets the symbol trade full size.", "symbol",
+            {k: float(v["action"] == "trade") for k, v in symbols.items()},
+        )  # fmt: skip
+        yield _labelled(
+            CounterMetricFamily, "edge_decisions", "Accepted decisions by gate action.",
+            "action", gate.get("decisions", {}),
+        )  # fmt: skip
         streams = s.get("streams")
         if streams is not None:  # live on Binance
             yield _gauge("user_stream_up", "1 while the user-data stream is connected.",

@@ -79,6 +79,7 @@ async def snapshot(
         "account": account.snapshot(),
         "ilf": p.strategy.leverage_stats.snapshot(),
         "performance": p.signals.benchmark.snapshot(),
+        "edge_gate": _gate(p),
         "reference": getattr(p.signals.reference, "snapshot", lambda: None)(),
         "rl": p.sizer.snapshot(),
         "feed": {"candles": p.feed.candles, "finished": p.feed.finished.is_set()},
@@ -120,6 +121,13 @@ def summary(s: dict[str, Any], reason: str, start_equity: float) -> str:
             f"{e['level']:.0%} interval [{lo:+,.2f}, {hi:+,.2f}] over {e['trades']} trades: "
             f"{e['verdict']}"
         )
+    g = s["edge_gate"]
+    d = g["decisions"]
+    lines.append(
+        f"  edge gate  {g['mode']}: decisions traded {d.get('trade', 0)}, probes "
+        f"{d.get('probe', 0)}, shadowed {d.get('shadow', 0)}; {g['shadow_trades']} shadow trades"
+    )
+    lines += [f"    {sym:<14} {v['reason']}" for sym, v in g["symbols"].items()]
     lines.append(f"  positions  {len(s['positions'])} open, each with its exchange stop:")
     for pos in s["positions"]:
         lines.append(
@@ -141,3 +149,18 @@ def summary(s: dict[str, Any], reason: str, start_equity: float) -> str:
         f"redis {s['redis']['state']}"
     )
     return "\n".join(lines)
+
+
+def _gate(p: Pipeline) -> dict[str, Any]:
+    """The edge gate: per symbol its measured shadow edge and what the next decision gets."""
+    g = p.strategy.edge
+    if g is None:
+        return {"mode": "off", "decisions": {}, "shadow_trades": 0, "symbols": {}}
+    return {
+        "mode": g.params.mode,
+        "min_trades": g.params.min_trades,
+        "confidence": g.params.confidence,
+        "decisions": dict(g.actions),
+        "shadow_trades": g.closed,
+        "symbols": g.status(),
+    }

@@ -15,6 +15,7 @@ from quantum_trader.bus.messages import LevelsEvent, SignalEvent, Topic, to_json
 from quantum_trader.core.decision import Decision, DecisionInputs, DecisionParams, decide
 from quantum_trader.core.features import margin_util, pnl_trend
 from quantum_trader.core.filter import FilterContext, FilterParams, filter_signal
+from quantum_trader.core.gate import GateAction, GateVerdict
 from quantum_trader.core.leverage import LeverageStats
 from quantum_trader.core.risk import RiskGuard
 from quantum_trader.core.types import TradeIntent
@@ -24,6 +25,7 @@ from quantum_trader.explain import decision_dict, decision_table
 from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.runtime.clock import Clock, WallClock
 from quantum_trader.signals.benchmark import PerformanceBenchmarker
+from quantum_trader.signals.edge_gate import EdgeGate
 from quantum_trader.sizing.sizer import Sizer
 
 log = logger.bind(component="strategy")
@@ -58,6 +60,8 @@ class StrategyService:
         self.record: Callable[[str, int, dict[str, Any]], None] | None = None
         #: Phase 3C: performance-weighted sizing and exit adaptation (the signal service's)
         self.benchmark: PerformanceBenchmarker | None = None
+        #: the edge gate: full size only while the measured net edge is positive
+        self.edge: EdgeGate | None = None
 
     async def on_signal(self, event: SignalEvent) -> None:
         if not self.accepting:
@@ -87,6 +91,10 @@ class StrategyService:
             self.rejections[str(verdict.rejection)] += 1
             log.info("{} {} filtered: {}", sig.symbol, sig.side, verdict.reason)
             return
+        if self.edge is not None and self.edge.busy(sig.symbol):
+            self.rejections["edge"] += 1
+            log.debug("{} {} not decided: edge gate shut, a shadow open", sig.symbol, sig.side)
+            return
         trend = pnl_trend(list(self.book.recent_roe))
         util = margin_util(balance.used_margin, balance.equity)
         state = (sig.confidence, f.volatility, trend, f.exchange_divergence, f.funding_rate, util)
@@ -97,37 +105,44 @@ class StrategyService:
             rules=await self.exchange.market_rules(sig.symbol),
             brackets=await self.exchange.brackets(sig.symbol),
         )
-        d = decide(
-            DecisionInputs(
-                side=sig.side,
-                entry_price=f.price,
-                equity=balance.equity,
-                confidence=sig.confidence,
-                volatility=f.volatility,
-                pnl_trend=trend,
-                margin_util=util,
-                used_margin=balance.used_margin,
-                exchange_divergence=f.exchange_divergence,
-                symbol_risk=self.symbol_risk.get(sig.symbol, 1.0),
-                funding_rate=f.funding_rate,
-                atr_pct=f.atr_pct,
-                multiplier=multiplier,
-                performance_factor=perf,
-                tp_scale=tp_scale,
-                sl_scale=sl_scale,
-            ),
-            params,
+        inputs = DecisionInputs(
+            side=sig.side,
+            entry_price=f.price,
+            equity=balance.equity,
+            confidence=sig.confidence,
+            volatility=f.volatility,
+            pnl_trend=trend,
+            margin_util=util,
+            used_margin=balance.used_margin,
+            exchange_divergence=f.exchange_divergence,
+            symbol_risk=self.symbol_risk.get(sig.symbol, 1.0),
+            funding_rate=f.funding_rate,
+            atr_pct=f.atr_pct,
+            multiplier=multiplier,
+            performance_factor=perf,
+            tp_scale=tp_scale,
+            sl_scale=sl_scale,
         )
+        d = decide(inputs, params)
+        gated = self._gate(sig.symbol, d)
+        if gated is not None and gated.action is GateAction.PROBE:
+            d = decide(replace(inputs, probe=True), params)
         if not d.accepted or d.sizing is None or d.levels is None or d.prices is None:
             self.rejections["decision"] += 1
             log.info("{} {} refused: {} | {}", sig.symbol, sig.side, d.refused, d.ilf.reasoning)
             return
         s, lv = d.sizing, d.levels
         intent_id = f"{sig.symbol.split(':')[0].replace('/', '')}-{sig.ts}-{sig.side}"
+        tick = params.rules.price_tick
+        if gated is not None and self._shadowed(event, gated, d, intent_id, tick):
+            if self.record is not None:
+                record = _decision_record(event, ctx, verdict.reason, state, d)
+                self.record(intent_id, now, {**record, "edge": _edge(gated)})
+            return
         log.info(
             "{} {} conf {:.3f} {} | {} | guard {} | tp {:.4%}/{:.4%}/{:.4%} sl {:.4%} harvest {} "
             "| mult {:.3f} margin {:,.2f} notional {:,.2f} qty {:g} caps {} "
-            "| 3C perf ×{:.2f} tp ×{:.2f} sl ×{:.2f}",
+            "| 3C perf ×{:.2f} tp ×{:.2f} sl ×{:.2f} | edge {}",
             sig.symbol,
             sig.side,
             sig.confidence,
@@ -147,6 +162,7 @@ class StrategyService:
             perf,
             tp_scale,
             sl_scale,
+            "off" if gated is None else f"{gated.action}: {gated.reason}",
         )
         intent = TradeIntent(
             intent_id=intent_id,
@@ -170,6 +186,8 @@ class StrategyService:
         )
         if self.record is not None:
             record = _decision_record(event, ctx, verdict.reason, state, d)
+            if gated is not None:
+                record["edge"] = _edge(gated)
             record["phase3c"] = {"performance_factor": perf, "tp_scale": tp_scale,
                                  "sl_scale": sl_scale}  # fmt: skip
             self.record(intent_id, now, record)
@@ -193,6 +211,27 @@ class StrategyService:
         )
         await self.bus.publish(Topic.INTENT, intent)
 
+    def _shadowed(
+        self, event: SignalEvent, v: GateVerdict, d: Decision, intent_id: str, tick: float
+    ) -> bool:
+        """Follow the decision as a shadow trade; True when the gate keeps it from trading."""
+        assert self.edge is not None and d.levels is not None  # noqa: S101 - gated decisions
+        sig, price = event.signal, event.features.price
+        self.edge.follow(
+            intent_id, sig.symbol, sig.side, price, d.leverage, d.levels, sig.ts, tick, v.action
+        )
+        if v.action is not GateAction.SHADOW:
+            return False
+        self.rejections["edge"] += 1
+        log.info("{} {} shadow {}: {}", sig.symbol, sig.side, intent_id, v.reason)
+        return True
+
+    def _gate(self, symbol: str, d: Decision) -> GateVerdict | None:
+        """The edge gate's verdict for an accepted decision (None: no gate, or refused)."""
+        if self.edge is None or not self.edge.enabled or not d.accepted:
+            return None
+        return self.edge.verdict(symbol)
+
     def _phase3c(self, source: str, health: float) -> tuple[float, float, float]:
         """(performance factor, TP scale, SL scale) from what the benchmarker has measured."""
         if self.benchmark is None:
@@ -200,6 +239,12 @@ class StrategyService:
         model = "ensemble" if source == "builtin" else source
         tp_scale, sl_scale = self.benchmark.exit_scales(health)
         return self.benchmark.sizing_factor(model), tp_scale, sl_scale
+
+
+def _edge(v: GateVerdict) -> dict[str, Any]:
+    e = v.edge
+    return {"action": str(v.action), "reason": v.reason, "trades": e.trades, "mean": e.mean,
+            "low": e.low, "high": e.high, "confidence_level": e.level}  # fmt: skip
 
 
 def _decision_record(

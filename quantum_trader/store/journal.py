@@ -25,6 +25,7 @@ from loguru import logger
 
 from quantum_trader.bus.messages import PnlExperience, PositionClosed
 from quantum_trader.core.order_state import OrderState
+from quantum_trader.core.shadow import ShadowOutcome
 from quantum_trader.core.types import Fill, TradeIntent
 from quantum_trader.store.codec import dumps, loads
 
@@ -50,6 +51,8 @@ CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY AUTOINCREMENT, ts INTE
   detail TEXT);
 CREATE TABLE IF NOT EXISTS decisions(seq INTEGER PRIMARY KEY AUTOINCREMENT,
   intent_id TEXT UNIQUE, ts INTEGER, payload TEXT);
+CREATE TABLE IF NOT EXISTS shadows(seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT UNIQUE,
+  symbol TEXT, payload TEXT);
 """
 LIVE_ORDER_STATES = ("sent", *(s.value for s in OrderState if not s.final))  # "sent": old rows
 
@@ -329,6 +332,15 @@ class Journal:
     def closed_trades(self) -> list[PositionClosed]:
         rows = self.db.execute("SELECT payload FROM closed ORDER BY rowid").fetchall()
         return [loads(PositionClosed, r[0]) for r in rows]
+
+    def record_shadow(self, o: ShadowOutcome) -> None:
+        """A shadow trade's outcome: the edge gate's measurement, kept across restarts."""
+        self._x("INSERT OR IGNORE INTO shadows(key, symbol, payload) VALUES (?,?,?)", o.key,
+                o.symbol, dumps(o))  # fmt: skip
+
+    def shadow_outcomes(self) -> list[ShadowOutcome]:
+        rows = self.db.execute("SELECT payload FROM shadows ORDER BY seq").fetchall()
+        return [loads(ShadowOutcome, r[0]) for r in rows]
 
     # ------------------------------------------------------------------ the rest
     def record_equity(self, ts: int, wallet: float, equity: float, used_margin: float) -> None:

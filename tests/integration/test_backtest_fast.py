@@ -129,3 +129,20 @@ def test_a_reference_file_gives_divergence_and_both_ways_agree(tmp_path: Path) -
     _same(full, fast, 30)
     diverged = [t for t in fast.recorder.trades if "divergence=1 " not in t.factors + " "]
     assert len(diverged) >= 10, [t.factors for t in fast.recorder.trades[:3]]
+
+
+def test_the_edge_gate_decides_the_same_skipping_or_not(tmp_path: Path) -> None:
+    """Gated: probes, shadow trades and (once the shadows measure an edge) full-size trades, the
+    same whether quiet bars are stepped over or every candle is delivered."""
+    settings = Settings(
+        signals={"force_confidence": 0.9},
+        edge={"mode": "gate", "min_trades": 10, "window": 40, "probe_trades": 2},
+    )
+    full, fast = _both(settings, _overlapping(tmp_path), {}, tmp_path)
+    _same(full, fast, 10)
+    assert fast.metrics.edge == full.metrics.edge
+    decisions = fast.metrics.edge["decisions"]
+    assert decisions["probe"] == 4 and decisions["shadow"] > 0 and decisions["trade"] > 0, decisions
+    gate_full, gate_fast = full.pipeline.strategy.edge, fast.pipeline.strategy.edge
+    assert gate_full is not None and gate_fast is not None
+    assert gate_fast.returns == gate_full.returns

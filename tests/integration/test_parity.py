@@ -28,6 +28,7 @@ def _env(state: Path) -> dict[str, str]:
         QT_LOGGING__LEVEL="WARNING",
         QT_SIGNALS__FORCE_CONFIDENCE="0.95",
         QT_LEVERAGE__MAX_LEVERAGE="80",
+        QT_EDGE__MODE="off",  # BTC has no edge: gated, both would trade only the 2 probes
     )
     return env
 

@@ -38,3 +38,4 @@ def test_the_daemon_runs_from_the_built_wheel(tmp_path: Path) -> None:
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
     assert "qtrader paper — stopped" in out.stdout
+    assert "edge gate  gate:" in out.stdout  # the user's default: the edge gate on

@@ -1,0 +1,91 @@
+"""The edge gate (pure): a symbol is traded with real size only while the measured net edge of
+its decisions is positive at the configured confidence.
+
+The edge is measured on shadow trades (:mod:`core.shadow`): every decision that passes the filter
+and the risk checks is followed as if traded, whether or not it is. So what is measured does not
+depend on what the gate let through (no selection by the gate itself), and it is per unit of
+notional (leverage and size do not weigh it). Its interval is the seeded bootstrap of
+:func:`core.stats.net_edge` over the last ``window`` outcomes; the gate opens when the one-sided
+lower bound at ``confidence`` is above zero.
+
+Until ``min_trades`` outcomes are in, up to ``probe_trades`` decisions per symbol are traded at the
+exchange's minimum size (probes: they exercise the real path — fills, stops, fees — at the cost of
+a few minimum fees); the rest are shadowed. On a symbol with no edge the daemon loses at most the
+probes' fees and their small PnL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from quantum_trader.core.checks import in_range
+from quantum_trader.core.errors import InvalidInput
+from quantum_trader.core.stats import Edge, net_edge
+
+
+class GateAction(StrEnum):
+    TRADE = "trade"  # full size: the edge is measured positive (or the gate is off)
+    PROBE = "probe"  # the exchange's minimum size, while too few outcomes are in
+    SHADOW = "shadow"  # not traded; followed as a shadow trade
+
+
+@dataclass(frozen=True, slots=True)
+class GateParams:
+    mode: str = "gate"  # "gate" or "off" (every decision is traded at full size)
+    min_trades: int = 30
+    confidence: float = 0.9  # one-sided
+    window: int = 200
+    probe_trades: int = 2
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("gate", "off"):
+            raise InvalidInput("edge.mode", f"expected gate/off, got {self.mode!r}")
+        in_range("edge.min_trades", self.min_trades, 2, 100_000)
+        in_range("edge.confidence", self.confidence, 0.5, 0.999)
+        in_range("edge.window", self.window, self.min_trades, 1_000_000)
+        in_range("edge.probe_trades", self.probe_trades, 0, 1_000)
+
+
+@dataclass(frozen=True, slots=True)
+class GateVerdict:
+    action: GateAction
+    reason: str
+    edge: Edge
+
+
+def measured_edge(returns: Sequence[float], params: GateParams) -> Edge:
+    """The mean net return per unit of notional over the window, with its two-sided interval at
+    2 × confidence − 1 (so ``low`` is the one-sided bound at ``confidence``)."""
+    recent = list(returns)[-params.window :]
+    return net_edge(recent, level=2 * params.confidence - 1)
+
+
+def _bp(x: float) -> str:
+    return f"{x * 1e4:+.1f} bp"
+
+
+def gate(returns: Sequence[float], probes_used: int, params: GateParams) -> GateVerdict:
+    """What to do with one symbol's next accepted decision."""
+    e = measured_edge(returns, params)
+    measured = (
+        f"edge {_bp(e.mean)} [{_bp(e.low)}, {_bp(e.high)}] over {e.trades} shadow trades "
+        f"at {params.confidence:.0%}"
+    )
+    if params.mode == "off":
+        return GateVerdict(GateAction.TRADE, f"gate off; {measured}", e)
+    if e.trades >= params.min_trades:
+        if e.low > 0:
+            return GateVerdict(GateAction.TRADE, f"{measured}: positive", e)
+        return GateVerdict(GateAction.SHADOW, f"{measured}: not positive, not traded", e)
+    if probes_used < params.probe_trades:
+        return GateVerdict(
+            GateAction.PROBE,
+            f"{measured}: {params.min_trades} needed; probe {probes_used + 1} of "
+            f"{params.probe_trades} at minimum size",
+            e,
+        )
+    return GateVerdict(
+        GateAction.SHADOW, f"{measured}: {params.min_trades} needed, probes used; not traded", e
+    )
