@@ -2,9 +2,9 @@
 user's ``~/.local/state/qtrader``.
 
 The edge gate is off in tests (``QT_EDGE__MODE=off``) unless a test turns it on
-(``edge={"mode": "gate"}``, or a subprocess without the ``QT_`` environment): most tests are about what a full-size trade
-does, and the gate (the default for users) would make their first trades probes at the exchange
-minimum. The gate's own tests: tests/component/test_edge_gate.py,
+(``edge={"mode": "gate"}``, or a subprocess without the ``QT_`` environment): most tests are
+about what a full-size trade does, and the gate (the default for users) would make their first
+trades probes at the exchange minimum. The gate's own tests: tests/component/test_edge_gate.py,
 tests/unit/core/test_shadow_gate.py, the gated fast-vs-full test in
 tests/integration/test_backtest_fast.py, and the wheel's daemon run (the user's defaults)."""
 
