@@ -29,7 +29,6 @@ def _state_dir(
     yield path
 
 
-
 @pytest.fixture
 def clean_qt_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No ``QT_`` settings from the environment of whoever runs the tests (the per-test
