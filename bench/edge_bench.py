@@ -50,14 +50,12 @@ def run(path: Path, force: float, mode: str, funding: dict[str, object]) -> dict
 
 
 def funding_for(path: Path) -> dict[str, object]:
-    from quantum_trader.feeds.loader import load_funding
+    from quantum_trader.feeds.loader import load_candles, load_funding
 
-    name = path.name.replace("-5m-", "-funding-8h-")
-    f = path.with_name(name)
+    f = path.with_name(path.name.replace("-5m-", "-funding-8h-"))
     if not f.exists() or f == path:
         return {}
-    series = load_funding(f)
-    return {series.symbol: series}
+    return {load_candles(path).symbol: load_funding(f)}
 
 
 def main() -> None:

@@ -18,7 +18,9 @@ def decision_params(settings: Settings) -> DecisionParams:
     """The pure core's parameters from the settings sections."""
     lv, m = settings.levels, settings.market
     return DecisionParams(
-        leverage=LeverageParams(**settings.leverage.model_dump(exclude={"symbol_risk"})),
+        leverage=LeverageParams(
+            **settings.leverage.model_dump(exclude={"symbol_risk", "symbol_risk_from"})
+        ),
         levels=LevelParams(**lv.model_dump(exclude={"liq_safety"})),
         sizing=SizingParams(
             **settings.sizing.model_dump(),

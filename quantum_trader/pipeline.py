@@ -223,6 +223,8 @@ def build_pipeline(
         edge.save = journal.record_shadow
         edge.load(journal.shadow_outcomes())
     strategy.symbol_risk = dict(settings.leverage.symbol_risk)
+    if settings.leverage.symbol_risk_from == "volatility_rank":
+        strategy.volatilities = signals.volatilities
     ledger = Ledger(journal)
     if journal is not None:  # backtests keep no journal: nothing to build the record for
         strategy.record = ledger.decision

@@ -130,10 +130,15 @@ class LeverageSettings(Section):
     safety: float = Field(0.9, gt=0, le=1)
     #: ILFv2's symbol risk per symbol (0.5–1.5; leverage × 1/risk); unlisted symbols: 1.0
     symbol_risk: dict[str, float] = Field(default_factory=dict)
+    #: symbols without a symbol_risk entry: volatility_rank (0.75 calmest … 1.25 most volatile
+    #: of the traded symbols, by ATR % now) or config (1.0)
+    symbol_risk_from: Literal["config", "volatility_rank"] = "volatility_rank"
 
     @model_validator(mode="after")
     def _core(self) -> LeverageSettings:
-        _core_check(lambda: LeverageParams(**self.model_dump(exclude={"symbol_risk"})))
+        _core_check(
+            lambda: LeverageParams(**self.model_dump(exclude={"symbol_risk", "symbol_risk_from"}))
+        )
         for symbol, risk in self.symbol_risk.items():
             if not 0.5 <= risk <= 1.5:  # NaN fails this too
                 raise ValueError(f"symbol_risk[{symbol}] = {risk} is outside 0.5–1.5")

@@ -71,6 +71,19 @@ class FastForward:
         p.signals.calibrator = self.calibrator
         self.skipped = 0
         self.handovers = 0
+        self._e = 0  # the event being delivered
+        if p.strategy.volatilities is not None:  # the other symbols' histories lag: arrays
+            p.strategy.volatilities = self._volatilities
+
+    def _volatilities(self) -> dict[str, float]:
+        """Every symbol's ATR % as its history would hold it at the event being delivered (its
+        bars up to this event): the symbol risk's volatility rank, as in a full replay."""
+        out = {}
+        for k, c in enumerate(self.tl.calls):
+            i = int(np.searchsorted(self.tl.position[k], self._e, side="right")) - 1
+            if i >= 0:
+                out[c.series.symbol] = float(self.arrays[k]["atr_pct"][i])
+        return out
 
     def _candidates(self, settings: Settings) -> npt.NDArray[np.bool_]:
         tl, fp = self.tl, filter_params(settings)
@@ -185,6 +198,7 @@ class FastForward:
                     e = j
                     continue
             self._sync(e)
+            self._e = e
             await self.p.feed._deliver(self._event(e))
             e += 1
         self.p.feed.finished.set()

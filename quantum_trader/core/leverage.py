@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from quantum_trader.core.checks import clamp, finite, in_range
@@ -150,6 +151,23 @@ def compute_leverage(
         + (f"; inputs clamped: {', '.join(clamped)}" if clamped else "")
     )
     return LeverageResult(raw, unclamped, leverage, factors, x, clamped, reasoning)
+
+
+RANK_RISK = (0.75, 1.25)  # the calmest and the most volatile of the traded symbols
+
+
+def volatility_rank_risk(atr_pcts: Mapping[str, float], symbol: str) -> float:
+    """Symbol risk from the symbol's volatility rank among the traded symbols (each one's ATR as
+    a fraction of price now): 0.75 for the calmest, 1.25 for the most volatile, evenly between,
+    ties sharing a rank. 1.0 while fewer than two symbols are measured, or this one is not."""
+    measured = {k: v for k, v in atr_pcts.items() if math.isfinite(v) and v > 0}
+    own = measured.get(symbol)
+    if own is None or len(measured) < 2:
+        return 1.0
+    others = [v for k, v in measured.items() if k != symbol]
+    below = sum(v < own for v in others) + 0.5 * sum(v == own for v in others)
+    lo, hi = RANK_RISK
+    return lo + (hi - lo) * below / len(others)
 
 
 class LeverageStats:

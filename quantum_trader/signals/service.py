@@ -65,6 +65,10 @@ class SignalService:
             self.histories[event.symbol] = h
         return h
 
+    def volatilities(self) -> dict[str, float]:
+        """Each symbol's ATR as a fraction of price, now (the symbol risk's volatility rank)."""
+        return {s: h.atr_pct for s, h in self.histories.items() if h.count}
+
     async def on_candle(self, event: CandleEvent) -> None:
         h = self.history(event)
         h.append(event.candle)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -16,7 +16,7 @@ from quantum_trader.core.decision import Decision, DecisionInputs, DecisionParam
 from quantum_trader.core.features import margin_util, pnl_trend
 from quantum_trader.core.filter import FilterContext, FilterParams, filter_signal
 from quantum_trader.core.gate import GateAction, GateVerdict
-from quantum_trader.core.leverage import LeverageStats
+from quantum_trader.core.leverage import LeverageStats, volatility_rank_risk
 from quantum_trader.core.risk import RiskGuard
 from quantum_trader.core.types import TradeIntent
 from quantum_trader.exchange.base import Exchange
@@ -56,6 +56,8 @@ class StrategyService:
         self.max_signal_age_ms = max_signal_age_ms  # live feeds: history is not traded
         self.wall = wall or WallClock()
         self.symbol_risk: dict[str, float] = {}  # leverage.symbol_risk
+        #: symbols not in it: their volatility rank (ATR % now, per symbol) — or 1.0 if None
+        self.volatilities: Callable[[], Mapping[str, float]] | None = None
         #: where each entry decision is kept whole (the journal, for ``qtrader explain TRADE_ID``)
         self.record: Callable[[str, int, dict[str, Any]], None] | None = None
         #: Phase 3C: performance-weighted sizing and exit adaptation (the signal service's)
@@ -115,7 +117,7 @@ class StrategyService:
             margin_util=util,
             used_margin=balance.used_margin,
             exchange_divergence=f.exchange_divergence,
-            symbol_risk=self.symbol_risk.get(sig.symbol, 1.0),
+            symbol_risk=self._symbol_risk(sig.symbol),
             funding_rate=f.funding_rate,
             atr_pct=f.atr_pct,
             multiplier=multiplier,
@@ -210,6 +212,11 @@ class StrategyService:
             ),
         )
         await self.bus.publish(Topic.INTENT, intent)
+
+    def _symbol_risk(self, symbol: str) -> float:
+        if symbol in self.symbol_risk or self.volatilities is None:
+            return self.symbol_risk.get(symbol, 1.0)
+        return volatility_rank_risk(self.volatilities(), symbol)
 
     def _shadowed(
         self, event: SignalEvent, v: GateVerdict, d: Decision, intent_id: str, tick: float

@@ -107,3 +107,14 @@ def test_rolling_stats() -> None:
     assert stats.recent == (20.0, 30.0, 40.0)
     with pytest.raises(InvalidInput):
         stats.record(math.nan)
+
+
+def test_symbol_risk_from_the_volatility_rank() -> None:
+    from quantum_trader.core.leverage import volatility_rank_risk
+
+    v = {"A": 0.01, "B": 0.02, "C": 0.03}
+    assert [volatility_rank_risk(v, s) for s in "ABC"] == [0.75, 1.0, 1.25]
+    assert volatility_rank_risk({"A": 0.01, "B": 0.01}, "A") == 1.0  # a tie shares the rank
+    assert volatility_rank_risk({"A": 0.01}, "A") == 1.0  # nothing to rank against
+    assert volatility_rank_risk({"A": 0.01, "B": float("nan")}, "A") == 1.0
+    assert volatility_rank_risk(v, "D") == 1.0  # not measured yet
