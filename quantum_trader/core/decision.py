@@ -154,6 +154,7 @@ def decide(inputs: DecisionInputs, params: DecisionParams | None = None) -> Deci
             performance_factor=x.performance_factor,
             bracket_max_notional=p.brackets.max_notional(guard.leverage),
             probe=x.probe,
+            harvest=levels.harvest,
         ),
         p.rules,
         p.sizing,

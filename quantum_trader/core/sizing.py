@@ -76,6 +76,7 @@ class SizingInputs:
     performance_factor: float = 1.0
     bracket_max_notional: float = float("inf")
     probe: bool = False  # the edge gate's probe: the exchange's minimum size, whatever else
+    harvest: tuple[float, float, float] | None = None  # a probe is big enough for every leg
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,13 +107,25 @@ def rules_for_price(price: float, min_notional: float = 5.0) -> MarketRules:
     )
 
 
-def minimum_margin(entry: float, leverage: int, rules: MarketRules) -> float:
-    """The margin of the smallest order the exchange accepts: min qty and min notional, in whole
-    steps (a hair above, so the step rounding in :func:`size_position` keeps it)."""
+def minimum_margin(
+    entry: float,
+    leverage: int,
+    rules: MarketRules,
+    harvest: tuple[float, float, float] | None = None,
+) -> float:
+    """The margin of the smallest order the exchange accepts (min qty and min notional, in whole
+    steps) — and, given the plan's harvest, big enough that every TP leg is at least one step, so
+    a probe runs the whole exit plan. A hair above, so the step rounding keeps it."""
     step = Decimal(repr(rules.qty_step))
     need = Decimal(repr(max(rules.min_qty, rules.qty_step, rules.min_notional / entry)))
-    qty = float((need / step).to_integral_value(rounding=ROUND_CEILING) * step)
-    return qty * entry / leverage * (1 + 1e-9)
+    steps = int((need / step).to_integral_value(rounding=ROUND_CEILING))
+    for _ in range(1_000 if harvest else 0):
+        qty = float(steps * step)
+        legs = [round_down_to_step(qty * h, rules.qty_step) for h in harvest or () if h > 0][:2]
+        if all(q > 0 for q in legs) and qty - sum(legs) >= rules.qty_step * (1 - 1e-9):
+            break
+        steps += 1
+    return float(steps * step) * entry / leverage * (1 + 1e-9)
 
 
 def round_down_to_step(value: float, step: float) -> float:
@@ -159,7 +172,7 @@ def size_position(
     performance = in_range("performance_factor", x.performance_factor, 0.1, 2.0)
     requested = p.base_margin_usd * multiplier * performance
     if x.probe:
-        requested = minimum_margin(entry, lev, r)
+        requested = minimum_margin(entry, lev, r, x.harvest)
     caps = _caps(x, p, lev)
     margin = min(requested, *caps.values())
     bound = tuple(name for name, cap in caps.items() if cap < requested and cap == margin)

@@ -127,7 +127,7 @@ def summary(s: dict[str, Any], reason: str, start_equity: float) -> str:
         f"  edge gate  {g['mode']}: decisions traded {d.get('trade', 0)}, probes "
         f"{d.get('probe', 0)}, shadowed {d.get('shadow', 0)}; {g['shadow_trades']} shadow trades"
     )
-    lines += [f"    {sym:<14} {v['reason']}" for sym, v in g["symbols"].items()]
+    lines += [f"    {sym:<14} next {v['action']}: {v['reason']}" for sym, v in g["symbols"].items()]
     lines.append(f"  positions  {len(s['positions'])} open, each with its exchange stop:")
     for pos in s["positions"]:
         lines.append(

@@ -155,3 +155,15 @@ def test_a_probe_asks_for_the_exchange_minimum() -> None:
         rules,
     )
     assert s.accepted and s.qty == 0.004 and s.notional == pytest.approx(108.0)
+
+
+def test_a_probe_is_big_enough_for_every_tp_leg() -> None:
+    """BTC on paper: step 0.0001, minimum 5 USDT → 0.0002; legs 0.4/0.4/0.2 need 3 steps."""
+    rules = MarketRules(qty_step=0.0001, min_qty=0.0001, min_notional=5.0, price_tick=0.1)
+    assert minimum_margin(30_000.0, 10, rules) == pytest.approx(0.0002 * 30_000 / 10)
+    harvest = (0.4, 0.4, 0.2)
+    assert minimum_margin(30_000.0, 10, rules, harvest) == pytest.approx(0.0003 * 30_000 / 10)
+    s = size_position(
+        SizingInputs(30_000.0, 10, 0.01, 10_000.0, probe=True, harvest=harvest), rules
+    )
+    assert s.qty == 0.0003
