@@ -16,6 +16,7 @@ from quantum_trader.backtest.precompute import timeline
 from quantum_trader.backtest.recorder import Recorder
 from quantum_trader.core.ensemble import EnsembleSeries, ensemble_series
 from quantum_trader.core.features import wilder_atr
+from quantum_trader.core.shadow import ShadowOutcome
 from quantum_trader.feeds.loader import CandleSeries, FundingSeries
 from quantum_trader.feeds.replay import ReplayFeed
 from quantum_trader.pipeline import Pipeline, build_pipeline
@@ -47,13 +48,18 @@ async def run_backtest(
     fast: bool = True,
     reference: Reference | None = None,
     sizer: Sizer | None = None,
+    edge_history: list[ShadowOutcome] | None = None,
 ) -> BacktestRun:
     """``fast``: step over quiet stretches (:mod:`fastforward`); the trades are the same as
-    delivering every candle (``fast=False``), which a test checks."""
+    delivering every candle (``fast=False``), which a test checks. ``edge_history``: the edge
+    gate starts from these shadow outcomes and appends its own (walk-forward carries them)."""
     feed = ReplayFeed(series, speed=None, funding=funding)
     p = build_pipeline(settings, feed, sizer=sizer or make_sizer(settings, rl_dir))
     assert p.paper is not None  # noqa: S101 - a backtest always runs on the paper exchange
     p.signals.reference = reference  # --reference: the divergence's other venue, from a file
+    if edge_history is not None and p.strategy.edge is not None:
+        p.strategy.edge.load(edge_history)
+        p.strategy.edge.save = edge_history.append
     recorder = Recorder(p.bus, p.paper)
     recorder.on_bar = on_bar
     started = time.perf_counter()  # set-up (imports, sizer) excluded: bars/s measures the run

@@ -26,8 +26,9 @@ def test_windows_cover_the_series_in_order_without_overlap() -> None:
 
 
 def test_evaluate_prints_each_window_the_baselines_and_a_verdict(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("QT_EDGE__MODE", "gate")  # the user's default: the gated run gated
     code = main(["evaluate", "--data", str(XRP), "--windows", "2", "--force-confidence", "0.95"])
     out = capsys.readouterr().out
     assert code == 0, out
@@ -40,3 +41,7 @@ def test_evaluate_prints_each_window_the_baselines_and_a_verdict(
     pooled = re.search(r"pooled\s+(\d+)", out)
     assert pooled is not None and int(pooled.group(1)) >= 30  # forced: it traded
     assert "fixed " in out and "verdict: " in out
+    gated = re.search(r"gated\s+(\d+)\s+\S+\s+\(edge gate gate; (\d+) shadow trades", out)
+    assert gated is not None, out
+    # the probes are carried across windows with the shadows: 2 for the file, not 2 a window
+    assert int(gated.group(1)) == 2 and int(gated.group(2)) >= 30
