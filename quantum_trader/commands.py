@@ -26,22 +26,12 @@ from quantum_trader.feeds.replay import ReplayFeed
 from quantum_trader.feeds.synthetic import SyntheticFeed
 from quantum_trader.runtime.clock import wall_clock
 from quantum_trader.runtime.statelock import StateDirLocked, lock_state_dir
+from quantum_trader.settings import TIMEFRAME_MS, Settings, with_mode
 from quantum_trader.settings import ConfigError as SettingsError
-from quantum_trader.settings import Settings, with_mode
 from quantum_trader.store.journal import JournalError
 
 EX_USAGE = 2
 EX_CONFIG = 78
-TIMEFRAME_MS = {
-    "1m": 60_000,
-    "3m": 180_000,
-    "5m": 300_000,
-    "15m": 900_000,
-    "30m": 1_800_000,
-    "1h": 3_600_000,
-    "2h": 7_200_000,
-    "4h": 14_400_000,
-}
 
 
 def add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: Any) -> None:

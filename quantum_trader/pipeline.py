@@ -24,7 +24,9 @@ from quantum_trader.bus.messages import (
     Topic,
 )
 from quantum_trader.core.admission import Limits
+from quantum_trader.core.buckets import ratio
 from quantum_trader.core.edge import parse_trade_intent
+from quantum_trader.core.errors import InvalidInput
 from quantum_trader.core.exits import ExitParams
 from quantum_trader.core.risk import RiskGuard, RiskTrip
 from quantum_trader.core.types import Fill, TradeIntent
@@ -45,7 +47,7 @@ from quantum_trader.monitoring.metrics import Metrics
 from quantum_trader.params import decision_params, filter_params, gate_params, shadow_costs
 from quantum_trader.runtime.clock import SimClock, WallClock, wall_clock
 from quantum_trader.runtime.fatal import FatalLatch
-from quantum_trader.settings import ConfigError, Settings
+from quantum_trader.settings import TIMEFRAME_MS, ConfigError, Settings
 from quantum_trader.signals.calibrator import Calibrator
 from quantum_trader.signals.edge_gate import EdgeGate
 from quantum_trader.signals.http_source import HttpSignalSource
@@ -202,6 +204,12 @@ def build_pipeline(
         sig.force_confidence,
     )
     timeframe_ms = getattr(feed, "timeframe_ms", None)
+    signals.decide_ms = TIMEFRAME_MS.get(sig.decision_timeframe, 0)
+    if signals.decide_ms and timeframe_ms:
+        try:
+            ratio(signals.decide_ms, int(timeframe_ms))
+        except InvalidInput as exc:
+            raise ConfigError(str(exc)) from None
     live_age = None if feed.simulated or timeframe_ms is None else 2 * int(timeframe_ms)
     strategy = StrategyService(
         bus,

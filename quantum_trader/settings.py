@@ -102,6 +102,18 @@ class MarketSettings(Section):
     price_tick: float = Field(0.1, ge=0)
 
 
+TIMEFRAME_MS = {
+    "1m": 60_000,
+    "3m": 180_000,
+    "5m": 300_000,
+    "15m": 900_000,
+    "30m": 1_800_000,
+    "1h": 3_600_000,
+    "2h": 7_200_000,
+    "4h": 14_400_000,
+}
+
+
 class SignalSettings(Section):
     symbols: tuple[str, ...] = (
         "BTC/USDT:USDT",
@@ -111,6 +123,10 @@ class SignalSettings(Section):
         "XRP/USDT:USDT",
     )
     timeframe: Literal["1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h"] = "15m"
+    #: decide on candles of this timeframe, aggregated from finer feed candles (a replay or
+    #: backtest of a 1m file deciding on 15m as the live daemon does; exits still walk every
+    #: feed candle); "" decides on the feed's own candles
+    decision_timeframe: Literal["", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h"] = ""
     min_confidence: float = Field(0.65, ge=0, le=1)
     allowed_consensus: tuple[Consensus, ...] = (Consensus.UNANIMOUS, Consensus.STRONG)
     high_vol_atr_pct: float = Field(0.05, ge=0, le=1)

@@ -55,6 +55,12 @@ def add_backtest_parser(
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.add_argument("--force-confidence", type=float, help="stress test: every signal this sure")
     p.add_argument("--max-leverage", type=float, help="override leverage.max_leverage")
+    p.add_argument(
+        "--timeframe",
+        choices=("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h"),
+        help="decide on candles of this timeframe, resampled from the file's (exits and fills "
+        "still walk every candle of the file); default: the file's own",
+    )
     p.add_argument("--rl-checkpoint", help="start the sizer from this checkpoint (else fresh)")
     p.add_argument("--no-report", action="store_true", help="skip the PNG and HTML")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
@@ -82,7 +88,8 @@ def _slice(s: CandleSeries, start: int | None, end: int | None) -> CandleSeries:
 
 
 def stress_overrides(args: argparse.Namespace, settings: Settings) -> Settings:
-    """``--force-confidence`` and ``--max-leverage`` (backtest, evaluate) over the settings."""
+    """``--force-confidence``, ``--max-leverage`` (backtest, evaluate) and ``--timeframe``
+    (backtest) over the settings."""
     update: dict[str, Any] = {}
     if args.force_confidence is not None:
         if not 0 < args.force_confidence <= 1:
@@ -90,6 +97,10 @@ def stress_overrides(args: argparse.Namespace, settings: Settings) -> Settings:
         update["signals"] = settings.signals.model_copy(
             update={"force_confidence": args.force_confidence}
         )
+    timeframe = getattr(args, "timeframe", None)
+    if timeframe is not None:
+        signals = update.get("signals", settings.signals)
+        update["signals"] = signals.model_copy(update={"decision_timeframe": timeframe})
     if args.max_leverage is not None:
         if not settings.leverage.min_leverage <= args.max_leverage <= 125:
             raise InvalidInput("--max-leverage", "must be in [leverage.min_leverage, 125]")
@@ -193,6 +204,7 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
         f"{m.max_margin_util:.1%}\n"
         f"  by model   {models or 'no trades'} (a trade counts for each model that voted it)\n"
         f"{_edge_lines(m.edge)}"
+        f"  decided    {_decided(settings, series)}\n"
         f"  results    {out}/"
     )
     return 0
@@ -209,3 +221,17 @@ def _edge_lines(edge: dict[str, Any]) -> str:
     )
     rows = "".join(f"             {sym}: {v['reason']}\n" for sym, v in edge["symbols"].items())
     return head + rows
+
+
+def _decided(settings: Settings, series: list[CandleSeries]) -> str:
+    live = settings.signals.timeframe
+    tf = settings.signals.decision_timeframe
+    files = sorted({f"{s.timeframe_ms // 60_000}m" for s in series})
+    if tf and tf not in files:
+        return f"on {tf} candles resampled from the file's {', '.join(files)}; exits on every one"
+    if live in files and (not tf or tf == live):
+        return f"on the file's {live} candles, the live timeframe"
+    return (
+        f"on the file's {', '.join(files)} candles; live decides on {live} "
+        f"(--timeframe {live} to decide as live does)"
+    )

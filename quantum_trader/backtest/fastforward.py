@@ -20,6 +20,7 @@ import numpy.typing as npt
 from quantum_trader.backtest.precompute import CONSENSUS, Timeline, TimelineCalibrator
 from quantum_trader.backtest.recorder import Recorder
 from quantum_trader.bus.messages import CandleEvent
+from quantum_trader.core.buckets import Aggregator
 from quantum_trader.core.features import true_range
 from quantum_trader.core.risk import DAY_MS
 from quantum_trader.feeds.loader import FundingSeries
@@ -61,9 +62,14 @@ class FastForward:
         self.true_ranges = [
             true_range(c.series.high, c.series.low, c.series.close) for c in tl.calls
         ]
+        # per event: its decision bar (the bar its feed candle completes), −1 inside one
+        self.decision = np.full(tl.ev_sym.size, -1, dtype=np.int64)
+        for k, c in enumerate(tl.calls):
+            self.decision[tl.position[k][c.bars]] = np.arange(c.bars.size)
         self.side = np.zeros(tl.ev_sym.size, dtype=np.int64)
         for k, c in enumerate(tl.calls):
-            self.side[tl.position[k]] = c.side
+            self.side[tl.position[k][c.bars]] = c.side
+        self.delivered = [-1] * len(tl.calls)  # per symbol: the last feed bar delivered
         self.candidate = self._candidates(settings)
         self.next_candidate = self._next(self.candidate)
         self.signal_events = np.flatnonzero(self.side != 0)
@@ -81,20 +87,19 @@ class FastForward:
         out = {}
         for k, c in enumerate(self.tl.calls):
             i = int(np.searchsorted(self.tl.position[k], self._e, side="right")) - 1
-            if i >= 0:
-                out[c.series.symbol] = float(self.arrays[k]["atr_pct"][i])
+            j = int(np.searchsorted(c.bars, i, side="right")) - 1  # decision bars by then
+            if j >= 0:
+                out[c.series.symbol] = float(self.arrays[k]["atr_pct"][j])
         return out
 
     def _candidates(self, settings: Settings) -> npt.NDArray[np.bool_]:
         tl, fp = self.tl, filter_params(settings)
-        sym, bar = tl.ev_sym, tl.ev_bar
-        side = np.empty(sym.size, dtype=np.int64)
-        cons = np.empty(sym.size, dtype=np.int64)
-        atr_pct = np.empty(sym.size)
+        side = np.zeros(tl.ev_sym.size, dtype=np.int64)
+        cons = np.full(tl.ev_sym.size, CONSENSUS.index("WEAK"), dtype=np.int64)
+        atr_pct = np.full(tl.ev_sym.size, np.nan)
         for k, c in enumerate(tl.calls):
-            mask = sym == k
-            side[mask], cons[mask] = c.side[bar[mask]], c.consensus[bar[mask]]
-            atr_pct[mask] = c.atr_pct[bar[mask]]
+            at = tl.position[k][c.bars]  # the events that complete a decision bar
+            side[at], cons[at], atr_pct[at] = c.side, c.consensus, c.atr_pct
         if settings.signals.force_confidence:
             out: npt.NDArray[np.bool_] = side != 0
             return out
@@ -115,26 +120,41 @@ class FastForward:
 
     def _event(self, e: int) -> CandleEvent:
         k, i = int(self.tl.ev_sym[e]), int(self.tl.ev_bar[e])
-        return event_at(self.tl.calls[k].series, i, self.funding)
+        return event_at(self.tl.calls[k].feed, i, self.funding)
 
     def _sync(self, e: int) -> None:
         """Catch the event's symbol up (history and exchange state, lazily, symbol by symbol)
         and point the calibrator at the event."""
         k = int(self.tl.ev_sym[e])
-        n = int(self.tl.ev_bar[e])  # bars of this symbol before this event
-        if n:
+        n = int(self.tl.ev_bar[e])  # feed bars of this symbol before this event
+        if n and self.delivered[k] < n - 1:
+            self.handovers += 1
+            calls = self.tl.calls[k]
+            decided = int(np.searchsorted(calls.bars, n))  # decision bars complete before it
             history = self.p.signals.history(self._event(int(self.tl.position[k][0])))
-            if history.count < n:
-                self.handovers += 1
-                history.restore(self.arrays[k], n, self.true_ranges[k])
-                last = self._event(int(self.tl.position[k][n - 1]))
-                c = last.candle
-                self.engine.on_candle(
-                    last.symbol, c.ts, c.open, c.high, c.low, c.close, last.funding_rate
-                )
-                if last.funding_rate is not None:
-                    self.p.signals.funding[last.symbol] = last.funding_rate
+            if history.count < decided:
+                history.restore(self.arrays[k], decided, self.true_ranges[k])
+            last = self._event(int(self.tl.position[k][n - 1]))
+            c = last.candle
+            self.engine.on_candle(
+                last.symbol, c.ts, c.open, c.high, c.low, c.close, last.funding_rate
+            )
+            if last.funding_rate is not None:
+                self.p.signals.funding[last.symbol] = last.funding_rate
+            self._restore_bucket(k, n)
         self.calibrator.at(e)
+
+    def _restore_bucket(self, k: int, n: int) -> None:
+        """The signal service's forming decision candle as it is after feed bar n − 1."""
+        signals, feed = self.p.signals, self.tl.calls[k].feed
+        decide = signals.decision_ms(feed.timeframe_ms)
+        if decide == feed.timeframe_ms:
+            return
+        start = int(np.searchsorted(feed.ts, feed.ts[n - 1] // decide * decide))
+        agg = signals.buckets.get(feed.symbol)
+        if agg is None:
+            agg = signals.buckets[feed.symbol] = Aggregator(decide, feed.timeframe_ms)
+        agg.restore([self._event(int(self.tl.position[k][j])).candle for j in range(start, n)])
 
     def _busy(self) -> list[int]:
         """Symbols with a position, a live order or a shadow trade: their events must all be
@@ -199,6 +219,7 @@ class FastForward:
                     continue
             self._sync(e)
             self._e = e
+            self.delivered[int(self.tl.ev_sym[e])] = int(self.tl.ev_bar[e])
             await self.p.feed._deliver(self._event(e))
             e += 1
         self.p.feed.finished.set()

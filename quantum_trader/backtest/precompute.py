@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from quantum_trader.backtest.resample import resample
 from quantum_trader.core.calibration import (
     BIN_EDGES,
     MIN_BIN,
@@ -35,7 +36,9 @@ CONSENSUS = ("UNANIMOUS", "STRONG", "SPLIT", "WEAK")
 
 @dataclass
 class SymbolCalls:
-    series: CandleSeries
+    """Per decision bar (the feed's own bars, or decision candles resampled from them)."""
+
+    series: CandleSeries  # the decision candles
     atr: F64
     atr_pct: F64
     side: I64  # +1 LONG, −1 SHORT, 0 no call
@@ -43,9 +46,19 @@ class SymbolCalls:
     consensus: I64  # index into CONSENSUS
     close_ts: I64
     ensemble: EnsembleSeries
+    feed: CandleSeries  # the candles delivered (the same series when not resampled)
+    bars: I64  # per decision bar: the feed bar that completes it
 
 
-def symbol_calls(s: CandleSeries) -> SymbolCalls:
+def decision_series(feed: CandleSeries, decide_ms: int = 0) -> tuple[CandleSeries, I64]:
+    """The candles decisions are made on: ``decide_ms`` buckets of the feed, or the feed."""
+    if decide_ms and decide_ms != feed.timeframe_ms:
+        return resample(feed, decide_ms)
+    return feed, np.arange(len(feed), dtype=np.int64)
+
+
+def symbol_calls(feed: CandleSeries, decide_ms: int = 0) -> SymbolCalls:
+    s, bars = decision_series(feed, decide_ms)
     atr = wilder_atr(s.high, s.low, s.close)
     atr_pct = atr / s.close
     ens = ensemble_series(s.high, s.low, s.close, atr_pct)
@@ -75,6 +88,8 @@ def symbol_calls(s: CandleSeries) -> SymbolCalls:
         consensus.astype(np.int64),
         s.ts + s.timeframe_ms,
         ens,
+        feed,
+        bars,
     )
 
 
@@ -175,20 +190,23 @@ def timeline(
     method: str = "binned",
     min_bin: int = MIN_BIN,
     prior: float = PRIOR,
+    decide_ms: int = 0,
 ) -> Timeline:
-    calls = [symbol_calls(s) for s in series]
-    ts = np.concatenate([c.series.ts for c in calls])
-    sym = np.concatenate([np.full(len(c.series), k) for k, c in enumerate(calls)])
-    bar = np.concatenate([np.arange(len(c.series)) for c in calls])
+    """``decide_ms``: decide on candles of this timeframe, resampled from the feed's (events stay
+    the feed's candles: a decision bar's signal is at the feed bar that completes it)."""
+    calls = [symbol_calls(s, decide_ms) for s in series]
+    ts = np.concatenate([c.feed.ts for c in calls])
+    sym = np.concatenate([np.full(len(c.feed), k) for k, c in enumerate(calls)])
+    bar = np.concatenate([np.arange(len(c.feed)) for c in calls])
     order = np.lexsort((sym, ts))  # the replay pops (ts, series index)
     ev_sym, ev_bar = sym[order], bar[order]
-    ev_close = np.concatenate([c.close_ts for c in calls])[order]
-    position = [np.empty(len(c.series), dtype=np.int64) for c in calls]
+    ev_close = np.concatenate([c.feed.ts + c.feed.timeframe_ms for c in calls])[order]
+    position = [np.empty(len(c.feed), dtype=np.int64) for c in calls]
     raw_ev = np.zeros(ev_sym.size)
     for k, c in enumerate(calls):
         where = np.flatnonzero(ev_sym == k)
         position[k][ev_bar[where]] = where
-        raw_ev[where] = c.confidence[ev_bar[where]]
+        raw_ev[position[k][c.bars]] = c.confidence
     n_events = len(order)
     sig_pos_l, res_pos_l, out_l = [], [], []
     for k, c in enumerate(calls):
@@ -197,10 +215,10 @@ def timeline(
         res_bar = np.searchsorted(c.close_ts, due, side="left")
         ok = res_bar < len(c.series)
         res = np.full(bars.size, n_events, dtype=np.int64)
-        res[ok] = position[k][res_bar[ok]]
+        res[ok] = position[k][c.bars[res_bar[ok]]]
         price = c.series.close[bars]
         later = c.series.close[np.minimum(res_bar, len(c.series) - 1)]
-        sig_pos_l.append(position[k][bars])
+        sig_pos_l.append(position[k][c.bars[bars]])
         res_pos_l.append(res)
         out_l.append((later - price) * c.side[bars] > 0)
     sig_pos = np.concatenate(sig_pos_l) if sig_pos_l else np.zeros(0, dtype=np.int64)

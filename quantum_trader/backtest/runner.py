@@ -12,7 +12,7 @@ from typing import Any
 
 from quantum_trader.backtest.fastforward import FastForward
 from quantum_trader.backtest.metrics import Metrics, compute
-from quantum_trader.backtest.precompute import timeline
+from quantum_trader.backtest.precompute import decision_series, timeline
 from quantum_trader.backtest.recorder import Recorder
 from quantum_trader.core.ensemble import EnsembleSeries, ensemble_series
 from quantum_trader.core.features import wilder_atr
@@ -65,11 +65,16 @@ async def run_backtest(
     started = time.perf_counter()  # set-up (imports, sizer) excluded: bars/s measures the run
     if fast and settings.signals.source == "builtin":
         c = settings.calibration
-        tl = timeline(series, c.min_resolved, c.window, c.method, c.min_bin, c.prior)
+        tl = timeline(
+            series, c.min_resolved, c.window, c.method, c.min_bin, c.prior, p.signals.decide_ms
+        )
         p.signals.precomputed = {c.series.symbol: c.ensemble for c in tl.calls}
         await FastForward(p, recorder, tl, settings, funding).run()
     else:
-        p.signals.precomputed = {s.symbol: whole_series_ensemble(s) for s in series}
+        p.signals.precomputed = {
+            s.symbol: whole_series_ensemble(decision_series(s, p.signals.decide_ms)[0])
+            for s in series
+        }
         await p.feed.run()
     wall = time.perf_counter() - started
     metrics = compute(

@@ -44,7 +44,7 @@ class GateAction(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class GateParams:
-    mode: str = "gate"  # "gate", or "off": every decision trades full size (still measured)
+    mode: str = "gate"  # "gate", or "off": every decision trades full size, no shadows
     min_trades: int = 30
     confidence: float = 0.9  # one-sided
     window: int = 200

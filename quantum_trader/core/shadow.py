@@ -162,6 +162,10 @@ def step(
     """One candle (``ts`` its close time). Returns the shadow and, once it is flat, why."""
     if ts <= shadow.entry_ts or shadow.state.remaining <= 0:
         return shadow, None
+    reach_lo, reach_hi = min(lo, shadow.last_close), max(h, shadow.last_close)
+    if not any(reach_lo <= level <= reach_hi for level, _, _ in _resting(shadow.state)):
+        state, actions = on_tick(shadow.state, h, lo, c, ts, replace(exits, tp_mode="exchange"))
+        return _act(replace(shadow, state=state, last_close=c), actions, c, costs)
     path = (o, h, lo, c) if abs(h - o) <= abs(o - lo) else (o, lo, h, c)
     segments = [(shadow.last_close, o, True)]
     segments += [(a, b, False) for a, b in zip(path, path[1:], strict=False)]

@@ -9,6 +9,7 @@ from loguru import logger
 
 from quantum_trader.bus.bus import Bus
 from quantum_trader.bus.messages import CandleEvent, Features, SignalEvent, Topic
+from quantum_trader.core.buckets import Aggregator
 from quantum_trader.core.ensemble import (
     WARMUP,
     EnsembleCall,
@@ -17,7 +18,7 @@ from quantum_trader.core.ensemble import (
     ensemble_series,
 )
 from quantum_trader.core.history import SymbolHistory
-from quantum_trader.core.types import Consensus, ModelVote, Side, Signal, Vote
+from quantum_trader.core.types import Candle, Consensus, ModelVote, Side, Signal, Vote
 from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.signals.benchmark import PerformanceBenchmarker
 from quantum_trader.signals.calibrator import Calibrator
@@ -56,11 +57,28 @@ class SignalService:
         self.funding: dict[str, float] = {}
         self.generated = 0
         self.reference: Reference | None = None  # the divergence's other venue (if any)
+        #: decide on candles of this timeframe, aggregated from the feed's finer ones (backtests
+        #: and replays of 1m files on the live 15m); 0: on the feed's candles
+        self.decide_ms = 0
+        self.buckets: dict[str, Aggregator] = {}
+
+    def decision_ms(self, feed_ms: int) -> int:
+        return self.decide_ms if self.decide_ms > feed_ms else feed_ms
+
+    def decision_candle(self, event: CandleEvent) -> Candle | None:
+        """The decision candle this feed candle completes (itself when not aggregating)."""
+        if self.decision_ms(event.timeframe_ms) == event.timeframe_ms:
+            return event.candle
+        agg = self.buckets.get(event.symbol)
+        if agg is None:
+            agg = self.buckets[event.symbol] = Aggregator(self.decide_ms, event.timeframe_ms)
+        return agg.add(event.candle)
 
     def history(self, event: CandleEvent) -> SymbolHistory:
         h = self.histories.get(event.symbol)
         if h is None:
-            window = max(60, int(self.volatility_days * 86_400_000 // event.timeframe_ms))
+            tf = self.decision_ms(event.timeframe_ms)
+            window = max(60, int(self.volatility_days * 86_400_000 // tf))
             h = SymbolHistory(capacity=window + 30, vol_window=window)
             self.histories[event.symbol] = h
         return h
@@ -70,24 +88,28 @@ class SignalService:
         return {s: h.atr_pct for s, h in self.histories.items() if h.count}
 
     async def on_candle(self, event: CandleEvent) -> None:
-        h = self.history(event)
-        h.append(event.candle)
         if event.funding_rate is not None:
             self.funding[event.symbol] = event.funding_rate
-        close_ts = event.candle.ts + event.timeframe_ms
+        candle = self.decision_candle(event)
+        if candle is None:  # inside a decision candle: exits and fills see it, signals do not
+            return
+        tf = self.decision_ms(event.timeframe_ms)
+        h = self.history(event)
+        h.append(candle)
+        close_ts = candle.ts + tf
         self.calibrator.resolve(event.symbol, h.close, close_ts)
         self.benchmark.resolve(event.symbol, h.close, close_ts)
         if h.count < WARMUP:
             return
-        call = await self._call(event, h)
+        call = await self._call(event.symbol, candle, h)
         for alert in self.benchmark.take_alerts():  # a latency or error trend (Phase 3C)
             log.warning("{} {}: {}", alert.module, alert.status, alert.message)
             await self.bus.publish(Topic.HEALTH_ALERT, alert)
         if call is None or call.side is None:
             return
-        self._track(event.symbol, call, h.close, close_ts + HORIZON_BARS * event.timeframe_ms)
+        horizon_ms = HORIZON_BARS * tf
+        self._track(event.symbol, call, h.close, close_ts + horizon_ms)
         calibration = self.calibrator.calibrate(call.confidence)
-        horizon_ms = HORIZON_BARS * event.timeframe_ms
         self.calibrator.track(
             event.symbol, call.side, h.close, close_ts + horizon_ms, call.confidence
         )
@@ -144,9 +166,9 @@ class SignalService:
             if v.vote is not Vote.FLAT and self.external is None:
                 self.benchmark.track(symbol, v.model, Side(v.vote.value), price, due_ts)
 
-    async def _call(self, event: CandleEvent, h: SymbolHistory) -> EnsembleCall | None:
+    async def _call(self, symbol: str, candle: Candle, h: SymbolHistory) -> EnsembleCall | None:
         if self.external is None:
-            whole = self.precomputed.get(event.symbol)
+            whole = self.precomputed.get(symbol)
             if whole is not None:
                 self.health.ok("signals")
                 self.benchmark.call("ensemble", 0.0, True)  # in-process: no latency to speak of
@@ -161,9 +183,7 @@ class SignalService:
             self.benchmark.call("ensemble", 0.0, True)
             return call_at(series, series.votes.shape[0] - 1)
         started = time.perf_counter()
-        answer = await self.external.ask(
-            event.symbol, event.candle.close, event.candle.volume, self.timeframe
-        )
+        answer = await self.external.ask(symbol, candle.close, candle.volume, self.timeframe)
         latency_ms = (time.perf_counter() - started) * 1000
         if answer is None:
             self.health.error("signals", self.external.last_error)

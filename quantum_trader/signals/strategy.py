@@ -235,7 +235,7 @@ class StrategyService:
 
     def _gate(self, symbol: str, d: Decision) -> GateVerdict | None:
         """The edge gate's verdict for an accepted decision (None: no gate, or refused)."""
-        if self.edge is None or not d.accepted:  # off: traded at full size, still measured
+        if self.edge is None or not self.edge.enabled or not d.accepted:  # off: no shadows
             return None
         return self.edge.verdict(symbol)
 

@@ -1,6 +1,7 @@
 """Symbol risk from the measured volatility rank changes the leverage decided: the same signal on
 the most volatile of three symbols gets 1/1.25 of the leverage factor the calmest gets 1/0.75 of;
-a configured symbol_risk wins over the rank. Through the strategy's own decision path."""
+a configured symbol_risk wins over the rank. Through the strategy's own decision path. (And the
+pipeline refuses a decision timeframe that is not a whole multiple of the feed's.)"""
 
 from __future__ import annotations
 
@@ -41,3 +42,11 @@ async def test_the_most_volatile_symbol_gets_less_leverage() -> None:
 async def test_a_configured_symbol_risk_wins_over_the_rank() -> None:
     assert await factor(SYMS[2], symbol_risk={SYMS[2]: 0.5}) == pytest.approx(2.0)
     assert await factor(SYMS[2], symbol_risk_from="config") == pytest.approx(1.0)
+
+
+def test_a_decision_timeframe_that_is_not_a_multiple_of_the_feed_is_refused() -> None:
+    from quantum_trader.settings import ConfigError
+
+    feed = ScriptedFeed(SYMS[0], [], T, timeframe_ms=120_000)
+    with pytest.raises(ConfigError, match="whole multiple"):
+        build_pipeline(Settings(signals={"decision_timeframe": "5m"}), feed)

@@ -146,3 +146,27 @@ def test_the_edge_gate_decides_the_same_skipping_or_not(tmp_path: Path) -> None:
     gate_full, gate_fast = full.pipeline.strategy.edge, fast.pipeline.strategy.edge
     assert gate_full is not None and gate_fast is not None
     assert gate_fast.returns == gate_full.returns
+
+
+@needs_data
+@pytest.mark.parametrize("force", [0.0, 0.95])
+def test_deciding_on_15m_candles_of_a_1m_file(tmp_path: Path, force: float) -> None:
+    """Decisions on 15m candles resampled from the 1m file, exits and fills on every 1m candle:
+    skipping equals every candle, and the decisions are on the 15m grid."""
+    eager = {"window": 500, "prior": 20.0}
+    settings = Settings(
+        signals={"force_confidence": force, "decision_timeframe": "15m"},
+        leverage={"max_leverage": 80},
+        calibration=eager,
+    )
+    full, fast = _both(settings, [load_candles(BTC)], {}, tmp_path)
+    _same(full, fast, 1 if not force else 30)
+    assert all((t.entry_ts // 60_000) % 15 == 0 for t in fast.recorder.trades)  # 15m closes
+    exits_inside = [t for t in fast.recorder.trades if (t.exit_ts // 60_000) % 15 != 0]
+    assert exits_inside  # an exit between two decision closes: the 1m candles are walked
+
+
+def test_two_symbols_deciding_on_5m_candles_of_1m_files(tmp_path: Path) -> None:
+    settings = Settings(signals={"force_confidence": 0.9, "decision_timeframe": "5m"})
+    full, fast = _both(settings, _overlapping(tmp_path), {}, tmp_path)
+    _same(full, fast, 20)
