@@ -134,7 +134,10 @@ class FakeBinance:
 
     @staticmethod
     def _private(path: str) -> bool:
-        public = ("/ping", "/time", "/exchangeInfo", "/klines", "/premiumIndex", "/ticker/price")
+        public = (
+            "/ping", "/time", "/exchangeInfo", "/klines", "/premiumIndex", "/ticker/price",
+            "/ticker/24hr",
+        )  # fmt: skip
         return not path.endswith(public)
 
     def _api_key(self, request: web.Request) -> None:
@@ -179,6 +182,11 @@ class FakeBinance:
                 "interestRate": "0.0001",
                 "time": a.now_ms,
             }
+        if tail == "v1/ticker/24hr":  # a reference venue's public ticker (ccxt fetch_ticker)
+            m, now = a.market(q["symbol"]), a.now_ms
+            return {"symbol": m.symbol, "lastPrice": f"{m.price}", "openPrice": f"{m.price}",
+                    "highPrice": f"{m.price}", "lowPrice": f"{m.price}", "volume": "0",
+                    "quoteVolume": "0", "openTime": now - 86_400_000, "closeTime": now}  # fmt: skip
         if tail == "v1/leverageBracket":
             return self._brackets(q.get("symbol"))
         if tail == "v1/positionSide/dual":
