@@ -8,7 +8,7 @@ import json
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,9 @@ from quantum_trader.backtest.report import write_all, write_trades
 from quantum_trader.backtest.runner import BacktestRun, run_backtest
 from quantum_trader.core.edge import normalise_symbol, parse_ts
 from quantum_trader.core.errors import InvalidInput
+from quantum_trader.feeds.discover import discover
 from quantum_trader.feeds.loader import (
+    MAX_JUMP,
     CandleSeries,
     DataFileError,
     load_candles,
@@ -39,7 +41,21 @@ def add_backtest_parser(
 ) -> None:
     p = sub.add_parser("backtest", help="recorded candles through the daemon's own decisions")
     common(p)
-    p.add_argument("--data", nargs="+", required=True, metavar="FILE", help="candle files")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", nargs="+", metavar="FILE", help="candle files")
+    source.add_argument(
+        "--datadir",
+        metavar="DIR",
+        help="every symbol's candle file under DIR (freqtrade's layout too), funding beside",
+    )
+    p.add_argument("--symbol", help="the market of a single --data file whose name does not say")
+    p.add_argument(
+        "--max-jump",
+        type=float,
+        default=MAX_JUMP,
+        help=f"quarantine a candle whose close jumps beyond this factor of the last good one, "
+        f"or whose high/low exceeds it (default {MAX_JUMP:g})",
+    )
     p.add_argument("--funding", nargs="*", default=[], metavar="FILE", help="funding-rate files")
     p.add_argument(
         "--reference",
@@ -84,6 +100,7 @@ def _slice(s: CandleSeries, start: int | None, end: int | None) -> CandleSeries:
         s.source,
         s.skipped,
         s.skipped_count,
+        s.duplicates,
     )
 
 
@@ -114,7 +131,20 @@ def _load(args: argparse.Namespace) -> list[CandleSeries]:
     start = parse_ts(args.start, "--from") if args.start else None
     end = parse_ts(args.end, "--to") if args.end else None
     wanted = {normalise_symbol(s) for s in args.symbols} if args.symbols else None
-    series = [_slice(load_candles(path), start, end) for path in args.data]
+    named = normalise_symbol(args.symbol) if args.symbol else None
+    if named and (args.datadir or len(args.data) != 1):
+        raise InvalidInput("--symbol", "names the market of a single --data file")
+    if args.datadir:
+        found = discover(Path(args.datadir), args.timeframe, wanted)
+        for line in found.ignored:
+            print(f"  datadir    ignored {line}")
+        args.data = [str(p) for p in found.candles.values()]
+        args.funding = args.funding or [str(p) for p in found.funding.values()]
+    if not args.max_jump > 1:
+        raise InvalidInput("--max-jump", f"must be above 1, got {args.max_jump}")
+    series = [
+        _slice(load_candles(path, named, max_jump=args.max_jump), start, end) for path in args.data
+    ]
     series = [s for s in series if (wanted is None or s.symbol in wanted) and len(s)]
     if not series:
         raise InvalidInput("--data", "no candles left after --symbols/--from/--to")
@@ -169,7 +199,7 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
     settings = stress_overrides(args, settings)
     series = _load(args)
     run = _run(settings, args, series)
-    m, rec = run.metrics, run.recorder
+    m, rec = replace(run.metrics, data=data_quality(series)), run.recorder
     out = Path(args.out)
     title = f"qtrader backtest — {', '.join(s.symbol for s in series)}"
     if args.no_report:
@@ -205,6 +235,7 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
         f"  by model   {models or 'no trades'} (a trade counts for each model that voted it)\n"
         f"{_edge_lines(m.edge)}"
         f"  decided    {_decided(settings, series)}\n"
+        f"{_data_lines(m.data)}"
         f"  results    {out}/"
     )
     return 0
@@ -226,12 +257,44 @@ def _edge_lines(edge: dict[str, Any]) -> str:
 def _decided(settings: Settings, series: list[CandleSeries]) -> str:
     live = settings.signals.timeframe
     tf = settings.signals.decision_timeframe
-    files = sorted({f"{s.timeframe_ms // 60_000}m" for s in series})
-    if tf and tf not in files:
-        return f"on {tf} candles resampled from the file's {', '.join(files)}; exits on every one"
-    if live in files and (not tf or tf == live):
+    steps = sorted({s.timeframe_ms for s in series})
+    files = [f"{ms // 60_000}m" if ms < 3_600_000 else f"{ms // 3_600_000}h" for ms in steps]
+    if tf:
+        finer = [f for f in files if f != tf]
+        text = f"on {tf} candles"
+        if finer:
+            text += f" resampled from the file's {', '.join(finer)}; exits on every one"
+        return text if tf == live else f"{text}; live decides on {live}"
+    if files == [live]:
         return f"on the file's {live} candles, the live timeframe"
     return (
         f"on the file's {', '.join(files)} candles; live decides on {live} "
         f"(--timeframe {live} to decide as live does)"
     )
+
+
+def data_quality(series: list[CandleSeries]) -> dict[str, Any]:
+    return {
+        s.source or s.symbol: {
+            "candles": len(s),
+            "refused": s.skipped_count,
+            "duplicates_dropped": s.duplicates,
+            "first_refused": list(s.skipped),
+        }
+        for s in series
+    }
+
+
+def _data_lines(data: dict[str, Any]) -> str:
+    out = []
+    for name, d in data.items():
+        text = f"  data       {name}: {d['candles']:,} candles"
+        if d["refused"]:
+            first = "; ".join(d["first_refused"][:3])
+            text += f", {d['refused']:,} rows refused ({first}{'; …' if d['refused'] > 3 else ''})"
+        if d["duplicates_dropped"]:
+            text += f", {d['duplicates_dropped']:,} identical duplicates dropped"
+        if not d["refused"] and not d["duplicates_dropped"]:
+            text += ", none refused"
+        out.append(text + "\n")
+    return "".join(out)

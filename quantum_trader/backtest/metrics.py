@@ -61,6 +61,9 @@ class Metrics:
     #: the edge gate: decisions per action (trade/probe/shadow), shadow trades closed, and per
     #: symbol its measured edge and verdict at the end (:meth:`EdgeGate.status`)
     edge: dict[str, Any] = field(default_factory=dict)
+    #: per data file: candles used, rows refused (unparsable, inconsistent, conflicting
+    #: duplicates, quarantined jumps) with the first reasons, identical duplicates dropped
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 def drawdown(equity: Sequence[float] | npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

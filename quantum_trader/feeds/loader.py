@@ -1,10 +1,14 @@
 """Load recorded candles from what traders have on disk into numpy arrays.
 
-Formats (detected from the header / content):
+Formats (from the file's name, then its header / content; :mod:`formats` reads them):
 - CSV with a header naming ``open_time`` / ``timestamp_ms`` / ``timestamp`` / ``date`` / ``time``
-  (ISO-8601 or epoch ms/µs/s) and ``open, high, low, close[, volume]`` (quoted or not);
-- Binance kline exports (no header: open_time, o, h, l, c, v, close_time, …; ms or µs);
-- freqtrade JSON (``[[ts_ms, o, h, l, c, v], …]``).
+  (ISO-8601 or epoch ms/µs/s) and ``open, high, low, close[, volume]`` (quoted or not), plain,
+  gzipped or as the one CSV of a Binance Vision zip;
+- Binance kline exports (no header: open_time, o, h, l, c, v, close_time, …; s, ms or µs);
+- freqtrade JSON (``[[ts_ms, o, h, l, c, v], …]``, also ``.json.gz``), feather and parquet.
+The symbol comes from ``symbol=`` or the name: ``BTCUSDT-1m-2023-03.csv``, freqtrade's
+``BTC_USDT-1m.feather`` / ``BTC_USDT_USDT-1h-futures.feather``, an exchange prefix
+(``binance_BTCUSDC_1m.csv``) dropped.
 A funding file is a candle-shaped CSV whose rate sits in the ``open`` column (``funding_rate`` or
 ``last_funding_rate`` headers also work). Bad rows are skipped, counted and reported with their
 line numbers; a file without a single good row is an error.
@@ -12,7 +16,7 @@ line numbers; a file without a single good row is an error.
 
 from __future__ import annotations
 
-import json
+import io
 import math
 import re
 from dataclasses import dataclass, field
@@ -24,14 +28,21 @@ import numpy.typing as npt
 from quantum_trader.core.edge import normalise_symbol, parse_ts
 from quantum_trader.core.errors import InvalidInput
 from quantum_trader.core.types import MAX_TS_MS, MIN_TS_MS
+from quantum_trader.feeds.formats import (
+    TABLES,
+    DataFileError,
+    epoch_ms,
+    json_rows,
+    kind_of,
+    read_table,
+    read_text,
+)
+
+__all__ = ["CandleSeries", "DataFileError", "FundingSeries", "load_candles", "load_funding"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 _TIME_NAMES = ("open_time", "timestamp_ms", "timestamp", "date", "time", "calc_time", "ts")
-
-
-class DataFileError(InvalidInput):
-    """A data file that cannot be used at all."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +57,8 @@ class CandleSeries:
     volume: F64
     source: str = ""
     skipped: tuple[str, ...] = field(default=())  # "line N: reason" for each bad row (first 20)
-    skipped_count: int = 0
+    skipped_count: int = 0  # rows refused: unparsable, inconsistent, conflicting, quarantined
+    duplicates: int = 0  # identical repeated rows dropped
 
     def __len__(self) -> int:
         return int(self.ts.size)
@@ -66,20 +78,53 @@ def _to_ms(value: str) -> int:
     return parse_ts(text, "time")
 
 
+_EXCHANGES = ("binanceusdm", "binance", "bybit", "okx", "bitget", "kraken", "kucoin", "gate")
+_QUOTES = ("USDT", "USDC", "BUSD", "BTC", "ETH", "EUR", "USD")
+
+
 def symbol_from_name(path: Path) -> str:
-    match = re.match(r"([A-Za-z0-9]+?)(USDT|USDC|BUSD)", path.name.upper().replace("_", ""))
-    if not match:
-        raise DataFileError("symbol", f"cannot tell the symbol from the file name {path.name!r}")
-    return normalise_symbol(match.group(1) + match.group(2))
+    """``BTCUSDT-1m-2023-03.csv``, ``BTC_USDT-1m.feather``, ``BTC_USDT_USDT-1h-futures.feather``
+    and ``binance_BTCUSDC_1m.csv`` name their markets; a market that is not USDT/USDC-margined
+    is named in the error, as is a name that says nothing."""
+    name = path.name.split(".")[0]
+    for ex in _EXCHANGES:  # an exchange prefix: binance_BTCUSDC_…
+        if name.lower().startswith(ex + "_"):
+            name = name[len(ex) + 1 :]
+            break
+    pair = name.split("-")[0]
+    parts = [x for x in pair.upper().split("_") if x]
+    if len(parts) >= 2 and parts[0].isalnum() and parts[1].isalnum() and parts[1][0].isalpha():
+        text = f"{parts[0]}/{parts[1]}"  # freqtrade: BASE_QUOTE[_SETTLE]
+    else:
+        match = re.match(r"([A-Z0-9]+?)(USDT|USDC|BUSD)", pair.upper().replace("_", ""))
+        if not match:
+            raise DataFileError(
+                "symbol", f"cannot tell the symbol from the file name {path.name!r} (--symbol)"
+            )
+        text = match.group(1) + match.group(2)
+    try:
+        symbol = normalise_symbol(text)
+    except InvalidInput:
+        symbol = ""
+    if symbol.split(":")[-1] not in ("USDT", "USDC"):
+        raise DataFileError(
+            "symbol", f"{path.name}: {text} is not a USDT/USDC-margined perpetual (--symbol)"
+        )
+    return symbol
 
 
-def _layout(path: Path) -> tuple[str, int, list[int] | None]:
+def timeframe_from_name(path: Path) -> str | None:
+    """``1m``, ``15m``, ``1h`` … from the name (``BTC_USDT-15m.feather``), if it says."""
+    match = re.search(r"[-_](\d+[mhdw])(?=[-_.])", path.name)
+    return match.group(1) if match else None
+
+
+def _layout(path: Path, text: str) -> tuple[str, int, list[int] | None]:
     """("json" | "csv", first data line number, column indices or None for a headerless
     Binance export), from the first line only."""
-    with path.open(encoding="utf-8-sig") as handle:
-        first = next((line for line in handle if line.strip()), "")
+    first = next((line for line in text.splitlines() if line.strip()), "")
     if not first:
-        raise DataFileError("file", f"{path} is empty")
+        raise DataFileError("file", f"{path.name} is empty")
     if first.lstrip().startswith("["):
         return "json", 1, [0, 1, 2, 3, 4, 5]
     head = [c.strip().strip('"').lower() for c in first.split(",")]
@@ -88,10 +133,9 @@ def _layout(path: Path) -> tuple[str, int, list[int] | None]:
     return "csv", 1, None
 
 
-def _rows(path: Path, kind: str, first_line: int) -> list[list[str]]:
-    text = path.read_text(encoding="utf-8-sig")
+def _rows(path: Path, text: str, kind: str, first_line: int) -> list[list[str]]:
     if kind == "json":
-        return [[str(x) for x in row[:6]] for row in json.loads(text)]
+        return json_rows(path, text)
     lines = [line for line in text.splitlines() if line.strip()]
     return [line.split(",") for line in lines[first_line - 1 :]]
 
@@ -112,12 +156,12 @@ def _columns(head: list[str], path: Path) -> list[int]:
     return [time_col, *wanted, volume]
 
 
-def _fast(path: Path, header: bool, cols: list[int]) -> npt.NDArray[np.float64] | None:
+def _fast(text: str, header: bool, cols: list[int]) -> npt.NDArray[np.float64] | None:
     """numpy's C parser for all-numeric files (epoch timestamps); None when it cannot."""
     use = [c for c in cols if c >= 0]
     try:
         arr = np.loadtxt(
-            path,
+            io.StringIO(text),
             delimiter=",",
             skiprows=1 if header else 0,
             usecols=use,
@@ -132,13 +176,6 @@ def _fast(path: Path, header: bool, cols: list[int]) -> npt.NDArray[np.float64] 
     return arr
 
 
-def _epoch_ms(raw: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Seconds, milliseconds, microseconds or nanoseconds → milliseconds, value by value."""
-    return np.where(
-        raw > 1e17, raw / 1e6, np.where(raw > 1e14, raw / 1e3, np.where(raw < 1e11, raw * 1e3, raw))
-    )
-
-
 def _check_rows(arr: npt.NDArray[np.float64], ohlc: bool) -> npt.NDArray[np.bool_]:
     """True for rows that fail; the same rules as the row-by-row path."""
     ts, o, h, lo, c, v = arr.T
@@ -146,20 +183,77 @@ def _check_rows(arr: npt.NDArray[np.float64], ohlc: bool) -> npt.NDArray[np.bool
     if ohlc:
         with np.errstate(invalid="ignore"):
             bad |= (np.minimum(np.minimum(o, lo), c) <= 0) | (h < np.maximum(np.maximum(o, c), lo))
-            bad |= (lo > np.minimum(o, c)) | (v < 0)
+            bad |= (lo > np.minimum(o, c)) | (v < 0) | (h > MAX_PRICE)
     out: npt.NDArray[np.bool_] = bad
     return out
 
 
+MAX_JUMP = 5.0  # a close beyond 5× (or under 1/5 of) the last good one is not a market move
+MAX_PRICE = 1e12  # USDT: no market trades above it; 1e300 is a corrupt file, not a price
+
+
+def _duplicates(arr: F64, lines: I64, bad: list[str]) -> tuple[F64, I64, int, int]:
+    """Sorted by time: identical repeats are dropped (counted), conflicting ones all refused."""
+    _, start, count = np.unique(arr[:, 0], return_index=True, return_counts=True)
+    if (count == 1).all():
+        return arr, lines, 0, 0
+    drop = np.zeros(arr.shape[0], dtype=bool)
+    identical = conflicting = 0
+    for i, n in zip(start[count > 1], count[count > 1], strict=True):
+        group = arr[i : i + n]
+        if (group == group[0]).all():
+            drop[i + 1 : i + n], identical = True, identical + n - 1
+            continue
+        drop[i : i + n], conflicting = True, conflicting + n
+        if len(bad) < 20:
+            others = ", ".join(str(x) for x in lines[i + 1 : i + n])
+            bad.append(f"line {lines[i]}: conflicting duplicates (lines {others}), all refused")
+    return arr[~drop], lines[~drop], int(identical), int(conflicting)
+
+
+def _jumps(arr: F64, lines: I64, max_jump: float, bad: list[str]) -> tuple[F64, I64, int]:
+    """A candle whose close jumps beyond ``max_jump``× the last good close, or whose range
+    spans more than that (high / low), is quarantined; the next candles compare with the last
+    good one."""
+    close, high, low = arr[:, 4], arr[:, 2], arr[:, 3]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = close[1:] / close[:-1]
+        wide = high / low > max_jump
+    suspect = np.flatnonzero(wide | np.r_[False, (ratio > max_jump) | (ratio < 1 / max_jump)])
+    out = np.zeros(arr.shape[0], dtype=bool)
+    for j in suspect:
+        p = j - 1
+        while p >= 0 and out[p]:
+            p -= 1
+        r = close[j] / close[p] if p >= 0 else 1.0
+        if wide[j] or not 1 / max_jump <= r <= max_jump:
+            out[j] = True
+            if len(bad) < 20:
+                what = f"range ×{high[j] / low[j]:.3g}" if wide[j] else f"jump ×{r:.3g}"
+                bad.append(f"line {lines[j]}: {what} beyond {max_jump:g}×, quarantined")
+    return arr[~out], lines[~out], int(out.sum())
+
+
 def _series(
-    p: Path, symbol: str | None, arr: npt.NDArray[np.float64], bad: list[str], bad_count: int
+    p: Path,
+    symbol: str | None,
+    arr: F64,
+    lines: I64,
+    bad: list[str],
+    bad_count: int,
+    ohlc: bool = True,
+    max_jump: float = MAX_JUMP,
 ) -> CandleSeries:
     if arr.shape[0] == 0:
         raise DataFileError("file", f"{p.name}: no valid rows ({'; '.join(bad[:3])})")
-    arr = arr[np.argsort(arr[:, 0], kind="stable")]
-    keep = np.ones(arr.shape[0], dtype=bool)
-    keep[1:] = arr[1:, 0] != arr[:-1, 0]
-    arr = arr[keep]
+    order = np.argsort(arr[:, 0], kind="stable")
+    arr, lines = arr[order], lines[order]
+    arr, lines, identical, conflicting = _duplicates(arr, lines, bad)
+    quarantined = 0
+    if ohlc and arr.shape[0]:
+        arr, lines, quarantined = _jumps(arr, lines, max_jump, bad)
+    if arr.shape[0] == 0:
+        raise DataFileError("file", f"{p.name}: no valid rows ({'; '.join(bad[:3])})")
     times: I64 = arr[:, 0].astype(np.int64)
     step = int(np.median(np.diff(times))) if times.size > 1 else 60_000
     return CandleSeries(
@@ -173,30 +267,33 @@ def _series(
         volume=arr[:, 5].copy(),
         source=p.name,
         skipped=tuple(bad),
-        skipped_count=bad_count,
+        skipped_count=bad_count + conflicting + quarantined,
+        duplicates=identical,
     )
 
 
-def load_candles(path: str | Path, symbol: str | None = None, ohlc: bool = True) -> CandleSeries:
+def load_candles(
+    path: str | Path, symbol: str | None = None, ohlc: bool = True, max_jump: float = MAX_JUMP
+) -> CandleSeries:
     """``ohlc=False`` reads a series that only borrows the candle layout (funding rates)."""
     p = Path(path)
     if not p.is_file():
         raise DataFileError("file", f"{p}: not found")
-    try:
-        kind, first_line, found = _layout(p)
-        cols = found or [0, 1, 2, 3, 4, 5]
-        fast = _fast(p, first_line == 2, cols) if kind == "csv" else None
-        rows = _rows(p, kind, first_line) if fast is None else []
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataFileError("file", f"{p.name}: unreadable ({exc})") from None
+    if kind_of(p) in TABLES:
+        table = read_table(p, ohlc)
+        return _checked(p, symbol, table, ohlc, 1, "row", max_jump)
+    text = read_text(p)
+    kind, first_line, found = _layout(p, text)
+    if kind_of(p) in (".json", ".json.gz"):
+        kind, first_line, found = "json", 1, [0, 1, 2, 3, 4, 5]
+    cols = found or [0, 1, 2, 3, 4, 5]
+    fast = _fast(text, first_line == 2, cols) if kind == "csv" else None
     if fast is not None:
-        fast[:, 0] = np.round(_epoch_ms(fast[:, 0]))
-        failed = _check_rows(fast, ohlc)
-        lines = np.flatnonzero(failed) + first_line
-        bad = [f"line {n}: non-finite, out-of-range or inconsistent candle" for n in lines[:20]]
-        return _series(p, symbol, fast[~failed], bad, int(failed.sum()))
+        return _checked(p, symbol, fast, ohlc, first_line, "line", max_jump)
+    rows = _rows(p, text, kind, first_line)
     good: list[tuple[int, float, float, float, float, float]] = []
-    bad = []
+    numbers: list[int] = []
+    bad: list[str] = []
     bad_count = 0
     for n, row in enumerate(rows, start=first_line):
         try:
@@ -206,15 +303,33 @@ def load_candles(path: str | Path, symbol: str | None = None, ohlc: bool = True)
             v = float(v_text) if v_text else 0.0
             if not all(math.isfinite(x) for x in (o, h, lo, c, v)):
                 raise ValueError("non-finite value")
+            if ohlc and h > MAX_PRICE:
+                raise ValueError(f"price {h:g} beyond {MAX_PRICE:g}")
             if ohlc and (min(o, lo, c) <= 0 or h < max(o, c, lo) or lo > min(o, c) or v < 0):
                 raise ValueError(f"inconsistent candle o={o} h={h} l={lo} c={c} v={v}")
             good.append((ts, o, h, lo, c, v))
+            numbers.append(n)
         except (ValueError, IndexError, InvalidInput) as exc:
             bad_count += 1
             if len(bad) < 20:
                 bad.append(f"line {n}: {exc}")
     arr = np.array(good, dtype=np.float64).reshape(-1, 6)
-    return _series(p, symbol, arr, bad, bad_count)
+    lines = np.array(numbers, dtype=np.int64)
+    return _series(p, symbol, arr, lines, bad, bad_count, ohlc, max_jump)
+
+
+def _checked(
+    p: Path, symbol: str | None, arr: F64, ohlc: bool, first: int, unit: str, max_jump: float
+) -> CandleSeries:
+    arr[:, 0] = np.round(epoch_ms(arr[:, 0]))
+    failed = _check_rows(arr, ohlc)
+    numbers = np.arange(arr.shape[0], dtype=np.int64) + first
+    bad = [
+        f"{unit} {n}: non-finite, out-of-range or inconsistent candle" for n in numbers[failed][:20]
+    ]
+    return _series(
+        p, symbol, arr[~failed], numbers[~failed], bad, int(failed.sum()), ohlc, max_jump
+    )
 
 
 @dataclass(frozen=True)
