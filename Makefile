@@ -17,8 +17,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check quantum_trader tests bench
-	$(BIN)/ruff format --check quantum_trader tests bench
+	$(BIN)/ruff check quantum_trader tests bench examples
+	$(BIN)/ruff format --check quantum_trader tests bench examples
 	$(BIN)/mypy
 
 pytest: $(STAMP)

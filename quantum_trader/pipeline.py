@@ -51,6 +51,7 @@ from quantum_trader.settings import TIMEFRAME_MS, ConfigError, Settings
 from quantum_trader.signals.calibrator import Calibrator
 from quantum_trader.signals.edge_gate import EdgeGate
 from quantum_trader.signals.http_source import HttpSignalSource
+from quantum_trader.signals.plugins import load_models
 from quantum_trader.signals.service import SignalService
 from quantum_trader.signals.strategy import StrategyService
 from quantum_trader.sizing.sizer import FallbackSizer, Sizer
@@ -204,6 +205,7 @@ def build_pipeline(
         sig.force_confidence,
     )
     timeframe_ms = getattr(feed, "timeframe_ms", None)
+    signals.models = load_models(sig.models)
     signals.decide_ms = TIMEFRAME_MS.get(sig.decision_timeframe, 0)
     if signals.decide_ms and timeframe_ms:
         try:

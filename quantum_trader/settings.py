@@ -127,6 +127,8 @@ class SignalSettings(Section):
     #: backtest of a 1m file deciding on 15m as the live daemon does; exits still walk every
     #: feed candle); "" decides on the feed's own candles
     decision_timeframe: Literal["", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h"] = ""
+    #: the ensemble's models: built-ins by name, user models as "module:Name" or "file.py:Name"
+    models: tuple[str, ...] = ("trend", "momentum", "breakout", "mean_reversion")
     min_confidence: float = Field(0.65, ge=0, le=1)
     allowed_consensus: tuple[Consensus, ...] = (Consensus.UNANIMOUS, Consensus.STRONG)
     high_vol_atr_pct: float = Field(0.05, ge=0, le=1)

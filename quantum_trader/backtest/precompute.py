@@ -22,8 +22,10 @@ from quantum_trader.core.calibration import (
     calibrate_binned,
     calibrate_confidence,
 )
-from quantum_trader.core.ensemble import WARMUP, EnsembleSeries, ensemble_series
+from quantum_trader.core.ensemble import EnsembleSeries
 from quantum_trader.core.features import wilder_atr
+from quantum_trader.core.models import BUILTIN, Bars, SignalModel, models_series
+from quantum_trader.core.models import DEFAULT as DEFAULT_NAMES
 from quantum_trader.core.types import Side
 from quantum_trader.feeds.loader import CandleSeries
 from quantum_trader.signals.calibrator import Calibrator
@@ -31,6 +33,7 @@ from quantum_trader.signals.service import HORIZON_BARS
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
+DEFAULT_MODELS = tuple(BUILTIN[n] for n in DEFAULT_NAMES)
 CONSENSUS = ("UNANIMOUS", "STRONG", "SPLIT", "WEAK")
 
 
@@ -57,20 +60,25 @@ def decision_series(feed: CandleSeries, decide_ms: int = 0) -> tuple[CandleSerie
     return feed, np.arange(len(feed), dtype=np.int64)
 
 
-def symbol_calls(feed: CandleSeries, decide_ms: int = 0) -> SymbolCalls:
+def symbol_calls(
+    feed: CandleSeries, decide_ms: int = 0, models: tuple[SignalModel, ...] = DEFAULT_MODELS
+) -> SymbolCalls:
     s, bars = decision_series(feed, decide_ms)
     atr = wilder_atr(s.high, s.low, s.close)
     atr_pct = atr / s.close
-    ens = ensemble_series(s.high, s.low, s.close, atr_pct)
+    ens = models_series(models, Bars(s.open, s.high, s.low, s.close, s.volume, atr_pct))
     votes, probs = ens.votes, np.clip(ens.probs, 0.0, 1.0)
+    n_models = votes.shape[1]
     valid: npt.NDArray[np.bool_] = np.asarray(~np.isnan(votes).any(axis=1))
-    valid[: WARMUP - 1] = False
+    valid[: ens.warmup - 1] = False
     n_long = (votes > 0).sum(axis=1)
     n_short = (votes < 0).sum(axis=1)
     side = np.where(valid & (n_long != n_short), np.where(n_long > n_short, 1, -1), 0)
     agree = np.maximum(n_long, n_short)
-    consensus = np.where(
-        agree == 4, 0, np.where(agree * 4 >= 12, 1, np.where(n_long == n_short, 2, 3))
+    consensus = np.where(  # consensus_of, vectorised: UNANIMOUS, STRONG (≥ ¾), SPLIT, WEAK
+        agree == n_models,
+        0,
+        np.where(agree * 4 >= 3 * n_models, 1, np.where(n_long == n_short, 2, 3)),
     )
     consensus = np.where(valid, consensus, 3)
     total = np.zeros(votes.shape[0])
@@ -78,7 +86,7 @@ def symbol_calls(feed: CandleSeries, decide_ms: int = 0) -> SymbolCalls:
         total = total + np.where(votes[:, m] * side > 0, probs[:, m], 0.0)
     count = np.where(side > 0, n_long, n_short).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        confidence = np.where(side != 0, total / count * (0.85 + 0.15 * count / 4), 0.0)
+        confidence = np.where(side != 0, total / count * (0.85 + 0.15 * count / n_models), 0.0)
     return SymbolCalls(
         s,
         atr,
@@ -191,10 +199,11 @@ def timeline(
     min_bin: int = MIN_BIN,
     prior: float = PRIOR,
     decide_ms: int = 0,
+    models: tuple[SignalModel, ...] = DEFAULT_MODELS,
 ) -> Timeline:
     """``decide_ms``: decide on candles of this timeframe, resampled from the feed's (events stay
     the feed's candles: a decision bar's signal is at the feed bar that completes it)."""
-    calls = [symbol_calls(s, decide_ms) for s in series]
+    calls = [symbol_calls(s, decide_ms, models) for s in series]
     ts = np.concatenate([c.feed.ts for c in calls])
     sym = np.concatenate([np.full(len(c.feed), k) for k, c in enumerate(calls)])
     bar = np.concatenate([np.arange(len(c.feed)) for c in calls])

@@ -12,10 +12,11 @@ from typing import Any
 
 from quantum_trader.backtest.fastforward import FastForward
 from quantum_trader.backtest.metrics import Metrics, compute
-from quantum_trader.backtest.precompute import decision_series, timeline
+from quantum_trader.backtest.precompute import DEFAULT_MODELS, decision_series, timeline
 from quantum_trader.backtest.recorder import Recorder
-from quantum_trader.core.ensemble import EnsembleSeries, ensemble_series
+from quantum_trader.core.ensemble import EnsembleSeries
 from quantum_trader.core.features import wilder_atr
+from quantum_trader.core.models import Bars, SignalModel, models_series
 from quantum_trader.core.shadow import ShadowOutcome
 from quantum_trader.feeds.loader import CandleSeries, FundingSeries
 from quantum_trader.feeds.replay import ReplayFeed
@@ -26,10 +27,12 @@ from quantum_trader.sizing.factory import make_sizer
 from quantum_trader.sizing.sizer import Sizer
 
 
-def whole_series_ensemble(s: CandleSeries) -> EnsembleSeries:
-    """The ensemble over the whole series at once (vectorised; equal to the daemon's windows)."""
+def whole_series_ensemble(
+    s: CandleSeries, models: tuple[SignalModel, ...] = DEFAULT_MODELS
+) -> EnsembleSeries:
+    """The models over the whole series at once (vectorised; equal to the daemon's windows)."""
     atr_pct = wilder_atr(s.high, s.low, s.close) / s.close
-    return ensemble_series(s.high, s.low, s.close, atr_pct)
+    return models_series(models, Bars(s.open, s.high, s.low, s.close, s.volume, atr_pct))
 
 
 @dataclass
@@ -66,13 +69,16 @@ async def run_backtest(
     if fast and settings.signals.source == "builtin":
         c = settings.calibration
         tl = timeline(
-            series, c.min_resolved, c.window, c.method, c.min_bin, c.prior, p.signals.decide_ms
-        )
+            series, c.min_resolved, c.window, c.method, c.min_bin, c.prior, p.signals.decide_ms,
+            p.signals.models,
+        )  # fmt: skip
         p.signals.precomputed = {c.series.symbol: c.ensemble for c in tl.calls}
         await FastForward(p, recorder, tl, settings, funding).run()
     else:
         p.signals.precomputed = {
-            s.symbol: whole_series_ensemble(decision_series(s, p.signals.decide_ms)[0])
+            s.symbol: whole_series_ensemble(
+                decision_series(s, p.signals.decide_ms)[0], p.signals.models
+            )
             for s in series
         }
         await p.feed.run()

@@ -1,5 +1,6 @@
 """The built-in ensemble "AI engine" (SPEC §3): four independent models vote LONG/SHORT/FLAT with a
-probability; consensus and confidence come from the votes.
+probability; consensus and confidence come from the votes. (Any set of models — user models too —
+is combined the same way: :mod:`core.models`.)
 
 Every indicator is *windowed* (the value at bar i reads only bars i−n+1..i, each window reduced on
 its own), so a rolling window in the daemon and the whole series in a backtest give bit-identical
@@ -91,6 +92,8 @@ class EnsembleSeries:
 
     votes: F64  # shape (bars, models)
     probs: F64
+    names: tuple[str, ...] = MODELS
+    warmup: int = WARMUP  # bars before every model can speak
 
 
 def ensemble_series(high: F64, low: F64, close: F64, atr_pct: F64) -> EnsembleSeries:
@@ -138,7 +141,7 @@ def call_at(series: EnsembleSeries, i: int) -> EnsembleCall:
     probs = [float(min(1.0, max(0.0, p))) for p in series.probs[i].tolist()]
     mv = tuple(
         ModelVote(name, Vote.LONG if v > 0 else Vote.SHORT if v < 0 else Vote.FLAT, p)
-        for name, v, p in zip(MODELS, votes, probs, strict=True)
+        for name, v, p in zip(series.names, votes, probs, strict=True)
     )
     agreeing = [p for v, p in zip(votes, probs, strict=True) if v * side.sign > 0]
     confidence = sum(agreeing) / len(agreeing) * (0.85 + 0.15 * len(agreeing) / len(mv))

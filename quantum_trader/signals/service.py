@@ -10,14 +10,9 @@ from loguru import logger
 from quantum_trader.bus.bus import Bus
 from quantum_trader.bus.messages import CandleEvent, Features, SignalEvent, Topic
 from quantum_trader.core.buckets import Aggregator
-from quantum_trader.core.ensemble import (
-    WARMUP,
-    EnsembleCall,
-    EnsembleSeries,
-    call_at,
-    ensemble_series,
-)
+from quantum_trader.core.ensemble import EnsembleCall, EnsembleSeries, call_at
 from quantum_trader.core.history import SymbolHistory
+from quantum_trader.core.models import BUILTIN, Bars, SignalModel, models_series, window_of
 from quantum_trader.core.types import Candle, Consensus, ModelVote, Side, Signal, Vote
 from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.signals.benchmark import PerformanceBenchmarker
@@ -26,7 +21,6 @@ from quantum_trader.signals.http_source import HttpSignalSource
 from quantum_trader.signals.reference import Reference, divergence
 
 log = logger.bind(component="signals")
-WINDOW = 120  # bars handed to the ensemble (every indicator is windowed, ≤ 51 bars)
 HORIZON_BARS = 15
 
 
@@ -61,6 +55,7 @@ class SignalService:
         #: and replays of 1m files on the live 15m); 0: on the feed's candles
         self.decide_ms = 0
         self.buckets: dict[str, Aggregator] = {}
+        self.models: tuple[SignalModel, ...] = tuple(BUILTIN.values())  # signals.models
 
     def decision_ms(self, feed_ms: int) -> int:
         return self.decide_ms if self.decide_ms > feed_ms else feed_ms
@@ -79,7 +74,8 @@ class SignalService:
         if h is None:
             tf = self.decision_ms(event.timeframe_ms)
             window = max(60, int(self.volatility_days * 86_400_000 // tf))
-            h = SymbolHistory(capacity=window + 30, vol_window=window)
+            capacity = max(window, window_of(self.models)) + 30
+            h = SymbolHistory(capacity=capacity, vol_window=window)
             self.histories[event.symbol] = h
         return h
 
@@ -99,7 +95,7 @@ class SignalService:
         close_ts = candle.ts + tf
         self.calibrator.resolve(event.symbol, h.close, close_ts)
         self.benchmark.resolve(event.symbol, h.close, close_ts)
-        if h.count < WARMUP:
+        if h.count < max(m.warmup for m in self.models):
             return
         call = await self._call(event.symbol, candle, h)
         for alert in self.benchmark.take_alerts():  # a latency or error trend (Phase 3C)
@@ -173,12 +169,12 @@ class SignalService:
                 self.health.ok("signals")
                 self.benchmark.call("ensemble", 0.0, True)  # in-process: no latency to speak of
                 return call_at(whole, h.count - 1)
-            series = ensemble_series(
-                h.tail("high", WINDOW),
-                h.tail("low", WINDOW),
-                h.tail("close", WINDOW),
-                h.tail("atr_pct", WINDOW),
-            )
+            n = window_of(self.models)
+            bars = Bars(
+                h.tail("open", n), h.tail("high", n), h.tail("low", n), h.tail("close", n),
+                h.tail("volume", n), h.tail("atr_pct", n),
+            )  # fmt: skip
+            series = models_series(self.models, bars)
             self.health.ok("signals")
             self.benchmark.call("ensemble", 0.0, True)
             return call_at(series, series.votes.shape[0] - 1)
