@@ -84,7 +84,7 @@ def test_xrp_with_funding(tmp_path: Path) -> None:
     assert any(t.funding != 0 for t in fast.recorder.trades)
 
 
-@pytest.mark.parametrize("force", [0.0, 0.9])
+@pytest.mark.parametrize("force", [pytest.param(0.0, marks=pytest.mark.slow), 0.9])
 def test_two_symbols_trading_at_once(tmp_path: Path, force: float) -> None:
     settings = Settings(signals={"force_confidence": force})
     full, fast = _both(settings, _overlapping(tmp_path), {}, tmp_path)
@@ -166,6 +166,7 @@ def test_deciding_on_15m_candles_of_a_1m_file(tmp_path: Path, force: float) -> N
     assert exits_inside  # an exit between two decision closes: the 1m candles are walked
 
 
+@pytest.mark.slow  # the 15m test covers resampling on real data; this adds a second symbol
 def test_two_symbols_deciding_on_5m_candles_of_1m_files(tmp_path: Path) -> None:
     settings = Settings(signals={"force_confidence": 0.9, "decision_timeframe": "5m"})
     full, fast = _both(settings, _overlapping(tmp_path), {}, tmp_path)
