@@ -15,17 +15,13 @@ Nothing is asserted; the figures are printed.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from shared_files import bench_files
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-SYNTH = Path(tempfile.gettempdir()) / "BTCUSDT-1m-synth.csv"
 WARM = 0.3
 THRESHOLD = 0.65
 
@@ -118,15 +114,7 @@ def main() -> int:
     ap.add_argument("--no-synth", action="store_true")
     args = ap.parse_args()
     tf = TIMEFRAME_MS[args.timeframe] if args.timeframe else None
-    files = [
-        SHARED / "data" / "BTCUSDT-1m-2023-03-binanceus.csv",
-        SHARED / "data" / "XRPUSDT-PERP-5m-2021-11.csv",
-    ]
-    if not args.no_synth:
-        if not SYNTH.exists():
-            script = str(SHARED / "bench" / "synth_year.py")
-            subprocess.run([sys.executable, script, "--out", str(SYNTH)], check=True)  # noqa: S603
-        files.append(SYNTH)
+    files = bench_files(synth=not args.no_synth)
     for path in files:
         print(f"{path.name} ({args.timeframe or 'its own timeframe'}):")
         measure(path, tf)

@@ -17,15 +17,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-SYNTH = Path(tempfile.gettempdir()) / "BTCUSDT-1m-synth.csv"
+from shared_files import SYNTH, bench_files
 
 
 def run(path: Path, force: float, mode: str, funding: dict[str, object]) -> dict[str, object]:
@@ -66,15 +62,7 @@ def main() -> None:
     from loguru import logger
 
     logger.remove()
-    files = [
-        SHARED / "data" / "BTCUSDT-1m-2023-03-binanceus.csv",
-        SHARED / "data" / "XRPUSDT-PERP-5m-2021-11.csv",
-    ]
-    if not args.no_synth:
-        if not SYNTH.exists():
-            script = str(SHARED / "bench" / "synth_year.py")
-            subprocess.run([sys.executable, script, "--out", str(SYNTH)], check=True)  # noqa: S603
-        files.append(SYNTH)
+    files = bench_files(synth=not args.no_synth)
     print(f"{'file':<36}{'signals':<9}{'mode':<6}{'trades':>7}{'net PnL':>11}{'fees':>9}"
           f"{'equity':>11}{'wall s':>8}  gate")  # fmt: skip
     for path in files:

@@ -1,13 +1,17 @@
-"""Helpers for integration tests: free ports, a private redis-server, polling."""
+"""Helpers for integration tests: free ports, a private redis-server, polling, the CLI in a
+subprocess."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -70,3 +74,20 @@ async def wait_for(check: Callable[[], Awaitable[bool]], within: float, what: st
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"timed out after {within}s waiting for {what}")
+
+
+def qtrader_env(state: Path, **settings: str) -> dict[str, str]:
+    """The environment for a ``qtrader`` subprocess: none of ours, its own state directory, no
+    API port, warnings only, and these ``QT_`` settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QT_")}
+    env.update(QT_STATE_DIR=str(state), QT_API__PORT="0", QT_LOGGING__LEVEL="WARNING", **settings)
+    return env
+
+
+def run_qtrader(env: dict[str, str], *args: str, timeout: float = 300) -> str:
+    done = subprocess.run(  # noqa: S603 - our own module
+        [sys.executable, "-m", "quantum_trader", *args],
+        env=env, capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout

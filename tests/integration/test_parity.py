@@ -6,14 +6,12 @@ there are also no liquidations and every stop sits before its liquidation price.
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from quantum_trader.store.trades import read_trades
+from tests.integration.helpers import qtrader_env, run_qtrader
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 BTC = DATA / "BTCUSDT-1m-2023-03-binanceus.csv"
@@ -21,28 +19,16 @@ pytestmark = pytest.mark.skipif(not BTC.exists(), reason="../shared/data is not 
 
 
 def _env(state: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QT_")}
-    env.update(
-        QT_STATE_DIR=str(state),
-        QT_API__PORT="0",
-        QT_LOGGING__LEVEL="WARNING",
+    return qtrader_env(
+        state,
         QT_SIGNALS__FORCE_CONFIDENCE="0.95",
         QT_LEVERAGE__MAX_LEVERAGE="80",
         QT_EDGE__MODE="off",  # BTC has no edge: gated, both would trade only the 2 probes
     )
-    return env
 
 
 def _qtrader(env: dict[str, str], *args: str) -> None:
-    done = subprocess.run(  # noqa: S603 - our own module
-        [sys.executable, "-m", "quantum_trader", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    run_qtrader(env, *args)
 
 
 def test_daemon_replay_and_backtest_make_the_same_trades(tmp_path: Path) -> None:

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from quantum_trader.feeds.synthetic import TREND_DRIFT, SyntheticMarket
 from quantum_trader.store.trades import read_trades
+from tests.integration.helpers import qtrader_env, run_qtrader
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = f"{ROOT / 'examples' / 'ema_cross.py'}:EmaCross"
@@ -30,25 +28,14 @@ def _file(tmp: Path, bars: int = 4_000) -> Path:
 
 
 def _env(state: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QT_")}
-    env.update(
-        QT_STATE_DIR=str(state),
-        QT_API__PORT="0",
-        QT_LOGGING__LEVEL="WARNING",
-        QT_SIGNALS__MODELS=json.dumps([MODEL]),
-        QT_SIGNALS__FORCE_CONFIDENCE="0.9",
-        QT_EDGE__MODE="off",
+    models = json.dumps([MODEL])
+    return qtrader_env(
+        state, QT_SIGNALS__MODELS=models, QT_SIGNALS__FORCE_CONFIDENCE="0.9", QT_EDGE__MODE="off"
     )
-    return env
 
 
 def _qtrader(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(  # noqa: S603 - our own module
-        [sys.executable, "-m", "quantum_trader", *args],
-        env=env, capture_output=True, text=True, timeout=150, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
+    return run_qtrader(env, *args, timeout=150)
 
 
 def test_the_example_model_trades_the_same_in_the_daemon_and_the_backtest(tmp_path: Path) -> None:
