@@ -21,6 +21,7 @@ from quantum_trader.core.decision import DecisionInputs, decide
 from quantum_trader.core.edge import parse_side
 from quantum_trader.core.errors import CoreError, InvalidInput
 from quantum_trader.core.liquidation import BracketTable
+from quantum_trader.download_cli import add_download_parser, cmd_download
 from quantum_trader.explain import decision_dict, decision_table
 from quantum_trader.logging import register_secret, setup_logging
 from quantum_trader.params import decision_params
@@ -82,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_paper_parser(sub, _common)
     add_backtest_parser(sub, _common)
     add_evaluate_parser(sub, _common)
+    add_download_parser(sub, _common)
     check = sub.add_parser("check-config", help="print the effective configuration, secrets masked")
     _common(check)
     check.add_argument("--json", action="store_true", help="print JSON instead of TOML")
@@ -181,7 +183,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EX_CONFIG
     for secret in settings.secret_values():
         register_secret(secret)
-    quiet = args.command in ("backtest", "evaluate", "rl")  # many decisions: warnings only
+    quiet = args.command in (
+        "backtest",
+        "evaluate",
+        "rl",
+        "download",
+    )  # many decisions: warnings only
     level = args.log_level or ("WARNING" if quiet else settings.logging.level)
     setup_logging(level, args.log_json or settings.logging.json_lines)
     handlers = {
@@ -195,6 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "paper": cmd_paper,
         "backtest": cmd_backtest,
         "evaluate": cmd_evaluate,
+        "download": cmd_download,
     }
     try:
         return handlers[args.command](args, settings)
