@@ -28,6 +28,7 @@ from quantum_trader.exchange.paper import PaperExchange
 from quantum_trader.execution.reconcile import ReconcileError, Reconciler
 from quantum_trader.execution.stopwatch import StopWatch
 from quantum_trader.feeds.base import Feed, Resumable
+from quantum_trader.flatten import flatten_daemon, write_token
 from quantum_trader.monitoring.account import AccountView, keep_current
 from quantum_trader.monitoring.status import snapshot, summary
 from quantum_trader.pipeline import Pipeline, build_pipeline, live_reference, live_streams
@@ -97,7 +98,14 @@ class Daemon:
             else None
         )
         self.api = (
-            ApiServer(self.status, settings.api.host, settings.api.port, self.p.metrics.render)
+            ApiServer(
+                self.status,
+                settings.api.host,
+                settings.api.port,
+                self.p.metrics.render,
+                {"flatten": self.flatten},
+                write_token(state_dir()),
+            )  # fmt: skip
             if settings.api.enabled
             else None
         )
@@ -106,6 +114,9 @@ class Daemon:
         self.stop_reason = ""
         self.reconciled = "not yet"
         self.account = AccountView()  # what /health and the summary read: never the exchange
+
+    async def flatten(self) -> dict[str, Any]:
+        return await flatten_daemon(self.p, self.journal)
 
     @staticmethod
     def _restore_paper(paper: PaperExchange, journal: Journal, feed: Feed) -> None:

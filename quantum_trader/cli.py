@@ -23,6 +23,7 @@ from quantum_trader.core.errors import CoreError, InvalidInput
 from quantum_trader.core.liquidation import BracketTable
 from quantum_trader.download_cli import add_download_parser, cmd_download
 from quantum_trader.explain import decision_dict, decision_table
+from quantum_trader.flatten import add_flatten_parser, cmd_flatten
 from quantum_trader.logging import register_secret, setup_logging
 from quantum_trader.params import decision_params
 from quantum_trader.risk_commands import add_paper_parser, add_risk_parser, cmd_paper, cmd_risk
@@ -84,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_backtest_parser(sub, _common)
     add_evaluate_parser(sub, _common)
     add_download_parser(sub, _common)
+    add_flatten_parser(sub, _common)
     check = sub.add_parser("check-config", help="print the effective configuration, secrets masked")
     _common(check)
     check.add_argument("--json", action="store_true", help="print JSON instead of TOML")
@@ -203,6 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "backtest": cmd_backtest,
         "evaluate": cmd_evaluate,
         "download": cmd_download,
+        "flatten": cmd_flatten,
     }
     try:
         return handlers[args.command](args, settings)

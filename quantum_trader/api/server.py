@@ -1,4 +1,6 @@
-"""``GET /health`` (JSON) and ``GET /metrics`` (Prometheus text) on aiohttp, loopback by default."""
+"""``GET /health`` (JSON) and ``GET /metrics`` (Prometheus text) on aiohttp, loopback by default;
+``POST /<action>`` (``/flatten``) for the operator, with ``Authorization: Bearer <token>`` (the
+token the daemon writes to its state directory: only its user can read it)."""
 
 from __future__ import annotations
 
@@ -9,13 +11,21 @@ from aiohttp import web
 from loguru import logger
 
 Snapshot = Callable[[], Awaitable[dict[str, Any]]]
+Action = Callable[[], Awaitable[dict[str, Any]]]
 
 
 class ApiServer:
     def __init__(
-        self, snapshot: Snapshot, host: str, port: int, metrics: Callable[[dict[str, Any]], str]
+        self,
+        snapshot: Snapshot,
+        host: str,
+        port: int,
+        metrics: Callable[[dict[str, Any]], str],
+        actions: dict[str, Action] | None = None,
+        token: str | None = None,
     ) -> None:
         self.snapshot, self.host, self.port, self.metrics = snapshot, host, port, metrics
+        self.actions, self.token = actions or {}, token
         self._runner: web.AppRunner | None = None
         self.bound_port = 0
 
@@ -29,10 +39,21 @@ class ApiServer:
             text=self.metrics(await self.snapshot()), content_type="text/plain", charset="utf-8"
         )
 
+    async def _action(self, request: web.Request) -> web.Response:
+        from quantum_trader.flatten import authorised
+
+        action = self.actions.get(request.match_info["name"])
+        if action is None:
+            return web.json_response({"error": "no such action"}, status=404)
+        if self.token is None or not authorised(request.headers.get("Authorization"), self.token):
+            return web.json_response({"error": "a valid token is needed"}, status=401)
+        return web.json_response(await action())
+
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/health", self._health)
         app.router.add_get("/metrics", self._metrics)
+        app.router.add_post("/{name}", self._action)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)

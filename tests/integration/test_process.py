@@ -143,3 +143,35 @@ def test_status_without_a_daemon_says_so(tmp_path: Path) -> None:
     done = _cli(tmp_path, free_port(), "status")
     assert done.returncode == 1
     assert "no daemon answering" in done.stdout
+
+
+def test_flatten_asks_then_closes_through_the_running_daemon(tmp_path: Path) -> None:
+    port = free_port()
+    proc = _start(tmp_path, port)
+    try:
+        _wait_open_position(proc, port)
+        asked = subprocess.run(  # noqa: S603 - our own module; "n" at the prompt
+            [sys.executable, "-m", "quantum_trader", "flatten"],
+            env=_env(tmp_path, port), input="n\n", capture_output=True, text=True, timeout=30,
+            check=False,
+        )  # fmt: skip
+        assert asked.returncode == 1 and "nothing done" in asked.stdout
+        assert _health(port)["positions"]  # type: ignore[index]
+        done = _cli(tmp_path, port, "flatten", "--yes")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "new entries: stopped until restart" in done.stdout
+        h = _health(port)
+        assert h is not None and not h["positions"]
+        intents = h["trades"]["intents"]
+        time.sleep(1.0)  # the market goes on; the daemon takes no new entry
+        after = _health(port)
+        assert after is not None and not after["positions"]
+        assert after["trades"]["intents"] >= intents
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=SHUTDOWN_TIMEOUT + 5)
+
+
+def test_flatten_without_a_daemon_on_paper_says_what_to_do(tmp_path: Path) -> None:
+    done = _cli(tmp_path, free_port(), "flatten", "--yes")
+    assert done.returncode == 1 and "start it (`qtrader run --paper`)" in done.stdout
