@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from quantum_trader.backtest.interactive import write_interactive
 from quantum_trader.backtest.report import write_all, write_trades
 from quantum_trader.backtest.runner import BacktestRun, run_backtest
 from quantum_trader.core.edge import normalise_symbol, parse_ts
@@ -208,6 +209,7 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
         write_trades(out / "trades.csv", rec.trades)
     else:
         write_all(out, title, m, rec.trades, rec.ts, rec.equity)
+        write_interactive(out / "chart.html", title, m, series, rec.trades, rec.ts, rec.equity)
     if args.json:
         print(json.dumps(asdict(m), indent=2))
         return 0
