@@ -73,9 +73,42 @@ def _explain_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("--json", action="store_true", help="print JSON instead of a table")
 
 
+ABOUT = """\
+qtrader trades USDT-margined perpetual futures (Binance USDⓈ-M through ccxt): signals → trade
+filter → ILFv2 leverage → TP/SL with a liquidation guard → RL sizer → execution → exits. The
+default is the in-process paper exchange; --testnet is Binance's demo, --live real money (with an
+explicit opt-in). Backtests drive recorded candles through the very same decisions."""
+
+EXAMPLES = """\
+the usual path:
+  qtrader backtest --data BTCUSDT-1m-2023-03.csv --timeframe 15m   decide as live does
+  qtrader evaluate --data BTCUSDT-1m-2023-03.csv --windows 4       net edge, walk-forward
+  qtrader run --paper --duration 90                                the daemon on paper
+  qtrader run --testnet                                            Binance demo (keys)
+  qtrader status | qtrader positions | qtrader explain --last      while it runs
+  qtrader flatten                                                  everything out, now
+
+data:
+  qtrader download --symbols BTCUSDT --timeframe 1m --from 2024-01-01
+  qtrader backtest --datadir user_data/data --timeframe 15m
+
+shell completion:
+  qtrader --print-completion bash > ~/.local/share/bash-completion/completions/qtrader
+exit codes: 0 done, 1 not done (see the message), 2 bad usage or input, 78 invalid configuration
+(systemd does not restart on it). `qtrader COMMAND --help` for each command."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="qtrader", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="qtrader",
+        description=ABOUT,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"qtrader {__version__}")
+    import shtab
+
+    shtab.add_argument_to(parser, ["--print-completion"], help="print a shell completion script")
     sub = parser.add_subparsers(dest="command", required=True)
     _explain_parser(sub)
     add_run_parser(sub, _common)
@@ -89,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="print the effective configuration, secrets masked")
     _common(check)
     check.add_argument("--json", action="store_true", help="print JSON instead of TOML")
+    for name, command in sub.choices.items():  # every command's --help: what it does, in full
+        if command.description is None:
+            command.description = next(
+                (a.help for a in sub._choices_actions if a.dest == name),
+                None,  # noqa: SLF001
+            )
     return parser
 
 

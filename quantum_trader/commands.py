@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from pathlib import Path
 from typing import Any, Literal
 
 import aiohttp
+from rich import box
+from rich.console import Console
+from rich.table import Table
 
 from quantum_trader.app import Daemon, state_dir
 from quantum_trader.core.errors import InvalidInput
@@ -212,8 +216,10 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  trades   {t['closed']} closed ({t['wins']} won)   open {len(s['positions'])}")
     print(f"  ILFv2    {s['ilf']['count']} decisions, avg {s['ilf']['average']:.2f}x")
     print(f"  redis    {s['redis']['state']}   dead letters {len(s['dead_letters'])}")
+    modules = Table("module", "status", "score", "last error", box=box.SIMPLE_HEAD)
     for name, m in h["modules"].items():
-        print(f"  {name:<12} {m['status']:<9} {m['score']:5.1f}  {m['last_error']}")
+        modules.add_row(name, m["status"], f"{m['score']:.1f}", m["last_error"] or "")
+    _console().print(modules)
     perf = s.get("performance", {})
     for name, m in perf.get("models", {}).items():
         acc = "-" if m["accuracy"] is None else f"{m['accuracy']:.1%}"
@@ -248,6 +254,11 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _console() -> Console:
+    """Wide enough for a table's symbols when the output is not a terminal (a pipe, a log)."""
+    return Console(width=None if sys.stdout.isatty() else 160, soft_wrap=False)
+
+
 def cmd_positions(args: argparse.Namespace, settings: Settings) -> int:
     s = _fetch(args, settings)
     if s is None:
@@ -258,13 +269,16 @@ def cmd_positions(args: argparse.Namespace, settings: Settings) -> int:
     if not s["positions"]:
         print("no open positions")
         return 0
-    head = f"{'symbol':<15}{'side':<6}{'qty':>12}{'entry':>12}{'lev':>5}{'stop':>12}"
-    print(head + f"{'liq':>12}{'uPnL':>10}  reason")
+    table = Table("symbol", "side", "qty", "entry", "lev", "stop", "liq", "uPnL", "stop reason",
+                  box=box.SIMPLE_HEAD)  # fmt: skip
+    for col in table.columns[2:8]:
+        col.justify = "right"
     for p in s["positions"]:
-        print(
-            f"{p['symbol']:<15}{p['side']:<6}{p['qty']:>12g}{p['entry_price']:>12.6g}"
-            f"{p['leverage']:>5}{p['exchange_stop'] or 0:>12.6g}"
-            f"{p['liquidation_price'] or 0:>12.6g}{p['unrealised_pnl'] or 0:>10.2f}"
-            f"  {p['stop_reason']}"
-        )
+        table.add_row(
+            p["symbol"], p["side"], f"{p['qty']:g}", f"{p['entry_price']:.6g}",
+            f"{p['leverage']}x", f"{p['exchange_stop'] or 0:.6g}",
+            f"{p['liquidation_price'] or 0:.6g}", f"{p['unrealised_pnl'] or 0:+.2f}",
+            p["stop_reason"],
+        )  # fmt: skip
+    _console().print(table)
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -208,3 +209,21 @@ def test_a_second_daemon_on_one_state_directory_is_refused(tmp_path: Path) -> No
         held.close()
     assert out.returncode == 78
     assert f"another qtrader (pid {os.getpid()}) is running on the state directory" in out.stdout
+
+
+def test_every_command_has_real_help_and_completion_is_printed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from quantum_trader.cli import build_parser
+
+    parser = build_parser()
+    top = parser.format_help()
+    assert "paper exchange" in top and "exit codes" in top and "``" not in top
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))  # noqa: SLF001
+    for name, command in sub.choices.items():
+        assert command.description, f"qtrader {name} --help has no description"
+    with pytest.raises(SystemExit) as done:
+        parser.parse_args(["--print-completion", "bash"])
+    assert done.value.code == 0
+    script = capsys.readouterr().out
+    assert "backtest" in script and "flatten" in script and "complete" in script
