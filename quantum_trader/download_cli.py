@@ -32,6 +32,8 @@ def add_download_parser(sub: Any, common: Any) -> None:
     p.add_argument("--datadir", default="user_data/data", help="default user_data/data")
     p.add_argument("--limit", type=int, default=1000, help="candles per request (default 1000)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--funding", action="store_true", help="also the funding-rate history")
+    p.add_argument("--mark", metavar="TF", help="also mark-price candles of this timeframe (1h)")
 
 
 def public_client(settings: Settings) -> Any:
@@ -53,30 +55,46 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     end = parse_ts(args.end, "--to") if args.end else int(time.time() * 1000)
     timeframe_ms(args.timeframe)  # a clear error before any request
     client = public_client(settings)
+    jobs = [("futures", args.timeframe)]
+    jobs += [("mark", args.mark)] if args.mark else []
+    jobs += [("funding_rate", "8h")] if args.funding else []
     try:
         for raw in args.symbols:
-            symbol = normalise_symbol(raw)
-            path = freqtrade_path(Path(args.datadir), settings.exchange.exchange_id, symbol,
-                                  args.timeframe)  # fmt: skip
-            with Progress(
-                TextColumn(f"{symbol} {args.timeframe}"), BarColumn(),
-                TextColumn("{task.fields[candles]:,} candles"), TimeRemainingColumn(),
-                disable=not args.progress, transient=True,
-            ) as bar:  # fmt: skip
-                task = bar.add_task("download", total=max(1, end - start), candles=0)
-
-                def moved(ts: int, n: int, task: Any = task, bar: Any = bar) -> None:
-                    bar.update(task, completed=ts - start, candles=n)
-
-                r = await download(client, symbol, args.timeframe, path, start, end,
-                                   limit=args.limit, on_page=moved)  # fmt: skip
-            print(
-                f"{symbol} {args.timeframe}: {r.had:,} candles there, {r.added:,} added → "
-                f"{r.path} ({r.first_ts} … {r.last_ts})"
-            )
+            for kind, tf in jobs:
+                await _one(client, args, settings, normalise_symbol(raw), kind, tf, start, end)
     finally:
         await client.close()
     return 0
+
+
+async def _one(
+    client: Any,
+    args: argparse.Namespace,
+    settings: Settings,
+    symbol: str,
+    kind: str,
+    timeframe: str,
+    start: int,
+    end: int,
+) -> None:
+    path = freqtrade_path(Path(args.datadir), settings.exchange.exchange_id, symbol, timeframe,
+                          kind)  # fmt: skip
+    with Progress(
+        TextColumn(f"{symbol} {timeframe} {kind}"), BarColumn(),
+        TextColumn("{task.fields[candles]:,} rows"), TimeRemainingColumn(),
+        disable=not args.progress, transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("download", total=max(1, end - start), candles=0)
+
+        def moved(ts: int, n: int) -> None:
+            bar.update(task, completed=ts - start, candles=n)
+
+        r = await download(client, symbol, timeframe, path, start, end, limit=args.limit,
+                           on_page=moved, kind=kind)  # fmt: skip
+    print(
+        f"{symbol} {timeframe} {kind}: {r.had:,} rows there, {r.added:,} added → {r.path} "
+        f"({r.first_ts} … {r.last_ts})"
+    )
 
 
 def cmd_download(args: argparse.Namespace, settings: Settings) -> int:

@@ -28,10 +28,23 @@ log = logger.bind(component="download")
 F64 = npt.NDArray[np.float64]
 
 
-def freqtrade_path(datadir: Path, exchange: str, symbol: str, timeframe: str) -> Path:
-    """``BTC/USDT:USDT`` 1m → ``<datadir>/<exchange>/futures/BTC_USDT_USDT-1m-futures.feather``."""
+KINDS = ("futures", "mark", "funding_rate")  # freqtrade's candle types
+
+
+def freqtrade_path(
+    datadir: Path, exchange: str, symbol: str, timeframe: str, kind: str = "futures"
+) -> Path:
+    """``BTC/USDT:USDT`` 1m → ``<datadir>/<exchange>/futures/BTC_USDT_USDT-1m-futures.feather``;
+    mark prices ``…-1h-mark.feather``, funding rates ``…-8h-funding_rate.feather``."""
     pair = symbol.replace("/", "_").replace(":", "_")
-    return datadir / exchange / "futures" / f"{pair}-{timeframe}-futures.feather"
+    return datadir / exchange / "futures" / f"{pair}-{timeframe}-{kind}.feather"
+
+
+async def _funding_rows(client: Any, symbol: str, since: int, limit: int) -> list[list[float]]:
+    """Funding-rate history as candle rows (freqtrade's layout: the rate in every price column)."""
+    history = await client.fetch_funding_rate_history(symbol, since=since, limit=limit)
+    return [[h["timestamp"], h["fundingRate"], h["fundingRate"], h["fundingRate"],
+             h["fundingRate"], 0.0] for h in history]  # fmt: skip
 
 
 def read_existing(path: Path) -> F64:
@@ -72,13 +85,18 @@ class Result:
     last_ts: int
 
 
-async def _page(client: Any, symbol: str, tf: str, since: int, limit: int, tries: int) -> Any:
+async def _page(
+    client: Any, symbol: str, tf: str, since: int, limit: int, tries: int, kind: str
+) -> Any:
     import ccxt.async_support as ccxt_async
 
     delay = 1.0
     for attempt in range(tries):
         try:
-            return await client.fetch_ohlcv(symbol, tf, since=since, limit=limit)
+            if kind == "funding_rate":
+                return await _funding_rows(client, symbol, since, limit)
+            params = {"price": "mark"} if kind == "mark" else {}
+            return await client.fetch_ohlcv(symbol, tf, since=since, limit=limit, params=params)
         except (ccxt_async.RateLimitExceeded, ccxt_async.NetworkError) as exc:
             if attempt == tries - 1:
                 raise
@@ -99,25 +117,30 @@ async def download(
     flush_pages: int = 10,
     tries: int = 6,
     on_page: Callable[[int, int], None] | None = None,
+    kind: str = "futures",
 ) -> Result:
-    """Candles of ``symbol`` from ``since_ms`` (or after the file's last) up to ``until_ms``."""
+    """Candles of ``symbol`` from ``since_ms`` (or after the file's last) up to ``until_ms``;
+    ``kind`` "mark" for mark-price candles, "funding_rate" for the funding history (published
+    at its own times: the next page starts a millisecond after the last rate)."""
     step = timeframe_ms(timeframe)
+    advance = 1 if kind == "funding_rate" else step
     have = read_existing(path)
     had = int(have.shape[0])
-    since = int(have[-1, 0]) + step if had else since_ms
+    since = int(have[-1, 0]) + advance if had else since_ms
     pages: list[F64] = [have]
     fetched = pages_since_flush = 0
     try:
         while since < until_ms:
-            rows = await _page(client, symbol, timeframe, since, limit, tries)
+            rows = await _page(client, symbol, timeframe, since, limit, tries, kind)
             got = np.asarray([r[:6] for r in rows if r[0] >= since], dtype=np.float64)
             got = got.reshape(-1, 6)
-            closed = got[(got[:, 0] + step <= until_ms)] if got.size else got
+            end = got[:, 0] + (0 if kind == "funding_rate" else step)
+            closed = got[end <= until_ms] if got.size else got
             if closed.shape[0] == 0:
                 break
             pages.append(closed)
             fetched += int(closed.shape[0])
-            since = int(closed[-1, 0]) + step
+            since = int(closed[-1, 0]) + advance
             pages_since_flush += 1
             if on_page is not None:
                 on_page(since, fetched)

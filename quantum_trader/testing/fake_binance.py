@@ -54,6 +54,8 @@ class FakeBinance:
         self.key, self.secret = key, secret
         self.account = Account()
         self.faults: list[dict[str, Any]] = []
+        self.mark_klines: dict[str, list[list[Any]]] = {}  # history only (downloads)
+        self.funding_rates: dict[str, list[tuple[int, float]]] = {}  # (funding time, rate)
         self.requests: Counter[str] = Counter()
         self.order_posts: list[str] = []  # client ids of every order request received
         self.bad_signatures = 0
@@ -136,7 +138,7 @@ class FakeBinance:
     def _private(path: str) -> bool:
         public = (
             "/ping", "/time", "/exchangeInfo", "/klines", "/premiumIndex", "/ticker/price",
-            "/ticker/24hr",
+            "/ticker/24hr", "/fundingRate", "/markPriceKlines",
         )  # fmt: skip
         return not path.endswith(public)
 
@@ -171,6 +173,13 @@ class FakeBinance:
             return views.exchange_info(self.account)
         if tail == "v1/klines":
             return self._klines(q)
+        if tail == "v1/markPriceKlines":  # history for downloads (tests fill mark_klines)
+            return self._klines(q, self.mark_klines)
+        if tail == "v1/fundingRate":
+            start, limit = int(q.get("startTime", 0)), int(q.get("limit", 100))
+            rates = [(t, r) for t, r in self.funding_rates.get(q["symbol"], []) if t >= start]
+            return [{"symbol": q["symbol"], "fundingTime": t, "fundingRate": f"{r}",
+                     "markPrice": "0"} for t, r in rates[:limit]]  # fmt: skip
         if tail == "v1/premiumIndex":
             m = a.market(q["symbol"])
             return {
@@ -264,8 +273,10 @@ class FakeBinance:
         names = [symbol] if symbol else list(self.account.markets)
         return [{"symbol": s, "brackets": rows} for s in names]
 
-    def _klines(self, q: dict[str, str]) -> list[list[Any]]:
-        rows = self.account.klines.get(q["symbol"], [])
+    def _klines(
+        self, q: dict[str, str], source: dict[str, list[list[Any]]] | None = None
+    ) -> list[list[Any]]:
+        rows = (self.account.klines if source is None else source).get(q["symbol"], [])
         start = int(q.get("startTime", 0))
         limit = int(q.get("limit", 500))
         return [r for r in rows if r[0] >= start][:limit] if start else rows[-limit:]

@@ -107,5 +107,31 @@ def test_download_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFi
             assert code == 0
 
     asyncio.run(serve_and_run())
-    assert "0 candles there, 300 added" in capsys.readouterr().out
+    assert "0 rows there, 300 added" in capsys.readouterr().out
     _check(tmp_path / "binanceusdm" / "futures" / "BTC_USDT_USDT-1m-futures.feather", 300)
+
+
+async def test_funding_and_mark_history_in_freqtrade_files(tmp_path: Path) -> None:
+    from quantum_trader.feeds.loader import load_funding
+
+    h8 = 8 * 3_600_000
+    async with venue() as (fake, client):
+        fake.funding_rates["BTCUSDT"] = [(T0 + k * h8 + 3, 1e-4 * (k % 5 - 2)) for k in range(300)]
+        fake.mark_klines["BTCUSDT"] = [
+            [T0 + i * 3_600_000, "100.0", "101.0", "99.0", "100.5", "0", T0 + i * 3_600_000 + 1]
+            for i in range(400)
+        ]
+        until = T0 + 300 * h8
+        f = freqtrade_path(tmp_path, "binanceusdm", "BTC/USDT:USDT", "8h", "funding_rate")
+        r = await download(client, "BTC/USDT:USDT", "8h", f, T0, until, limit=100,
+                           kind="funding_rate")  # fmt: skip
+        assert r.added == 300 and f.name == "BTC_USDT_USDT-8h-funding_rate.feather"
+        m = freqtrade_path(tmp_path, "binanceusdm", "BTC/USDT:USDT", "1h", "mark")
+        r = await download(client, "BTC/USDT:USDT", "1h", m, T0, T0 + 400 * 3_600_000,
+                           limit=150, kind="mark")  # fmt: skip
+        assert r.added == 400
+        assert fake.requests["GET /fapi/v1/markPriceKlines"] >= 3  # mark prices, 150 a page
+        assert fake.requests["GET /fapi/v1/fundingRate"] >= 3
+    rates = load_funding(f)
+    assert rates.ts.size == 300 and rates.rate_at(T0 + h8 + 3) == pytest.approx(-1e-4)
+    assert len(load_candles(m)) == 400
