@@ -22,23 +22,22 @@ from loguru import logger
 from quantum_trader.api.server import ApiServer
 from quantum_trader.bus.messages import HealthAlert, Topic
 from quantum_trader.bus.redis_mirror import RedisMirror
-from quantum_trader.core.edge import iso_ms
 from quantum_trader.exchange.base import Exchange, ExchangeError
-from quantum_trader.exchange.paper import PaperExchange
 from quantum_trader.execution.reconcile import ReconcileError, Reconciler
 from quantum_trader.execution.stopwatch import StopWatch
-from quantum_trader.feeds.base import Feed, Resumable
+from quantum_trader.feeds.base import Feed
 from quantum_trader.flatten import flatten_daemon, write_token
 from quantum_trader.monitoring.account import AccountView, keep_current
 from quantum_trader.monitoring.status import snapshot, summary
 from quantum_trader.pipeline import Pipeline, build_pipeline, live_reference, live_streams
 from quantum_trader.runtime.loops import every
+from quantum_trader.runtime.paper_journal import restore_paper
 from quantum_trader.runtime.supervisor import Supervisor
 from quantum_trader.runtime.systemd import Notifier
-from quantum_trader.settings import EX_CONFIG, ConfigError, Settings
+from quantum_trader.settings import EX_CONFIG, Settings
 from quantum_trader.sizing.factory import make_sizer
 from quantum_trader.sizing.sizer import Sizer
-from quantum_trader.store.journal import Journal, JournalError
+from quantum_trader.store.journal import Journal
 from quantum_trader.store.trades import FILE as TRADES_FILE
 from quantum_trader.store.trades import TradeLog
 
@@ -77,7 +76,7 @@ class Daemon:
         )
         paper = self.p.paper
         if paper is not None and self.journal is not None:
-            self._restore_paper(paper, self.journal, feed)
+            restore_paper(paper, self.journal, feed)
         self.p.risk.restore()
         self.trade_log = TradeLog(state_dir() / TRADES_FILE)
         self.p.bus.subscribe("trade-log", Topic.POSITION_CLOSED, self.trade_log.on_closed)
@@ -117,38 +116,6 @@ class Daemon:
 
     async def flatten(self) -> dict[str, Any]:
         return await flatten_daemon(self.p, self.journal)
-
-    @staticmethod
-    def _restore_paper(paper: PaperExchange, journal: Journal, feed: Feed) -> None:
-        """The paper account belongs to one market: a restart resumes that market after the last
-        candle the account saw (never earlier); another market is refused."""
-        identity = feed.identity() if isinstance(feed, Resumable) else None
-        saved = journal.load_paper()
-        if saved is not None:
-            known = saved.get("market")
-            if known is not None and identity is not None and known != identity:
-                raise ConfigError(
-                    f"this paper journal ({journal.path}) belongs to another market ({known}), "
-                    f"not {identity}: run that market again, or `qtrader paper reset` to start over"
-                )
-            try:
-                paper.restore(saved)
-            except (ValueError, KeyError, TypeError) as exc:
-                raise JournalError(
-                    f"the paper account in {journal.path} is unusable ({exc}): `qtrader paper "
-                    "reset` starts over"
-                ) from None
-            if isinstance(feed, Resumable):
-                feed.resume_after(paper.engine.seen)
-            log.info(
-                "paper exchange restored from the journal: wallet {:,.2f}, {} positions; the "
-                "market resumes after {}",
-                paper.engine.wallet,
-                len(paper.engine.positions),
-                iso_ms(paper.engine.now),
-            )
-        paper.market = identity
-        paper.persist = journal.save_paper
 
     async def status(self) -> dict[str, Any]:
         status = await snapshot(
