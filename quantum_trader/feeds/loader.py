@@ -16,7 +16,6 @@ line numbers; a file without a single good row is an error.
 
 from __future__ import annotations
 
-import io
 import math
 import re
 from dataclasses import dataclass, field
@@ -119,6 +118,18 @@ def timeframe_from_name(path: Path) -> str | None:
     return match.group(1) if match else None
 
 
+def _head(path: Path, size: int = 65_536) -> str:
+    """The start of a file, enough for its header and first rows."""
+    with path.open("rb") as handle:
+        start = handle.read(size)
+    try:
+        return start.decode("utf-8-sig", errors="strict")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(start) - 4:  # not a multi-byte character cut at the end
+            return read_text(path)  # the whole file's decoding error, with its name
+        return start[: exc.start].decode("utf-8-sig")
+
+
 def _layout(path: Path, text: str) -> tuple[str, int, list[int] | None]:
     """("json" | "csv", first data line number, column indices or None for a headerless
     Binance export), from the first line only."""
@@ -156,24 +167,35 @@ def _columns(head: list[str], path: Path) -> list[int]:
     return [time_col, *wanted, volume]
 
 
-def _fast(text: str, header: bool, cols: list[int]) -> npt.NDArray[np.float64] | None:
-    """numpy's C parser for all-numeric files (epoch timestamps); None when it cannot."""
+def _fast(source: Path | str, header: bool, cols: list[int]) -> npt.NDArray[np.float64] | None:
+    """pyarrow's CSV reader (columnar, multithreaded) for all-numeric files (epoch timestamps);
+    None when a used column is not all numbers (ISO dates, stray text: the row-by-row path reads
+    those, naming each bad row). ``source``: a plain CSV's path, or the text of one."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
     use = [c for c in cols if c >= 0]
+    data = source if isinstance(source, Path) else pa.py_buffer(source.encode())
     try:
-        arr = np.loadtxt(
-            io.StringIO(text),
-            delimiter=",",
-            skiprows=1 if header else 0,
-            usecols=use,
-            dtype=np.float64,
-            quotechar='"',
-            ndmin=2,
+        table = pcsv.read_csv(
+            data,
+            read_options=pcsv.ReadOptions(autogenerate_column_names=True, skip_rows=int(header)),
+            parse_options=pcsv.ParseOptions(quote_char='"'),
         )
-    except ValueError:
+    except (pa.ArrowInvalid, OSError):
         return None
+    if table.num_columns <= max(use):
+        return None
+    columns = []
+    for c in use:
+        col = table.column(c)
+        if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)):
+            return None  # not all numbers
+        columns.append(col.to_numpy(zero_copy_only=False).astype(np.float64))
     if cols[5] < 0:  # no volume column
-        arr = np.column_stack([arr, np.zeros(arr.shape[0])])
-    return arr
+        columns.append(np.zeros(table.num_rows))
+    out: npt.NDArray[np.float64] = np.column_stack(columns) if table.num_rows else np.zeros((0, 6))
+    return out
 
 
 def _check_rows(arr: npt.NDArray[np.float64], ohlc: bool) -> npt.NDArray[np.bool_]:
@@ -282,15 +304,16 @@ def load_candles(
     if kind_of(p) in TABLES:
         table = read_table(p, ohlc)
         return _checked(p, symbol, table, ohlc, 1, "row", max_jump)
-    text = read_text(p)
+    plain = kind_of(p) in (".csv", ".txt")
+    text = _head(p) if plain else read_text(p)  # a plain CSV's layout is in its first line
     kind, first_line, found = _layout(p, text)
     if kind_of(p) in (".json", ".json.gz"):
         kind, first_line, found = "json", 1, [0, 1, 2, 3, 4, 5]
     cols = found or [0, 1, 2, 3, 4, 5]
-    fast = _fast(text, first_line == 2, cols) if kind == "csv" else None
+    fast = _fast(p if plain else text, first_line == 2, cols) if kind == "csv" else None
     if fast is not None:
         return _checked(p, symbol, fast, ohlc, first_line, "line", max_jump)
-    rows = _rows(p, text, kind, first_line)
+    rows = _rows(p, read_text(p) if plain else text, kind, first_line)
     good: list[tuple[int, float, float, float, float, float]] = []
     numbers: list[int] = []
     bad: list[str] = []
