@@ -193,7 +193,9 @@ class StrategyService:
             record["phase3c"] = {"performance_factor": perf, "tp_scale": tp_scale,
                                  "sl_scale": sl_scale}  # fmt: skip
             self.record(intent_id, now, record)
-        logp = getattr(self.sizer, "last_logp", None) if d.multiplier_source == "policy" else None
+        drawn = d.multiplier_source == "policy" and not (gated and gated.action is GateAction.PROBE)
+        logp = getattr(self.sizer, "last_logp", None) if drawn else None  # a probe's size is not
+        # the multiplier's doing, so it teaches the policy nothing
         self.book.entry_context[intent_id] = EntryContext(state, s.multiplier, d.ilf.leverage, logp)
         self.leverage_stats.record(d.leverage)
         self.intents += 1

@@ -7,15 +7,23 @@ feed's own delivery path."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from quantum_trader.bus.messages import CandleEvent, Features, SignalEvent, Topic
+from quantum_trader.bus.messages import (
+    CandleEvent,
+    Features,
+    PositionOpened,
+    SignalEvent,
+    Topic,
+)
 from quantum_trader.core.shadow import ShadowOutcome
 from quantum_trader.core.types import Candle, Consensus, Regime, Side, Signal, TradeIntent
 from quantum_trader.pipeline import Pipeline, build_pipeline
 from quantum_trader.settings import Settings
+from quantum_trader.sizing.factory import make_sizer
 from tests.component.fakes import ScriptedFeed, scripted_paper
 
 SYM, M = "BTC/USDT:USDT", 60_000
@@ -23,7 +31,7 @@ pytestmark = pytest.mark.usefixtures("clean_qt_env")
 
 
 class Desk:
-    def __init__(self, bus_mode: str) -> None:
+    def __init__(self, bus_mode: str, rl_dir: Path) -> None:
         # live-like signal ages are checked against the wall clock: start a minute ago
         self.t = int(time.time() * 1000) // M * M - M
         feed = ScriptedFeed(SYM, [], self.t)
@@ -31,11 +39,16 @@ class Desk:
         settings = Settings(
             signals={"symbols": (SYM,)}, edge={"mode": "gate", "min_trades": 30, "probe_trades": 1}
         )
-        self.p: Pipeline = build_pipeline(settings, feed, exchange=scripted_paper())
+        sizer = make_sizer(settings, rl_dir)  # the RL policy: it draws its multiplier
+        self.p: Pipeline = build_pipeline(settings, feed, exchange=scripted_paper(), sizer=sizer)
         assert self.p.bus.inline == (bus_mode == "inline")
         self.intents: list[TradeIntent] = []
+        self.opened: list[PositionOpened] = []
         self.p.bus.add_tap(
             lambda topic, m: self.intents.append(m) if topic == Topic.INTENT else None
+        )
+        self.p.bus.add_tap(
+            lambda topic, m: self.opened.append(m) if topic == Topic.POSITION_OPENED else None
         )
         self.k = 0
 
@@ -61,8 +74,8 @@ def outcome(k: int, r: float) -> ShadowOutcome:
 
 
 @pytest.mark.parametrize("bus_mode", ["inline", "queued"])
-async def test_probe_then_shadow_then_full_size(bus_mode: str) -> None:
-    desk = Desk(bus_mode)
+async def test_probe_then_shadow_then_full_size(bus_mode: str, tmp_path: Path) -> None:
+    desk = Desk(bus_mode, tmp_path)
     p = desk.p
     p.bus.start()
     try:
@@ -91,6 +104,12 @@ async def test_probe_then_shadow_then_full_size(bus_mode: str) -> None:
         assert len(desk.intents) == 2
         assert full.margin_usd > 20 * probe.margin_usd  # the base margin, not the minimum
         assert gate.status()[SYM]["action"] == "trade"
+        # a probe's size is not the sizer's doing: no behaviour probability, no policy update;
+        # the full-size trade's multiplier was drawn, and its probability kept
+        await desk.candle(81.0, 81.05, 80.95, 81.0)
+        probe_opened, full_opened = desk.opened[0], desk.opened[-1]
+        assert probe_opened.intent_id == probe.intent_id and probe_opened.logp is None
+        assert full_opened.intent_id == full.intent_id and full_opened.logp is not None
     finally:
         await p.bus.stop()
 
