@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/backtest_bench.py
 	$(BIN)/python bench/risk_bench.py
 	$(BIN)/python bench/loop_bench.py
+	$(BIN)/python bench/load_bench.py
 
 explain: $(STAMP)
 	$(BIN)/qtrader explain --confidence 0.85 --volatility 1.2 --pnl-trend 0.4 --symbol-risk 1.0 \
