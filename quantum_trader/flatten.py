@@ -16,7 +16,8 @@ from typing import Any
 from loguru import logger
 
 from quantum_trader.core.types import OrderSide, Side
-from quantum_trader.exchange.base import Exchange
+from quantum_trader.exchange.base import Exchange, ExchangeError
+from quantum_trader.execution.book import ours
 from quantum_trader.pipeline import Pipeline
 from quantum_trader.store.journal import Journal
 
@@ -62,45 +63,60 @@ async def flatten_daemon(
         if not p.book.positions:
             break
         await asyncio.sleep(0.1)
-    left = await _cancel_ours(p.exchange, p.book.open_symbols())
+    cancelled = await _cancel_ours(p.exchange, p.book.open_symbols())
+    still = sorted(mp.opened.intent_id for mp in p.book.positions.values())
     return {
-        "closed": [
-            i for i in before if i not in {m.opened.intent_id for m in p.book.positions.values()}
-        ],
-        "still_open": sorted(mp.opened.intent_id for mp in p.book.positions.values()),
-        "orders_cancelled": left,
+        "closed": [i for i in before if i not in still],
+        "still_open": still,
+        "orders_cancelled": cancelled,
         "new_entries": "stopped until restart",
     }
 
 
+async def _cancel(ex: Exchange, symbol: str, order_id: str) -> bool:
+    """One cancel; a refusal (filled or gone meanwhile, the exchange down) is logged, not raised:
+    the rest of the flatten goes on."""
+    try:
+        await ex.cancel_order(symbol, order_id)
+    except ExchangeError as exc:
+        log.warning("flatten: cancel {} on {} refused: {}", order_id, symbol, exc)
+        return False
+    return True
+
+
 async def _cancel_ours(ex: Exchange, keep: frozenset[str] = frozenset()) -> int:
-    """Cancel our live orders (client ids ``qt…``) on symbols with no position left."""
-    n = 0
-    for order in await ex.fetch_open_orders():
-        if order.symbol in keep or not (order.client_id or "").startswith("qt"):
-            continue
-        await ex.cancel_order(order.symbol, order.id)
-        n += 1
-    return n
+    """Cancel our live orders on symbols with no position left."""
+    orders = [o for o in await ex.fetch_open_orders() if o.symbol not in keep and ours(o.client_id)]
+    return sum([await _cancel(ex, o.symbol, o.id) for o in orders])
 
 
 async def flatten_direct(ex: Exchange, journal: Journal | None) -> dict[str, Any]:
-    """No daemon: cancel our orders and close each position at market, reduce-only."""
-    closed = []
+    """No daemon: cancel our orders and close each position at market, reduce-only. A position
+    the exchange refuses to close is reported still open; the others are closed regardless."""
+    closed, still = [], []
     for pos in await ex.fetch_positions():
         if pos.qty <= 0:
             continue
+        what = f"{pos.symbol} {pos.side} {pos.qty:g}"
         for order in await ex.fetch_open_orders(pos.symbol):
-            if (order.client_id or "").startswith("qt"):
-                await ex.cancel_order(pos.symbol, order.id)
+            if ours(order.client_id):
+                await _cancel(ex, pos.symbol, order.id)
         side = OrderSide.SELL if pos.side is Side.LONG else OrderSide.BUY
-        await ex.create_market_order(pos.symbol, side, pos.qty, f"qtflat{secrets.token_hex(6)}",
-                                     reduce_only=True)  # fmt: skip
-        closed.append(f"{pos.symbol} {pos.side} {pos.qty:g}")
+        try:
+            await ex.create_market_order(pos.symbol, side, pos.qty, f"qtflat{secrets.token_hex(6)}",
+                                         reduce_only=True)  # fmt: skip
+        except ExchangeError as exc:
+            log.error("flatten: {} not closed: {}", what, exc)
+            still.append(what)
+            continue
+        closed.append(what)
     cancelled = await _cancel_ours(ex)
     if journal is not None:
-        journal.event("flatten", f"operator, no daemon: closed {closed}, cancelled {cancelled}")
-    return {"closed": closed, "still_open": [], "orders_cancelled": cancelled}
+        journal.event(
+            "flatten", f"operator, no daemon: closed {closed}, still open {still}, "
+            f"cancelled {cancelled}",
+        )  # fmt: skip
+    return {"closed": closed, "still_open": still, "orders_cancelled": cancelled}
 
 
 def add_flatten_parser(sub: Any, common: Any) -> None:

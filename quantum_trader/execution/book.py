@@ -10,11 +10,18 @@ from quantum_trader.bus.messages import PositionClosed, PositionOpened
 from quantum_trader.core.exits import ExitState
 from quantum_trader.core.pnl import ClosingFill, RealisedPnl
 
+OUR_PREFIX = "qt"  # every client order id we place starts with it
+
 
 def client_id(intent_id: str, suffix: str) -> str:
     """A deterministic Binance-valid client order id (≤ 36 chars of [A-Za-z0-9_-])."""
     digest = hashlib.sha1(intent_id.encode(), usedforsecurity=False).hexdigest()[:20]
-    return f"qt{digest}-{suffix}"[:36]
+    return f"{OUR_PREFIX}{digest}-{suffix}"[:36]
+
+
+def ours(order_client_id: str | None) -> bool:
+    """Did we place this order? (Others — by hand, another bot — are left alone.)"""
+    return (order_client_id or "").startswith(OUR_PREFIX)
 
 
 @dataclass(slots=True)

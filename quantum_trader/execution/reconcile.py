@@ -37,7 +37,7 @@ from quantum_trader.exchange.base import (
     OrderType,
     Position,
 )
-from quantum_trader.execution.book import Book, ManagedPosition, client_id
+from quantum_trader.execution.book import Book, ManagedPosition, client_id, ours
 from quantum_trader.execution.exits import ExitManager
 from quantum_trader.execution.service import ExecutionService
 from quantum_trader.store.codec import loads
@@ -229,7 +229,7 @@ class Reconciler:
         for o in orders:
             mp = self.book.positions.get(o.symbol)
             owned = mp is not None and (mp.owns(o.id) or mp.symbol in self.positions)
-            if not o.client_id.startswith("qt") or owned:
+            if not ours(o.client_id) or owned:
                 continue
             await self._cancel(o, "no open position owns it")
 

@@ -22,7 +22,7 @@ import numpy.typing as npt
 from loguru import logger
 
 from quantum_trader.feeds.discover import timeframe_ms
-from quantum_trader.feeds.formats import DataFileError
+from quantum_trader.feeds.formats import DataFileError, read_table
 
 log = logger.bind(component="download")
 F64 = npt.NDArray[np.float64]
@@ -49,11 +49,7 @@ async def _funding_rows(client: Any, symbol: str, since: int, limit: int) -> lis
 
 def read_existing(path: Path) -> F64:
     """Rows [ts, o, h, l, c, v] already downloaded (none if the file is not there)."""
-    if not path.exists():
-        return np.zeros((0, 6))
-    from quantum_trader.feeds.formats import read_table
-
-    return read_table(path)
+    return read_table(path) if path.exists() else np.zeros((0, 6))
 
 
 def write_feather(path: Path, rows: F64) -> None:

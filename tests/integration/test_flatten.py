@@ -101,3 +101,14 @@ async def test_the_api_asks_for_the_token(tmp_path: Path) -> None:
                 assert r.status == 404
     finally:
         await api.stop()
+
+
+async def test_a_cancel_the_exchange_refuses_does_not_stop_the_flatten(desk: Desk) -> None:
+    ex = desk.ex
+    await ex.create_market_order(SYM, OrderSide.BUY, 0.01, "qthand2")
+    await ex.create_limit_order(SYM, OrderSide.SELL, 0.01, 40_000.0, "qtleftover2")
+    refuse = {"method": "DELETE", "path": "/fapi/v1/order", "kind": "error", "status": 400}
+    desk.fake.faults.append({**refuse, "code": -1102, "msg": "injected", "times": 2})
+    result = await flatten_direct(ex, None)
+    assert result["closed"] == [f"{SYM} LONG 0.01"] and result["still_open"] == []
+    assert desk.position_qty() == 0  # closed although its order could not be cancelled
