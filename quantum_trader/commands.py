@@ -20,9 +20,9 @@ from quantum_trader.exchange.base import FatalExchangeError
 from quantum_trader.exchange.binance_client import (
     ConfigError,
     check_live_opt_in,
-    make_client,
     read_keys_file,
 )
+from quantum_trader.exchange.venues import venue_adapter, venue_client
 from quantum_trader.feeds.base import Feed, parse_speed
 from quantum_trader.feeds.live import LiveFeed, ccxt_client
 from quantum_trader.feeds.loader import FundingSeries, load_candles, load_funding, symbol_from_name
@@ -156,8 +156,15 @@ def _run(args: argparse.Namespace, settings: Settings, mode: Mode) -> int:
             raise ConfigError(f"--{mode} trades on the exchange's own live data: no --feed")
         key, secret = _keys(settings)
         x = settings.exchange
-        client = make_client(
-            mode, key, secret, x.url_override, x.timeout_ms, recv_window_ms=x.recv_window_ms
+        client = venue_client(
+            x.exchange_id,
+            mode,
+            key,
+            secret,
+            x.api_password.get_secret_value() if x.api_password else None,
+            x.url_override,
+            x.timeout_ms,
+            x.recv_window_ms,
         )
     except (ConfigError, FatalExchangeError) as exc:
         print(f"qtrader run --{mode}: {exc}")
@@ -171,11 +178,11 @@ def _run(args: argparse.Namespace, settings: Settings, mode: Mode) -> int:
         settings.feed.poll_seconds,
         settings.feed.warmup_candles,
         now_ms=wall_clock(settings).now_ms,
-        stream=settings.exchange.streams,
+        stream=settings.exchange.streams and bool(client.has.get("watchOHLCV")),
     )
-    from quantum_trader.exchange.binance import BinanceUsdm  # ccxt: only when trading on it
-
-    exchange = BinanceUsdm(client, f"binance-{mode}", sweep_s=settings.exchange.rest_sweep_seconds)
+    exchange = venue_adapter(
+        x.exchange_id, client, mode, x.rest_sweep_seconds, x.adapter == "generic"
+    )
     try:
         daemon = Daemon(settings, feed, mode, args.duration, exchange=exchange)
     except JournalError as exc:

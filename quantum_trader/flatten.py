@@ -196,8 +196,7 @@ def cmd_flatten(args: Any, settings: Any) -> int:
 
 def _direct(settings: Any, url: str, yes: bool) -> int:
     from quantum_trader.commands import _keys
-    from quantum_trader.exchange.binance import BinanceUsdm
-    from quantum_trader.exchange.binance_client import make_client
+    from quantum_trader.exchange.venues import venue_adapter, venue_client
 
     mode = settings.exchange.mode
     if mode == "paper":
@@ -208,10 +207,11 @@ def _direct(settings: Any, url: str, yes: bool) -> int:
         return 1
     key, secret = _keys(settings)
     x = settings.exchange
-    client = make_client(mode, key, secret, x.url_override, x.timeout_ms)
+    password = x.api_password.get_secret_value() if x.api_password else None
+    client = venue_client(x.exchange_id, mode, key, secret, password, x.url_override, x.timeout_ms)
 
     async def run() -> int:
-        ex = BinanceUsdm(client, f"binance-{mode}")
+        ex = venue_adapter(x.exchange_id, client, mode, generic=x.adapter == "generic")
         try:
             await ex.start()
             held = [f"{p.symbol} {p.side} {p.qty:g}" for p in await ex.fetch_positions()]

@@ -73,9 +73,13 @@ def _core_check(build: Any) -> None:
 
 class ExchangeSettings(Section):
     mode: Literal["paper", "testnet", "live"] = "paper"
-    exchange_id: Literal["binanceusdm"] = "binanceusdm"
+    #: any ccxt venue whose ``has`` covers what the daemon needs (exchange/venues.py)
+    exchange_id: str = "binanceusdm"
+    #: ``generic``: ccxt's unified API only, even where a venue adapter exists (Binance)
+    adapter: Literal["auto", "generic"] = "auto"
     api_key: SecretStr | None = None
     api_secret: SecretStr | None = None
+    api_password: SecretStr | None = None  # the passphrase some venues add (OKX, Bitget, KuCoin)
     keys_file: Path | None = None
     url_override: str | None = None  # loopback only: the fake exchange server in tests
     timeout_ms: int = Field(10_000, ge=100, le=120_000)
@@ -92,6 +96,18 @@ class ExchangeSettings(Section):
     #: from ``time_origin_ms`` (epoch ms) — the chaos soak's simulated hours
     time_scale: float = Field(1.0, ge=1, le=1000)
     time_origin_ms: int = Field(0, ge=0)
+
+    @field_validator("exchange_id")
+    @classmethod
+    def _venue(cls, value: str) -> str:
+        if value != "binanceusdm":
+            from quantum_trader.exchange.venues import check_venue  # imports ccxt: only here
+
+            try:
+                check_venue(value)
+            except Exception as exc:  # noqa: BLE001 - ConfigError, shown as a config error
+                raise ValueError(str(exc)) from None
+        return value
 
 
 class MarketSettings(Section):

@@ -90,11 +90,16 @@ class FatalExchangeError(ExchangeError):
 
 
 class OrderRejected(ExchangeError):
-    """The exchange refused this order for a reason that a retry will not change."""
+    """The exchange refused this order for a reason that a retry will not change. ``code`` is the
+    venue's own (Binance's ``-2013``…) where it said one; ``kind`` is ccxt's class for it
+    (``not-found``, ``duplicate``…) whatever the venue: what a venue-neutral adapter reads."""
 
-    def __init__(self, code: str, message: str) -> None:
-        self.code = code
+    def __init__(self, code: str, message: str, kind: str = "") -> None:
+        self.code, self.kind = code, kind or code
         super().__init__(f"{code}: {message}")
+
+    def is_one_of(self, answers: tuple[str, ...]) -> bool:
+        return self.code in answers or self.kind in answers
 
 
 class Exchange(Protocol):

@@ -1,4 +1,4 @@
-"""Fills of our resting Binance orders (TP legs, stops), found by REST and hastened by streams.
+"""Fills of our resting orders (TP legs, stops), found by REST and, on Binance, hastened by streams.
 
 Which orders are read on a poll:
 - every watched order, when the user-data stream is down or ``sweep_s`` has passed (the safety
@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from quantum_trader.core.types import Fill, OrderSide, trade_id
-from quantum_trader.exchange.base import Order, OrderStatus, OrderType
-from quantum_trader.exchange.binance_orders import ALGO_STATUS, plain_order
+from quantum_trader.exchange.base import Order, OrderType
+from quantum_trader.exchange.binance_orders import plain_order
 
 if TYPE_CHECKING:
-    from quantum_trader.exchange.binance import BinanceUsdm
+    from quantum_trader.exchange.ccxt_futures import CcxtFutures, StopProgress
 
 
 @dataclass(slots=True)
@@ -54,7 +54,7 @@ class Resting:
 
 
 class FillWatch:
-    def __init__(self, adapter: BinanceUsdm, sweep_s: float = 30.0) -> None:
+    def __init__(self, adapter: CcxtFutures, sweep_s: float = 30.0) -> None:
         self.adapter, self.sweep_s = adapter, sweep_s
         self.resting: dict[str, Resting] = {}
         self.dirty: set[str] = set()
@@ -168,18 +168,10 @@ class FillWatch:
         if live is not None and (r.algo or live.filled_qty <= r.reported):
             return []
         if r.algo:
-            raw = await a.fetch_raw(oid, r.symbol, algo=True)
-            info = raw.get("info") or {}
-            status = ALGO_STATUS.get(str(info.get("algoStatus")), OrderStatus.NEW)
-            actual = str(info.get("actualOrderId") or "")
-            if status.live and status is not OrderStatus.PARTIALLY_FILLED:
-                return []
-            if not actual:
+            progress = await a.stop_progress(oid, r)
+            if progress.finished:
                 self.resting.pop(oid, None)
-                return []
-            child = await a.settled(r.symbol, {"id": actual, "status": "open"})
-            self.resting.pop(oid, None) if not child.status.live else None
-            return await self._delta(oid, r, child, actual)
+            return self._stop_delta(oid, r, progress)
         order = live or plain_order(await a.fetch_raw(oid, r.symbol))
         if not order.status.live:
             self.resting.pop(oid, None)
@@ -197,6 +189,16 @@ class FillWatch:
         price = order.avg_price or order.price
         tid = trade_id(oid, order.filled_qty)
         return [Fill(oid, r.client_id, r.symbol, r.side, qty, price, fee, order.ts, True, tid)]
+
+    @staticmethod
+    def _stop_delta(oid: str, r: Resting, p: StopProgress) -> list[Fill]:
+        qty = p.filled - r.reported  # the stream may have booked part of it meanwhile
+        if qty <= 1e-12:
+            return []
+        fee, r.fee_reported = p.fee - r.fee_reported, p.fee
+        r.reported = p.filled
+        tid = trade_id(oid, p.filled)
+        return [Fill(oid, r.client_id, r.symbol, r.side, qty, p.price, fee, p.ts, True, tid)]
 
 
 def stream_fill(key: str, r: Resting, info: dict[str, Any]) -> Fill | None:

@@ -1,5 +1,6 @@
-"""Binance orders as ccxt parses them → the adapter's ``Order``: plain orders by ccxt's unified
-fields, algo (conditional) orders by Binance's own fields (``algoId``, ``algoStatus``…)."""
+"""Orders as ccxt parses them → the adapter's ``Order``: plain and stop (trigger) orders by ccxt's
+unified fields, any venue; Binance's algo (conditional) orders by Binance's own fields
+(``algoId``, ``algoStatus``…)."""
 
 from __future__ import annotations
 
@@ -53,6 +54,15 @@ def plain_order(raw: dict[str, Any]) -> Order:
         float(raw.get("average") or 0.0),
         float((raw.get("fee") or {}).get("cost") or 0.0),
         int(raw.get("timestamp") or raw.get("lastUpdateTimestamp") or 0),
+    )
+
+
+def stop_order(raw: dict[str, Any]) -> Order:
+    """A unified trigger order: a closing stop, whatever the venue calls its type."""
+    order = plain_order(raw)
+    trigger = raw.get("triggerPrice") or raw.get("stopLossPrice") or raw.get("stopPrice")
+    return replace(
+        order, type=OrderType.STOP_MARKET, stop_price=float(trigger or 0.0), reduce_only=True
     )
 
 

@@ -1,7 +1,9 @@
 """ccxt's exceptions mapped once into the adapter's two families, and the retry policy.
 
 Binance's numeric code decides first (it survives any URL, also the fake server's, where ccxt's
-per-market tables do not apply); ccxt's class decides otherwise. Messages are cut short and never
+per-market tables do not apply); ccxt's class decides otherwise — on every other venue, where
+``DuplicateOrderId``, ``OrderNotFound`` and ``MarginModeAlreadySet`` are the answers the adapter
+acts on. Messages are cut short and never
 carry credentials: ccxt puts the URL (with its signed query, not the secret) in some messages, so
 the query string is dropped.
 """
@@ -23,7 +25,7 @@ from quantum_trader.exchange.base import (
     TemporaryExchangeError,
 )
 
-log = logger.bind(component="binance")
+log = logger.bind(component="venue")
 T = TypeVar("T")
 CODE = re.compile(r'"code"\s*:\s*(-?\d+)')
 QUERY = re.compile(r"\?\S*")
@@ -50,6 +52,18 @@ FATAL_CODES = frozenset({"-2014", "-2015", "-1022", "-4059"})  # key, permission
 TEMPORARY_CODES = frozenset({"-1001", "-1003", "-1007", "-1008", "-1021", "-1000"})
 
 
+#: ccxt's classes for a definite "no" about one order → the code the adapters act on
+REJECTIONS: tuple[tuple[type[Exception], str], ...] = (
+    (ccxt_async.InsufficientFunds, "-2019"),
+    (ccxt_async.DuplicateOrderId, "duplicate"),  # the order exists: looked up, not resent
+    (ccxt_async.OrderNotFound, "not-found"),
+    (ccxt_async.MarginModeAlreadySet, "margin-mode-set"),
+    (ccxt_async.InvalidOrder, "invalid"),
+    (ccxt_async.BadRequest, "bad-request"),
+    (ccxt_async.BadSymbol, "bad-request"),
+)
+
+
 def binance_code(exc: BaseException) -> str | None:
     match = CODE.search(str(exc))
     return match.group(1) if match else None
@@ -64,8 +78,9 @@ def map_error(exc: Exception) -> ExchangeError:
     if isinstance(exc, ExchangeError):
         return exc
     code, text = binance_code(exc), clean(f"{type(exc).__name__}: {exc}")
+    kind = next((name for klass, name in REJECTIONS if isinstance(exc, klass)), "")
     if code in REJECT_CODES:
-        return OrderRejected(code, text)
+        return OrderRejected(code, text, kind)
     if code in FATAL_CODES:
         return FatalExchangeError(text)
     if code in TEMPORARY_CODES:
@@ -79,12 +94,8 @@ def map_error(exc: Exception) -> ExchangeError:
         return TemporaryExchangeError(text)
     if isinstance(exc, ccxt_async.AuthenticationError | ccxt_async.PermissionDenied):
         return FatalExchangeError(text)
-    if isinstance(exc, ccxt_async.InsufficientFunds):
-        return OrderRejected(code or "-2019", text)
-    if isinstance(exc, ccxt_async.InvalidOrder | ccxt_async.OrderNotFound):
-        return OrderRejected(code or "invalid", text)
-    if isinstance(exc, ccxt_async.BadRequest | ccxt_async.BadSymbol):
-        return OrderRejected(code or "bad-request", text)
+    if kind:  # the most specific class first (REJECTIONS' order)
+        return OrderRejected(code or kind, text, kind)
     if isinstance(exc, ccxt_async.BaseError):
         return TemporaryExchangeError(text)
     return TemporaryExchangeError(clean(f"{type(exc).__name__}: {exc}"))

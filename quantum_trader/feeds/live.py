@@ -39,10 +39,9 @@ class MarketDataClient(Protocol):
 
 
 def ccxt_client(exchange_id: str = "binanceusdm") -> MarketDataClient:
-    import ccxt.pro as ccxt_pro
+    from quantum_trader.exchange.venues import venue_class  # ccxt.pro's where it has the venue
 
-    klass = getattr(ccxt_pro, exchange_id)
-    client: MarketDataClient = klass({"enableRateLimit": True})
+    client: MarketDataClient = venue_class(exchange_id)({"enableRateLimit": True})
     return client
 
 

@@ -18,15 +18,17 @@ from quantum_trader.core.types import OrderSide, Side
 from quantum_trader.exchange.base import Order, OrderStatus, OrderType, Position
 from quantum_trader.exchange.binance import BinanceUsdm
 from quantum_trader.exchange.binance_client import make_client
+from quantum_trader.exchange.ccxt_futures import CcxtFutures
 from quantum_trader.testing.fake_binance import KEY, SECRET, FakeBinance
 from tests.integration.helpers import free_port
 
 
 @asynccontextmanager
 async def serving(
-    timeout_ms: int = 400, recv_window_ms: int = 1_000
+    timeout_ms: int = 400, recv_window_ms: int = 1_000, generic: bool = False
 ) -> AsyncIterator[tuple[FakeBinance, BinanceUsdm]]:
-    """An in-process fake server and the real ccxt client (testnet mode) pointed at it."""
+    """An in-process fake server and the real ccxt client (testnet mode) pointed at it; with
+    ``generic``, driven by the venue-neutral adapter (ccxt's unified API only)."""
     fake = FakeBinance()
     runner = web.AppRunner(fake.app(), shutdown_timeout=0.1)
     await runner.setup()
@@ -34,7 +36,7 @@ async def serving(
     await web.TCPSite(runner, "127.0.0.1", port).start()
     url = f"http://127.0.0.1:{port}"
     client = make_client("testnet", KEY, SECRET, url, timeout_ms, 1.0, recv_window_ms)
-    ex = BinanceUsdm(client, "fake", read_retries=6)
+    ex = (CcxtFutures if generic else BinanceUsdm)(client, "fake", read_retries=6)
     ex.order_expiry_ms = recv_window_ms + 50  # one host: no clock skew to allow for
     try:
         await ex.start()
