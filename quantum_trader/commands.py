@@ -129,6 +129,12 @@ def _keys(settings: Settings) -> tuple[str, str]:
     )
 
 
+def _password(settings: Settings) -> str | None:
+    """The passphrase some venues add to key and secret (OKX, Bitget, KuCoin)."""
+    pw = settings.exchange.api_password
+    return pw.get_secret_value() if pw is not None else None
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     mode = _mode(args, settings)
     try:
@@ -161,7 +167,7 @@ def _run(args: argparse.Namespace, settings: Settings, mode: Mode) -> int:
             mode,
             key,
             secret,
-            x.api_password.get_secret_value() if x.api_password else None,
+            _password(settings),
             x.url_override,
             x.timeout_ms,
             x.recv_window_ms,

@@ -195,7 +195,7 @@ def cmd_flatten(args: Any, settings: Any) -> int:
 
 
 def _direct(settings: Any, url: str, yes: bool) -> int:
-    from quantum_trader.commands import _keys
+    from quantum_trader.commands import _keys, _password
     from quantum_trader.exchange.venues import venue_adapter, venue_client
 
     mode = settings.exchange.mode
@@ -207,7 +207,7 @@ def _direct(settings: Any, url: str, yes: bool) -> int:
         return 1
     key, secret = _keys(settings)
     x = settings.exchange
-    password = x.api_password.get_secret_value() if x.api_password else None
+    password = _password(settings)
     client = venue_client(x.exchange_id, mode, key, secret, password, x.url_override, x.timeout_ms)
 
     async def run() -> int:

@@ -16,10 +16,16 @@ from __future__ import annotations
 from typing import Any
 
 from quantum_trader.core.types import Fill, OrderSide
-from quantum_trader.exchange.base import Balance, FatalExchangeError, Order, OrderStatus
+from quantum_trader.exchange.base import Balance, Order, OrderStatus
 from quantum_trader.exchange.binance_fills import Resting
 from quantum_trader.exchange.binance_orders import ALGO_STATUS, algo_order
-from quantum_trader.exchange.ccxt_futures import DUPLICATE, NOT_FOUND, CcxtFutures, StopProgress
+from quantum_trader.exchange.ccxt_futures import (
+    DUPLICATE,
+    NOT_FOUND,
+    CcxtFutures,
+    StopProgress,
+    unified_balance,
+)
 
 
 class BinanceUsdm(CcxtFutures):
@@ -28,6 +34,7 @@ class BinanceUsdm(CcxtFutures):
     duplicate_codes = (*DUPLICATE, "-4116")
     mode_set_codes = ("-4046",)  # "No need to change margin type": already isolated
     not_found_codes = (*NOT_FOUND, "-2013", "-2011")
+    hedge_hint = ": Binance → Futures → Preferences → Position Mode"
 
     def __init__(
         self, client: Any, name: str, read_retries: int = 4, sweep_s: float = 30.0
@@ -35,16 +42,6 @@ class BinanceUsdm(CcxtFutures):
         super().__init__(client, name, read_retries, sweep_s)
         window = int(client.options.get("recvWindow") or 5_000)
         self.order_expiry_ms = window + 1_000  # plus clock skew and transit
-
-    async def start(self) -> None:
-        """Markets, and a one-way position mode (hedge mode is refused: stops would not close)."""
-        await self._call("load markets", lambda: self.client.load_markets())
-        mode = await self._call("position mode", lambda: self.client.fetch_position_mode())
-        if mode.get("hedged"):
-            raise FatalExchangeError(
-                "the account is in hedge (dual-side) position mode; qtrader needs one-way mode "
-                "(Binance → Futures → Preferences → Position Mode)"
-            )
 
     async def create_stop_market(
         self, symbol: str, side: OrderSide, stop_price: float, client_id: str
@@ -106,9 +103,7 @@ class BinanceUsdm(CcxtFutures):
         assets = (raw.get("info") or {}).get("assets") or []
         usdt = next((a for a in assets if a.get("asset") == "USDT"), None)
         if usdt is None:
-            total = float((raw.get("USDT") or {}).get("total") or 0.0)
-            free = float((raw.get("USDT") or {}).get("free") or 0.0)
-            return Balance(total, total, total - free, free)
+            return unified_balance(raw)
         return Balance(
             float(usdt["walletBalance"]),
             float(usdt["marginBalance"]),

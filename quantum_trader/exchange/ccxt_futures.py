@@ -68,6 +68,7 @@ class CcxtFutures:
     duplicate_codes: tuple[str, ...] = DUPLICATE
     mode_set_codes: tuple[str, ...] = MODE_ALREADY_SET
     not_found_codes: tuple[str, ...] = NOT_FOUND
+    hedge_hint = ""  # where the venue's setting is
 
     def __init__(
         self, client: Any, name: str, read_retries: int = 4, sweep_s: float = 30.0
@@ -108,7 +109,7 @@ class CcxtFutures:
             if mode.get("hedged"):
                 raise FatalExchangeError(
                     f"{self.client.id}: the account is in hedge position mode; qtrader needs "
-                    "one-way mode (a stop would not close the position)"
+                    f"one-way mode (a stop would not close the position){self.hedge_hint}"
                 )
 
     def _market(self, symbol: str) -> dict[str, Any]:
@@ -395,11 +396,7 @@ class CcxtFutures:
         return out
 
     async def fetch_balance(self) -> Balance:
-        raw = await self._call("balance", lambda: self.client.fetch_balance())
-        usdt = raw.get("USDT") or {}
-        total, free = float(usdt.get("total") or 0.0), float(usdt.get("free") or 0.0)
-        used = float(usdt.get("used") or total - free)
-        return Balance(total, total, used, free)
+        return unified_balance(await self._call("balance", lambda: self.client.fetch_balance()))
 
     async def funding_paid(self, symbol: str, since_ts: int) -> float:
         """One attempt, no retries: a close is booked at once, and a failed read is booked as 0
@@ -439,3 +436,11 @@ class CcxtFutures:
 
     async def close(self) -> None:
         await self.client.close()
+
+
+def unified_balance(raw: dict[str, Any]) -> Balance:
+    """ccxt's unified USDT balance (no unrealised PnL in it: wallet and margin balance alike)."""
+    usdt = raw.get("USDT") or {}
+    total, free = float(usdt.get("total") or 0.0), float(usdt.get("free") or 0.0)
+    used = float(usdt.get("used") or total - free)
+    return Balance(total, total, used, free)
