@@ -3,7 +3,10 @@ flags keep it from calling home on this closed machine), and what the picture ho
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -22,18 +25,42 @@ def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def screenshot(page: Path, png: Path, width: int = 1400, height: int = 1400) -> Path:
+def screenshot(
+    page: Path, png: Path, width: int = 1400, height: int = 1400, attempts: int = 2
+) -> Path:
+    """Chromium's helpers can outlive it holding its output open, or it can hang on start-up:
+    it runs in its own process group with its output in a file, the group is killed once the
+    picture is written or after ``timeout_s``, and a hung start is tried once more."""
     browser = chromium()
     if browser is None:
         raise RuntimeError("no chromium: apt-get install chromium")
-    with tempfile.TemporaryDirectory(prefix="qtrader-chromium-") as profile:
-        subprocess.run(  # noqa: S603 - a fixed browser binary on a local file
+    for _ in range(attempts):
+        png.unlink(missing_ok=True)
+        if _shoot(browser, page, png, width, height, timeout_s=45.0):
+            return png
+    raise RuntimeError(f"chromium wrote no screenshot of {page} in {attempts} attempts")
+
+
+def _shoot(browser: str, page: Path, png: Path, width: int, height: int, timeout_s: float) -> bool:
+    with (
+        tempfile.TemporaryDirectory(prefix="qtrader-chromium-") as profile,
+        open(Path(profile) / "chromium.log", "wb") as log,
+    ):
+        proc = subprocess.Popen(  # noqa: S603 - a fixed browser binary on a local file
             [browser, *FLAGS, f"--user-data-dir={profile}", f"--screenshot={png}",
              f"--window-size={width},{height}", "--virtual-time-budget=15000",
              page.resolve().as_uri()],
-            check=True, capture_output=True, timeout=120,
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
         )  # fmt: skip
-    return png
+        try:
+            proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            pass
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # the helpers with it
+            proc.wait()
+    return png.exists() and png.stat().st_size > 0
 
 
 def colour_pixels(png: Path, rgb: tuple[int, int, int], tolerance: int = 24) -> int:
