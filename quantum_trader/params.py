@@ -43,6 +43,7 @@ def filter_params(settings: Settings) -> FilterParams:
         high_vol_atr_pct=s.high_vol_atr_pct,
         high_vol_min_confidence=s.high_vol_min_confidence,
         max_positions=settings.risk.max_positions,
+        sides=s.sides,
     )
 
 

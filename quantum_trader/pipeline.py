@@ -119,6 +119,8 @@ def exit_params(settings: Settings) -> ExitParams:
         loss_guard_roe=e.loss_guard_roe,
         time_stop_ms=int(e.time_stop_minutes * 60_000),
         fee_rate=settings.paper.taker_fee,
+        on_signal=e.on_signal,
+        predictive=e.predictive,
     )
 
 
@@ -259,6 +261,7 @@ def build_pipeline(
     exit_topics = [
         Topic.ORDER_FILLED,
         Topic.CANDLE,
+        Topic.SIGNAL,  # before the strategy: a signal exit frees the symbol for its entry
         Topic.PRICE,
         Topic.RISK_TRIPPED,
         Topic.HEALTH_ALERT,

@@ -146,6 +146,9 @@ class SignalSettings(Section):
     #: the ensemble's models: built-ins by name, user models as "module:Name" or "file.py:Name"
     models: tuple[str, ...] = ("trend", "momentum", "breakout", "mean_reversion")
     min_confidence: float = Field(0.65, ge=0, le=1)
+    #: the sides entered: "long" trades long only (a short signal can still close a long,
+    #: with exits.on_signal), "short" short only
+    sides: Literal["both", "long", "short"] = "both"
     allowed_consensus: tuple[Consensus, ...] = (Consensus.UNANIMOUS, Consensus.STRONG)
     high_vol_atr_pct: float = Field(0.05, ge=0, le=1)
     high_vol_min_confidence: float = Field(0.80, ge=0, le=1)
@@ -200,6 +203,9 @@ class LevelsSettings(Section):
     sl_min: float = Field(0.001, gt=0, le=0.5)
     sl_max: float = Field(0.02, gt=0, le=0.5)
     liq_safety: float = Field(0.8, gt=0, le=1)
+    #: fixed exits: one TP at base_tp for the whole size and the stop at base_sl, as given (no
+    #: leverage, funding or volatility adaptation) — a strategy's own stoploss and take profit
+    fixed: bool = False
 
     @model_validator(mode="after")
     def _core(self) -> LevelsSettings:
@@ -254,6 +260,10 @@ class ExitSettings(Section):
     trail_distance: float = Field(0.0, ge=0, le=0.5)
     loss_guard_roe: float = Field(-0.5, ge=-10, le=0)
     time_stop_minutes: float = Field(0.0, ge=0)
+    #: a signal against an open position closes it at market (freqtrade's exit signal)
+    on_signal: bool = False
+    #: a performance breach predicted within 4 h moves open stops halfway to breakeven (SPEC §8)
+    predictive: bool = True
 
 
 class RLSettings(Section):
@@ -433,7 +443,7 @@ def _describe(exc: ValidationError) -> str:
 
 #: ``QT_`` variables that are not settings: read elsewhere, on purpose
 OTHER_ENV = frozenset(
-    {"QT_CONFIG", "QT_STATE_DIR", "QT_CRASH_AT", "QT_I_UNDERSTAND_LIVE_TRADING",
+    {"QT_CONFIG", "QT_STATE_DIR", "QT_CANDLE_CACHE", "QT_CRASH_AT", "QT_I_UNDERSTAND_LIVE_TRADING",
      "QT_DEMO_API_KEY", "QT_DEMO_API_SECRET"}
 )  # fmt: skip
 

@@ -26,6 +26,8 @@ def _state_dir(
     path = tmp_path_factory.mktemp("state")
     monkeypatch.setenv("QT_STATE_DIR", str(path))
     monkeypatch.setenv("QT_EDGE__MODE", "off")
+    # one candle cache for the whole session, never the user's: later loads read it back
+    monkeypatch.setenv("QT_CANDLE_CACHE", str(tmp_path_factory.getbasetemp() / "candle-cache"))
     yield path
 
 

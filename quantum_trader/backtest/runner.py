@@ -40,6 +40,8 @@ class BacktestRun:
     metrics: Metrics
     recorder: Recorder
     pipeline: Pipeline
+    skipped: int = 0  # events stepped over (fast runs)
+    skipped_held: int = 0  # of them, while a position or a shadow trade was open
 
 
 async def run_backtest(
@@ -73,8 +75,11 @@ async def run_backtest(
             p.signals.models,
         )  # fmt: skip
         p.signals.precomputed = {c.series.symbol: c.ensemble for c in tl.calls}
-        await FastForward(p, recorder, tl, settings, funding).run()
+        ff = FastForward(p, recorder, tl, settings, funding)
+        await ff.run()
+        skipped = (ff.skipped, ff.skipped_held)
     else:
+        skipped = (0, 0)
         p.signals.precomputed = {
             s.symbol: whole_series_ensemble(
                 decision_series(s, p.signals.decide_ms)[0], p.signals.models
@@ -97,7 +102,7 @@ async def run_backtest(
         recorder.max_margin_util,
         _edge(p),
     )
-    return BacktestRun(metrics, recorder, p)
+    return BacktestRun(metrics, recorder, p, *skipped)
 
 
 def _edge(p: Pipeline) -> dict[str, Any]:

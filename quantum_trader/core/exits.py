@@ -47,6 +47,8 @@ class ExitParams:
     loss_guard_roe: float = -0.5
     time_stop_ms: int = 0  # 0 → off
     fee_rate: float = 0.0005  # taker fee, for breakeven = entry ± 2 × fee
+    on_signal: bool = False  # a signal against the position closes it at market
+    predictive: bool = True  # a predicted performance breach tightens open stops (SPEC §8)
 
     def __post_init__(self) -> None:
         if self.tp_mode not in ("exchange", "internal"):

@@ -29,6 +29,7 @@ class Rejection(StrEnum):
     MAX_DRAWDOWN = "max_drawdown"
     MAX_POSITIONS = "max_positions"
     SYMBOL_OPEN = "symbol_open"
+    SIDE = "side"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +41,11 @@ class FilterParams:
     high_vol_atr_pct: float = 0.05
     high_vol_min_confidence: float = 0.80
     max_positions: int = 5
+    sides: str = "both"  # both / long / short: the sides entered
 
     def __post_init__(self) -> None:
+        if self.sides not in ("both", "long", "short"):
+            raise InvalidInput("signals.sides", f"expected both/long/short, got {self.sides!r}")
         in_range("filter.min_health_overall", self.min_health_overall, 0.0, 100.0)
         in_range("filter.min_health_source", self.min_health_source, 0.0, 100.0)
         in_range("filter.min_confidence", self.min_confidence, 0.0, 1.0)
@@ -87,6 +91,8 @@ def filter_signal(
     overall = in_range("overall_health", ctx.overall_health, 0.0, 100.0)
     source = in_range("source_health", ctx.source_health, 0.0, 100.0)
     atr_pct = finite("atr_pct", ctx.atr_pct)
+    if p.sides != "both" and signal.side.value.lower() != p.sides:
+        return _no(Rejection.SIDE, f"{signal.side} not entered (signals.sides = {p.sides})")
     if overall < p.min_health_overall:
         return _no(
             Rejection.HEALTH_OVERALL, f"overall health {overall:.0f} < {p.min_health_overall:g}"

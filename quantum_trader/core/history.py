@@ -93,6 +93,40 @@ class SymbolHistory:
         self._recent = deque(recent)
         self._sorted = SortedList(recent)
 
+    def extend(self, arrays: dict[str, F64Array], n: int, true_ranges: F64Array) -> None:
+        """Catch up from ``count`` to the first ``n`` candles of the same arrays as
+        :meth:`restore` — equal to appending each, at the cost of the candles added, not of the
+        window (a backtest's short stretches inside positions)."""
+        start = self.count
+        if not 0 < start < n:
+            self.restore(arrays, n, true_ranges)
+            return
+        if start < self.period:
+            self._tr_seed += true_ranges[start : min(n, self.period)].tolist()
+        added = n - start
+        if self._n + added > 2 * self.capacity:  # compact, keeping what a full buffer keeps
+            keep = min(self._n, self.capacity)
+            for arr in self._buf.values():
+                arr[:keep] = arr[self._n - keep : self._n]
+            self._n = keep
+        if self._n + added > 2 * self.capacity:
+            self.restore(arrays, n, true_ranges)
+            return
+        for name, arr in self._buf.items():
+            arr[self._n : self._n + added] = arrays[name][start:n]
+        self._n += added
+        self.count = n
+        self._atr = float(arrays["atr"][n - 1])
+        self._prev_close = float(arrays["close"][n - 1])
+        self.last_ts = int(arrays["ts"][n - 1])
+        pct = arrays["atr_pct"][start:n]
+        fresh = pct[~np.isnan(pct)].tolist()[-self.vol_window :]
+        drop = max(0, len(self._recent) + len(fresh) - self.vol_window)
+        for _ in range(drop):
+            self._sorted.remove(self._recent.popleft())
+        self._recent.extend(fresh)
+        self._sorted.update(fresh)
+
     def tail(self, name: str, n: int | None = None) -> F64Array:
         """The last ``n`` values of a column (all retained values when None)."""
         start = 0 if n is None else max(0, self._n - n)

@@ -24,6 +24,7 @@ from quantum_trader.core.errors import InvalidInput
 from quantum_trader.core.types import Side
 
 FUNDING_DELTA_MAX = 0.02
+FIXED_HARVEST = (0.0, 0.0, 1.0)  # fixed levels: the whole size at the one TP
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,7 @@ class LevelParams:
     sl_floor: float = 0.0015
     sl_min: float = 0.001
     sl_max: float = 0.02
+    fixed: bool = False  # one TP at base_tp for the whole size, the stop at base_sl, as given
 
     def __post_init__(self) -> None:
         in_range("levels.base_tp", self.base_tp, 1e-5, 0.5)
@@ -144,6 +146,12 @@ def compute_levels(inputs: LevelInputs, params: LevelParams | None = None) -> Le
     p = params or LevelParams()
     x = inputs
     factor = lsf(x.leverage)
+    if p.fixed:  # a strategy's own fixed exits (freqtrade's stoploss and minimal_roi)
+        return Levels(
+            leverage=float(x.leverage), lsf=factor, tp1=p.base_tp, tp2=p.base_tp, tp3=p.base_tp,
+            sl=p.base_sl, harvest=FIXED_HARVEST, base_tp=p.base_tp, base_sl=p.base_sl,
+            bits=("fixed",),
+        )  # fmt: skip
     base_tp, base_sl = _bases(x, p)
     tp_scale = positive("tp_scale", x.tp_scale)
     sl_scale = positive("sl_scale", x.sl_scale)

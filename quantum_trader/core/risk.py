@@ -20,9 +20,13 @@ from collections import deque
 from dataclasses import dataclass
 from enum import StrEnum
 
+import numpy as np
+import numpy.typing as npt
+
 from quantum_trader.core.checks import finite, in_range
 
 DAY_MS = 86_400_000
+SHORT_RUN = 24  # ``advance`` over this few candles goes one update at a time (numpy costs more)
 
 
 class TripKind(StrEnum):
@@ -141,6 +145,60 @@ class RiskGuard:
                 f"(limit {self.max_drawdown:.2%}); no entries until an operator resets it",
             )
         return self.status(ts)
+
+    def advance(self, equity: npt.NDArray[np.float64], ts: npt.NDArray[np.int64]) -> int:
+        """``update`` for each (equity, ts) in order, for as many leading ones as cannot trip a
+        limit: returns how many were applied (the next one, if any, may trip: the caller feeds it
+        through ``update``). The state afterwards is the one the per-candle updates leave; with
+        the all-time peak it is computed at once, with a rolling peak one update at a time."""
+        n = int(equity.size)
+        if n == 0:
+            return 0
+        if n <= SHORT_RUN or self.peak_window_ms > 0 or bool((np.diff(ts) < 0).any()):
+            for i in range(n):
+                if self._would_trip(float(equity[i]), int(ts[i])):
+                    return i
+                self.update(float(equity[i]), int(ts[i]))
+            return n
+        day = ts // DAY_MS
+        first = np.searchsorted(day, day, side="left")  # each candle's day's first candle
+        day_start = np.where(day == self._day, self._day_start, equity[first])
+        peak = np.maximum(self.peak, np.maximum.accumulate(equity))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dd = np.where(peak > 0, 1 - equity / peak + 1e-12, 0.0)
+        rearmed = np.logical_or.accumulate(dd < self.drawdown / 2)
+        in_breach = self._in_breach & ~np.r_[False, rearmed[:-1]]
+        may_trip = (day != self._kill_day) & (equity <= day_start * (1 - self.daily_loss_limit))
+        may_trip |= (dd >= self.drawdown) & ~in_breach
+        if not self.halted:
+            may_trip |= dd >= self.max_drawdown
+        k = int(np.argmax(may_trip)) if may_trip.any() else n
+        if k == 0:
+            return 0
+        if day[k - 1] != self._day:
+            self._day, self._day_start = int(day[k - 1]), float(equity[first[k - 1]])
+        later_max = np.r_[np.maximum.accumulate(equity[:k][::-1])[::-1][1:], -np.inf]
+        for i in np.flatnonzero(equity[:k] > later_max).tolist():  # no later equity reaches
+            self._track_peak(float(equity[i]), int(ts[i]))
+        if self._in_breach and rearmed[k - 1]:
+            self._in_breach = False
+        return k
+
+    def _would_trip(self, eq: float, ts: int) -> bool:
+        """Would ``update(eq, ts)`` trip a limit? (The same tests, nothing changed.)"""
+        day = ts // DAY_MS
+        day_start = eq if day != self._day else self._day_start
+        if self._kill_day != day and eq <= day_start * (1 - self.daily_loss_limit):
+            return True
+        window = self.peak_window_ms
+        if not window:  # the deque falls: its first is the all-time peak
+            peak = max(eq, self._peaks[0][1]) if self._peaks else eq
+        else:
+            peak = max([eq, *(p for t, p in self._peaks if t >= ts - window)])
+        dd = 1 - eq / peak + 1e-12 if peak > 0 else 0.0
+        return (dd >= self.drawdown and not self._in_breach) or (
+            dd >= self.max_drawdown and not self.halted
+        )
 
     def _trip(self, kind: TripKind, ts: int, eq: float, limit: float, reason: str) -> None:
         flatten = self.flatten and kind is not TripKind.CIRCUIT_BREAKER

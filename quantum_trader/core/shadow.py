@@ -106,6 +106,11 @@ def _resting(state: ExitState) -> list[tuple[float, str, int]]:
     return out
 
 
+def resting_levels(state: ExitState) -> list[float]:
+    """The prices of the shadow's resting orders: a candle that reaches none steps it simply."""
+    return [level for level, _, _ in _resting(state)]
+
+
 def _touched(side: Side, kind: str, level: float, lo: float, hi: float) -> bool:
     if kind == "stop":
         return lo <= level if side is Side.LONG else hi >= level

@@ -121,7 +121,8 @@ def minimum_margin(
     steps = int((need / step).to_integral_value(rounding=ROUND_CEILING))
     for _ in range(1_000 if harvest else 0):
         qty = float(steps * step)
-        legs = [round_down_to_step(qty * h, rules.qty_step) for h in harvest or () if h > 0][:2]
+        first_two = (harvest or ())[:2]
+        legs = [round_down_to_step(qty * h, rules.qty_step) for h in first_two if h > 0]
         if all(q > 0 for q in legs) and qty - sum(legs) >= rules.qty_step * (1 - 1e-9):
             break
         steps += 1

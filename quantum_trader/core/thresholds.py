@@ -16,6 +16,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from quantum_trader.core.checks import finite
 from quantum_trader.core.errors import InvalidInput
 
@@ -46,9 +48,13 @@ def adapt(
         raise InvalidInput("rate", f"must be in (0, 1], got {rate}")
     if len(samples) < min_samples:
         return th
-    xs = [finite("sample", x) for x in samples]
-    mean = sum(xs) / len(xs)
-    sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / len(xs))
+    xs = np.fromiter(samples, dtype=np.float64, count=len(samples))
+    mean = float(xs.sum()) / xs.size
+    if not math.isfinite(mean):  # a NaN or an infinity among them: name it
+        for x in xs.tolist():
+            finite("sample", x)
+    dev = xs - mean
+    sd = math.sqrt(float(dev @ dev) / xs.size)
     target = mean + 2 * sd if th.above else mean - sd
     return replace(th, value=th.value + rate * (target - th.value))
 

@@ -11,6 +11,7 @@ from quantum_trader.bus.messages import (
     CandleEvent,
     HealthAlert,
     PriceTick,
+    SignalEvent,
 )
 from quantum_trader.core.exits import (
     ActionKind,
@@ -77,15 +78,33 @@ class ExitManager(Closing):
             await self.on_candle(message)
         elif isinstance(message, PriceTick):
             await self.on_price(message)
+        elif isinstance(message, SignalEvent):
+            await self.on_signal(message)
         elif isinstance(message, RiskTrip) and message.flatten:
             await self.flatten(f"risk_{message.kind.value}")
         elif isinstance(message, HealthAlert):
             await self.on_alert(message)
 
+    async def on_signal(self, event: SignalEvent) -> None:
+        """``exits.on_signal``: a signal against an open position closes it at market."""
+        sig = event.signal
+        mp = self.book.positions.get(sig.symbol)
+        if not self.params.on_signal or mp is None or mp.closing:
+            return
+        if sig.side is mp.opened.plan.side:
+            return
+        log.info(
+            "{} closed on a {} signal (conf {:.3f}) at {:.6g}",
+            mp.opened.intent_id, sig.side, sig.confidence, event.features.price,
+        )  # fmt: skip
+        await self._close(mp, "signal")
+
     async def on_alert(self, alert: HealthAlert) -> None:
         """Predictive tightening: a performance breach predicted within ``TIGHTEN_WITHIN_H``
         moves every open stop halfway to breakeven (where the price allows)."""
         if alert.status != "PREDICTED" or not alert.module.startswith("performance."):
+            return
+        if not self.params.predictive:
             return
         if alert.score > TIGHTEN_WITHIN_H:
             return

@@ -297,10 +297,18 @@ def _series(
 def load_candles(
     path: str | Path, symbol: str | None = None, ohlc: bool = True, max_jump: float = MAX_JUMP
 ) -> CandleSeries:
-    """``ohlc=False`` reads a series that only borrows the candle layout (funding rates)."""
+    """``ohlc=False`` reads a series that only borrows the candle layout (funding rates). A
+    parsed file is kept (:mod:`cache`) and read back from there while its bytes are unchanged."""
+    from quantum_trader.feeds.cache import cached
+
     p = Path(path)
     if not p.is_file():
         raise DataFileError("file", f"{p}: not found")
+    options = f"{symbol}|{ohlc}|{max_jump!r}"
+    return cached(p, options, lambda: _parse(p, symbol, ohlc, max_jump))
+
+
+def _parse(p: Path, symbol: str | None, ohlc: bool, max_jump: float) -> CandleSeries:
     if kind_of(p) in TABLES:
         table = read_table(p, ohlc)
         return _checked(p, symbol, table, ohlc, 1, "row", max_jump)

@@ -45,6 +45,7 @@ class Watch:
 
     threshold: Threshold
     points: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=500))
+    values: deque[float] = field(default_factory=lambda: deque(maxlen=500))  # points' values
     last: Forecast | None = None
     predicted: bool = False
 
@@ -109,7 +110,8 @@ class PerformanceBenchmarker:
         above, start = START[metric]
         w = self.watches.setdefault((model, metric), Watch(Threshold(metric, above, start)))
         w.points.append((ts, value))
-        w.threshold = adapt(w.threshold, [v for _, v in w.points])
+        w.values.append(value)
+        w.threshold = adapt(w.threshold, w.values)
         w.last = forecast(list(w.points), w.threshold)
         predicted = w.last is not None and w.last.eta_h is not None
         if predicted == w.predicted:

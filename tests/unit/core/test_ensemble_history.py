@@ -141,3 +141,36 @@ def test_restore_equals_the_incremental_history() -> None:
         live.append(nxt)
         restored.append(nxt)
         np.testing.assert_equal(restored.atr, live.atr)  # NaN-aware
+
+
+@pytest.mark.parametrize("steps", [(5, 3, 40), (13, 1, 1, 200), (90, 7, 150, 3), (250, 250)])
+def test_extend_equals_appending_each_candle(steps: tuple[int, ...]) -> None:
+    """Issue 14: the backtest catches a history up over a short stretch inside a position by
+    extending it from the arrays — the same history as appending each candle (the ATR seed,
+    the compaction of the buffer and the volatility window included)."""
+    from quantum_trader.core.features import true_range
+
+    h, lo, c = _market(500)
+    o = np.concatenate([[c[0]], c[:-1]])
+    ts = np.array([T + i * 60_000 for i in range(500)], dtype=np.float64)
+    atr = wilder_atr(h, lo, c)
+    arrays = {"ts": ts, "open": o, "high": h, "low": lo, "close": c, "volume": np.ones(500),
+              "atr": atr, "atr_pct": atr / c}  # fmt: skip
+    live = SymbolHistory(capacity=100, vol_window=80)
+    extended = SymbolHistory(capacity=100, vol_window=80)
+    n = 0
+    for step in steps:
+        for i in range(n, n + step):
+            live.append(
+                Candle(int(ts[i]), float(o[i]), float(h[i]), float(lo[i]), float(c[i]), 1.0)
+            )
+        n += step
+        extended.extend(arrays, n, true_range(h, lo, c))
+        assert extended.count == live.count == n and extended.last_ts == live.last_ts
+        for col in ("close", "atr", "atr_pct", "high", "ts"):
+            np.testing.assert_array_equal(extended.tail(col, 100), live.tail(col, 100))
+        np.testing.assert_equal(extended.atr, live.atr)
+        if n >= 20:
+            assert extended.volatility() == live.volatility()
+            assert extended.regime() is live.regime()
+        assert list(extended._sorted) == list(live._sorted)
