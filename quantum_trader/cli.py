@@ -34,6 +34,7 @@ from quantum_trader.settings import (
     Settings,
     load_settings,
 )
+from quantum_trader.sweep.cli import add_sweep_parser, cmd_sweep
 
 EX_USAGE = 2
 
@@ -116,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_risk_parser(sub, _common)
     add_paper_parser(sub, _common)
     add_backtest_parser(sub, _common)
+    add_sweep_parser(sub, _common)
     add_evaluate_parser(sub, _common)
     add_download_parser(sub, _common)
     add_flatten_parser(sub, _common)
@@ -229,6 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "evaluate",
         "rl",
         "download",
+        "sweep",
     )  # many decisions: warnings only
     level = args.log_level or ("WARNING" if quiet else settings.logging.level)
     setup_logging(level, args.log_json or settings.logging.json_lines)
@@ -242,6 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "risk": cmd_risk,
         "paper": cmd_paper,
         "backtest": cmd_backtest,
+        "sweep": cmd_sweep,
         "evaluate": cmd_evaluate,
         "download": cmd_download,
         "flatten": cmd_flatten,

@@ -499,6 +499,15 @@ def load_settings(config_file: Path | str | None = None) -> Settings:
         _CONFIG_FILE.reset(token)
 
 
+def settings_from(data: Mapping[str, Any]) -> Settings:
+    """Settings from a (changed) model dump — a sweep's trial — or :class:`ConfigError` naming
+    each bad key."""
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+
+
 def _describe_env(exc: SettingsError) -> str:
     """Name the variables behind a settings source error, never their values (one may be a
     secret): lists and tables in the environment are JSON."""

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Sweep benchmark: the same 64-trial random sweep of the benchmark year (the shared synthetic year,
+default settings, three config keys drawn by seed) on a local Ray with one worker, then with every
+core; prints each wall and the ratio (issue 14's target: ≥ 1.7× on 2 cores).
+
+    .venv/bin/python bench/sweep_bench.py [--trials 64] [--bars 525600]
+
+Each run is a whole ``qtrader sweep`` command (Ray's start included). Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from backtest_bench import ensure_synth  # noqa: E402
+
+START_MS = 1_704_067_200_000
+PARAMS = ("levels.base_tp=0.008:0.03", "levels.base_sl=0.004:0.012", "exits.trailing=true,false")
+
+
+def sweep(path: Path, trials: int, workers: int, out: Path) -> float:
+    cmd = [sys.executable, "-m", "quantum_trader", "sweep", "--data", str(path),
+           "--search", "random", "--trials", str(trials), "--seed", "0",
+           "--workers", str(workers), "--out", str(out)]  # fmt: skip
+    for p in PARAMS:
+        cmd += ["--param", p]
+    started = time.perf_counter()
+    subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--trials", type=int, default=64)
+    parser.add_argument("--bars", type=int, default=525_600)
+    args = parser.parse_args()
+    synth = ensure_synth()
+    path = synth
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.bars < 525_600:  # the first N bars, as a file of their own
+            path = Path(tmp) / "BTCUSDT-1m-head.csv"
+            with synth.open() as src, path.open("w") as dst:
+                for i, line in enumerate(src):
+                    if i > args.bars:
+                        break
+                    dst.write(line)
+        cores = os.cpu_count() or 1
+        one = sweep(path, args.trials, 1, Path(tmp) / "one")
+        many = sweep(path, args.trials, cores, Path(tmp) / "many")
+        same = (Path(tmp) / "one" / "best.toml").read_text() == (
+            Path(tmp) / "many" / "best.toml"
+        ).read_text()
+    print(f"sweep of {args.trials} trials, {args.bars:,} bars each (random search, seed 0)")
+    print(f"  1 worker       {one:8.1f} s   ({one / args.trials:.2f} s a trial)")
+    print(f"  {cores} workers      {many:8.1f} s   ({many / args.trials:.2f} s a trial)")
+    print(f"  speed-up       {one / many:8.2f}×   (target ≥ 1.7× on 2 cores); the same best "
+          f"trial both ways: {same}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

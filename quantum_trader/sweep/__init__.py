@@ -1,0 +1,1 @@
+"""Parameter sweeps and walk-forward runs of the backtester, on Ray."""

@@ -1,0 +1,87 @@
+"""One trial of a sweep: the settings with its overrides, a backtest over one window of the data,
+and a row of results — or a row that says why it failed. Runs in a Ray worker (or in-process):
+everything it needs travels as plain data (a settings dump, file paths, a window)."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from quantum_trader.sweep.space import Value, Window, with_overrides
+
+#: the metrics a row carries (``Metrics`` fields), the sweep's objective among them
+METRICS = ("trades", "total_return", "sharpe", "sortino", "max_drawdown", "profit_factor",
+           "win_rate", "fees", "exposure", "liquidations")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class TrialSpec:
+    trial: int
+    params: dict[str, Value]
+    window: Window
+    base: dict[str, Any]  # the base settings, model-dumped
+    files: tuple[str, ...]
+    funding: tuple[str, ...] = ()
+    seed: int = 0
+
+
+def run_trial(spec: TrialSpec) -> dict[str, Any]:
+    """The row of one trial: its parameters, window, status and metrics (NaN when failed)."""
+    started = time.perf_counter()
+    row: dict[str, Any] = {"trial": spec.trial, "window": spec.window.index,
+                           "role": spec.window.role, "start_ms": spec.window.start_ms,
+                           "end_ms": spec.window.end_ms, **spec.params}  # fmt: skip
+    try:
+        metrics = _backtest(spec)
+    except Exception as exc:  # noqa: BLE001 - a failed trial is a result, reported
+        last = traceback.extract_tb(exc.__traceback__)[-1]
+        where = f"{Path(last.filename).name}:{last.lineno}"
+        row |= {m: float("nan") for m in METRICS}
+        row |= {"status": "failed", "error": f"{type(exc).__name__}: {exc} ({where})"}
+    else:
+        row |= {m: float(metrics[m]) if metrics[m] is not None else float("nan") for m in METRICS}
+        row |= {"status": "ok", "error": ""}
+    row["seconds"] = round(time.perf_counter() - started, 3)
+    return row
+
+
+def _backtest(spec: TrialSpec) -> dict[str, Any]:
+    from loguru import logger
+
+    from quantum_trader.backtest.runner import run_backtest
+    from quantum_trader.feeds.loader import load_candles, load_funding, symbol_from_name
+    from quantum_trader.settings import settings_from
+
+    logger.remove()  # a worker's many decisions: errors only
+    logger.add(lambda m: None, level="ERROR")
+    data = with_overrides(spec.base, spec.params)
+    if "rl.seed" not in spec.params:  # the sweep's seed seeds the sizer too
+        data["rl"] = {**data["rl"], "seed": spec.seed}
+    settings = settings_from(data)
+    series = []
+    for path in spec.files:
+        s = load_candles(path)
+        keep = (s.ts >= spec.window.start_ms) & (s.ts < spec.window.end_ms)
+        if keep.any():
+            series.append(_sliced(s, keep))
+    if not series:
+        raise ValueError(f"no candles in the window {spec.window.start_ms}–{spec.window.end_ms}")
+    funding = {symbol_from_name(Path(p)): load_funding(p) for p in spec.funding}
+    with tempfile.TemporaryDirectory(prefix="qtrader-sweep-") as rl_dir:
+        run = asyncio.run(run_backtest(settings, series, funding, Path(rl_dir)))
+    m = run.metrics
+    return {name: getattr(m, name) for name in METRICS}
+
+
+def _sliced(s: Any, keep: np.ndarray) -> Any:
+    from dataclasses import replace
+
+    return replace(s, ts=s.ts[keep], open=s.open[keep], high=s.high[keep], low=s.low[keep],
+                   close=s.close[keep], volume=s.volume[keep])  # fmt: skip

@@ -1,0 +1,94 @@
+"""Issue 14: ``qtrader sweep`` on a local Ray — a grid over two config keys with walk-forward
+windows, a failed trial reported (not fatal), the table, the best settings as TOML and the plot;
+trials deterministic by seed (random and optuna) and equal to the same backtests run here."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from quantum_trader.cli import main
+from quantum_trader.settings import load_settings
+from quantum_trader.sweep.runner import Plan, RayPool, in_process, run_sweep
+from quantum_trader.sweep.space import parse_param, slices
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+XRP = DATA / "XRPUSDT-PERP-5m-2021-11.csv"
+pytestmark = pytest.mark.skipif(not XRP.exists(), reason="../shared/data is not beside")
+ray = pytest.importorskip("ray")
+TRADED = {"signals": {"force_confidence": 0.95}, "edge": {"mode": "off"}}
+
+
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[None]:
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_a_grid_with_walk_forward_and_a_failed_trial(tmp_path: Path, local_ray: None) -> None:
+    out = tmp_path / "sweep"
+    code = main([
+        "sweep", "--data", str(XRP), "--param", "levels.base_tp=0.01,0.02",
+        "--param", "levels.base_sl=0.006,-1", "--param", "signals.force_confidence=0.95",
+        "--walk-forward", "1", "--workers", "2", "--metric", "total_return", "--out", str(out),
+    ])  # fmt: skip
+    assert code == 0
+    rows = _rows(out / "results.csv")
+    assert len(rows) == 4 * 2  # 4 trials × 2 windows
+    failed = [r for r in rows if r["status"] == "failed"]
+    assert len(failed) == 4 and all("levels.base_sl" in r["error"] for r in failed)
+    ok = [r for r in rows if r["status"] == "ok"]
+    assert all(int(float(r["trades"])) > 0 for r in ok)
+    assert {r["window"] for r in rows} == {"0", "1"}
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(out / "results.parquet").num_rows == 8
+    best = load_settings(out / "best.toml")
+    scores = {}
+    for r in ok:
+        scores.setdefault(r["levels.base_tp"], []).append(float(r["total_return"]))
+    winner = max(scores, key=lambda tp: sum(scores[tp]) / len(scores[tp]))
+    assert best.levels.base_tp == float(winner) and best.levels.base_sl == 0.006
+    folds = _rows(out / "walk_forward.csv")
+    assert len(folds) == 1 and folds[0]["levels.base_sl"] == "0.006"
+    assert (out / "sweep.html").stat().st_size > 100_000  # plotly inlined
+
+
+def _plan(search: str, seed: int) -> Plan:
+    params = [parse_param("levels.base_tp=0.008:0.03"), parse_param("exits.trailing=true,false")]
+    windows = slices(1_636_934_400_000, 1_637_533_800_000, 1)
+    return Plan(params, search, 3, seed, "sharpe", windows)
+
+
+def _same(a: list[dict[str, object]], b: list[dict[str, object]]) -> None:
+    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in a]
+    other = [{k: v for k, v in r.items() if k != "seconds"} for r in b]
+    assert strip == other
+
+
+@pytest.mark.parametrize("search", ["random", "optuna"])
+def test_trials_are_deterministic_by_seed_on_ray_and_here(search: str, local_ray: None) -> None:
+    from quantum_trader.settings import Settings
+
+    base = Settings(**TRADED).model_dump()  # type: ignore[arg-type]
+    pool = RayPool(None, 2)
+    on_ray = run_sweep(_plan(search, 7), base, (str(XRP),), (), pool)
+    again = run_sweep(_plan(search, 7), base, (str(XRP),), (), pool)
+    here = run_sweep(_plan(search, 7), base, (str(XRP),), (), in_process)
+    other = run_sweep(_plan(search, 8), base, (str(XRP),), (), pool)
+    pool.close()  # the fixture's Ray stays up: the pool did not start it
+    assert all(r["status"] == "ok" for r in on_ray) and len(on_ray) == 3
+    _same(on_ray, again)
+    _same(on_ray, here)
+    assert [r["levels.base_tp"] for r in other] != [r["levels.base_tp"] for r in on_ray]
+    assert not any(math.isnan(float(r["sharpe"])) for r in on_ray)  # type: ignore[arg-type]
