@@ -50,8 +50,8 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
         raise InvalidInput("--param", "a key is swept twice")
     if args.trials < 1 or args.workers < 1:
         raise InvalidInput("--trials/--workers", "must be >= 1")
-    first = min(int(load_candles(f).ts[0]) for f in args.data)
-    last = max(int(load_candles(f).ts[-1]) for f in args.data)
+    loaded = [load_candles(f) for f in args.data]  # once each: the data's time range
+    first, last = min(int(s.ts[0]) for s in loaded), max(int(s.ts[-1]) for s in loaded)
     windows = slices(first, last, args.walk_forward + 1 if args.walk_forward else 1)
     plan = Plan(params, args.search, args.trials, args.seed, args.metric, windows)
     base = settings.model_dump()

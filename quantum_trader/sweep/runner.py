@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from loguru import logger
@@ -164,4 +164,4 @@ def objective(rows: list[dict[str, Any]], metric: str) -> float:
 
 def in_process(specs: list[TrialSpec]) -> list[dict[str, Any]]:
     """Every trial here, one after another (the one-worker reference; tests)."""
-    return [run_trial(replace(s)) for s in specs]
+    return [run_trial(s) for s in specs]
