@@ -3,17 +3,15 @@
 Arrays grow in a buffer of twice the capacity and are compacted when full (amortised O(1)). The
 ATR recursion is the one in :func:`features.wilder_atr`, operation for operation, so the daemon and
 a full-series backtest compute identical floats. The volatility baseline (the median atr_pct of the
-trailing window) lives in a sorted window: O(log n) per candle instead of a 43,200-value median per
-signal, equal to :func:`features.volatility` bit for bit.
+trailing window) lives in a :class:`~sorted_window.SortedWindow`, brought up to date when it is
+read — per signal, not per candle passed — and equal to :func:`features.volatility` bit for bit.
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
 
 import numpy as np
-from sortedcontainers import SortedList
 
 from quantum_trader.core.checks import clamp
 from quantum_trader.core.errors import InvalidInput
@@ -25,6 +23,7 @@ from quantum_trader.core.features import (
     F64Array,
     regime_of,
 )
+from quantum_trader.core.sorted_window import SortedWindow
 from quantum_trader.core.types import Candle, Regime
 
 _COLS = ("ts", "open", "high", "low", "close", "volume", "atr", "atr_pct")
@@ -44,8 +43,7 @@ class SymbolHistory:
         self._atr = math.nan
         self._prev_close = math.nan
         self.last_ts = -1
-        self._recent: deque[float] = deque()  # valid atr_pct values of the trailing window
-        self._sorted: SortedList = SortedList()
+        self._vol = SortedWindow(vol_window)  # valid atr_pct values of the trailing window
 
     def __len__(self) -> int:
         return self._n
@@ -89,9 +87,8 @@ class SymbolHistory:
         self._prev_close = float(arrays["close"][n - 1]) if n else math.nan
         self.last_ts = int(arrays["ts"][n - 1]) if n else -1
         pct = arrays["atr_pct"][:n]
-        recent = pct[~np.isnan(pct)][-self.vol_window :].tolist()
-        self._recent = deque(recent)
-        self._sorted = SortedList(recent)
+        self._vol = SortedWindow(self.vol_window)
+        self._vol.extend(pct[~np.isnan(pct)][-self.vol_window :])
 
     def extend(self, arrays: dict[str, F64Array], n: int, true_ranges: F64Array) -> None:
         """Catch up from ``count`` to the first ``n`` candles of the same arrays as
@@ -120,12 +117,7 @@ class SymbolHistory:
         self._prev_close = float(arrays["close"][n - 1])
         self.last_ts = int(arrays["ts"][n - 1])
         pct = arrays["atr_pct"][start:n]
-        fresh = pct[~np.isnan(pct)].tolist()[-self.vol_window :]
-        drop = max(0, len(self._recent) + len(fresh) - self.vol_window)
-        for _ in range(drop):
-            self._sorted.remove(self._recent.popleft())
-        self._recent.extend(fresh)
-        self._sorted.update(fresh)
+        self._vol.extend(pct[~np.isnan(pct)])
 
     def tail(self, name: str, n: int | None = None) -> F64Array:
         """The last ``n`` values of a column (all retained values when None)."""
@@ -145,25 +137,17 @@ class SymbolHistory:
         return self._atr / self.close if self._n else math.nan
 
     def _track(self, value: float) -> None:
-        if math.isnan(value):
-            return
-        if len(self._recent) == self.vol_window:
-            self._sorted.remove(self._recent.popleft())
-        self._recent.append(value)
-        self._sorted.add(value)
+        if not math.isnan(value):
+            self._vol.append(value)
 
     def volatility(self) -> float:
         """:func:`features.volatility` over the trailing window, from the sorted window."""
-        n = len(self._sorted)
-        if n < VOLATILITY_MIN_HISTORY:
+        if len(self._vol) < VOLATILITY_MIN_HISTORY:
             return 1.0
-        mid = n // 2
-        median = (
-            float(self._sorted[mid]) if n % 2 else (self._sorted[mid - 1] + self._sorted[mid]) / 2
-        )
+        median = self._vol.median()
         if median <= 0.0:
             return 1.0
-        return clamp(self._recent[-1] / median, 0.0, VOLATILITY_MAX)
+        return clamp(self._vol.last() / median, 0.0, VOLATILITY_MAX)
 
     def regime(self) -> Regime:
         w = REGIME_WINDOW

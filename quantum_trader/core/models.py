@@ -117,6 +117,9 @@ def window_of(models: tuple[SignalModel, ...]) -> int:
     return max(120, *(m.window for m in models))
 
 
+EMA_BLOCK = 1024  # rows per block in windowed_ema
+
+
 def windowed_ema(x: F64, span: int, window: int) -> F64:
     """At bar i: the EMA (α = 2 / (span + 1)) of bars i − window + 1 … i, seeded with the first of
     them — the recursion restarted at the window's start, as a weighted sum (so a window and the
@@ -128,7 +131,15 @@ def windowed_ema(x: F64, span: int, window: int) -> F64:
     k = np.arange(window - 1, -1, -1, dtype=np.float64)  # age of each bar in the window
     weights = a * (1.0 - a) ** k
     weights[0] = (1.0 - a) ** (window - 1)  # the seed
-    out[window - 1 :] = (sliding_window_view(x, window) * weights).sum(axis=1)
+    rows = sliding_window_view(x, window)
+    # In blocks of rows: each row's sum is the same operation as on one window (so the live
+    # daemon's numbers stay bit for bit), without a (bars × window) product in memory — 870 MB
+    # for a year of minutes at window 208, and 30× slower than blocks that stay in cache.
+    for start in range(0, rows.shape[0], EMA_BLOCK):
+        block = rows[start : start + EMA_BLOCK]
+        out[window - 1 + start : window - 1 + start + block.shape[0]] = (block * weights).sum(
+            axis=1
+        )
     return out
 
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+import numpy.typing as npt
 
 from quantum_trader.core.checks import finite
 from quantum_trader.core.errors import InvalidInput
@@ -42,13 +43,16 @@ class Forecast:
 
 
 def adapt(
-    th: Threshold, samples: Sequence[float], rate: float = 0.1, min_samples: int = 100
+    th: Threshold,
+    samples: Sequence[float] | npt.NDArray[np.float64],
+    rate: float = 0.1,
+    min_samples: int = 100,
 ) -> Threshold:
     if not 0 < rate <= 1:
         raise InvalidInput("rate", f"must be in (0, 1], got {rate}")
     if len(samples) < min_samples:
         return th
-    xs = np.fromiter(samples, dtype=np.float64, count=len(samples))
+    xs = np.asarray(samples, dtype=np.float64)
     mean = float(xs.sum()) / xs.size
     if not math.isfinite(mean):  # a NaN or an infinity among them: name it
         for x in xs.tolist():

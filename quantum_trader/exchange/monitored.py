@@ -33,13 +33,15 @@ class MonitoredExchange:
         target = getattr(self._inner, attr)
         if not callable(target):
             return target
-        return self._timed(attr, target)
+        timed = self._timed(attr)
+        setattr(self, attr, timed)  # wrapped once, then found; the method is looked up per call
+        return timed
 
-    def _timed(self, attr: str, call: Callable[..., Any]) -> Callable[..., Any]:
+    def _timed(self, attr: str) -> Callable[..., Any]:
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
             try:
-                result = await call(*args, **kwargs)
+                result = await getattr(self._inner, attr)(*args, **kwargs)
                 if self._on_latency is not None:
                     self._on_latency(attr, time.perf_counter() - started)
             except OrderRejected:

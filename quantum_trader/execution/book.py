@@ -74,6 +74,8 @@ class Book:
         self.recent_roe: deque[float] = deque(maxlen=recent)
         self.closed: deque[PositionClosed] = deque(maxlen=keep_closed)
         self.closed_count = 0
+        self.booked: set[str] = set()  # every intent whose close was booked
+        self.booked_twice: list[str] = []  # intents whose close was booked again
         self.pnls: list[float] = []  # each closed trade's net PnL, USDT
         self.realised = 0.0
         self.wins = 0
@@ -109,6 +111,9 @@ class Book:
         self.positions.pop(closed.symbol, None)
         self.recent_roe.append(closed.roe)
         self.closed.append(closed)
+        if closed.intent_id in self.booked:
+            self.booked_twice.append(closed.intent_id)
+        self.booked.add(closed.intent_id)
         self.pnls.append(closed.pnl)
         self.closed_count += 1
         self.realised += closed.pnl

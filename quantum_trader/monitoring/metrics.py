@@ -150,9 +150,13 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self._exchange_by_method: dict[str, Any] = {}
 
     def observe_exchange(self, method: str, seconds: float) -> None:
-        self.exchange_seconds.labels(method).observe(seconds)
+        child = self._exchange_by_method.get(method)
+        if child is None:  # labels() resolves the child under a lock: once per method
+            child = self._exchange_by_method[method] = self.exchange_seconds.labels(method)
+        child.observe(seconds)
 
     def render(self, snap: dict[str, Any]) -> str:
         self.state.snap = snap

@@ -26,6 +26,10 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+import numpy.typing as npt
+from sortedcontainers import SortedList
+
 from quantum_trader.bus.messages import HealthAlert, PositionClosed
 from quantum_trader.core.benchmark import performance_score
 from quantum_trader.core.calibration import exit_adaptation, performance_factor
@@ -35,8 +39,33 @@ from quantum_trader.core.types import Side
 WEEK_MS = 7 * 86_400_000
 STOP_REASONS = frozenset({"stop_loss", "stop_internal", "liquidation"})
 SAMPLE_MS = 300_000  # latency and errors: one sample per 5 minutes of market time
+CALLS = 200  # the calls behind a model's latency p95 and error rate
+FORECAST_N = 20  # the samples a forecast's trend is fitted to
 #: the starting warning thresholds: the SPEC score's first penalty tier of each metric
 START = {"accuracy": (False, 0.5), "latency_p95_ms": (True, 500.0), "error_rate": (True, 0.2)}
+
+
+class Samples:
+    """The last ``size`` values, oldest first, as one contiguous float64 view: a buffer of twice
+    the size compacted when full (amortised O(1) per sample, no copy to read)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._buf = np.empty(2 * size)
+        self._n = 0
+
+    def append(self, value: float) -> None:
+        if self._n == self._buf.size:
+            self._buf[: self.size] = self._buf[self.size :]
+            self._n = self.size
+        self._buf[self._n] = value
+        self._n += 1
+
+    def view(self) -> npt.NDArray[np.float64]:
+        return self._buf[max(0, self._n - self.size) : self._n]
+
+    def __len__(self) -> int:
+        return min(self._n, self.size)
 
 
 @dataclass(slots=True)
@@ -44,8 +73,8 @@ class Watch:
     """One metric of one model: its samples, its adaptive threshold, the latest forecast."""
 
     threshold: Threshold
-    points: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=500))
-    values: deque[float] = field(default_factory=lambda: deque(maxlen=500))  # points' values
+    values: Samples = field(default_factory=lambda: Samples(500))
+    recent: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=FORECAST_N))
     last: Forecast | None = None
     predicted: bool = False
 
@@ -59,20 +88,52 @@ class _Call:
     due_ts: int
 
 
-@dataclass(slots=True)
 class _ModelStats:
-    outcomes: deque[tuple[int, bool]] = field(default_factory=deque)  # (resolved at, correct)
-    calls: deque[tuple[float, bool]] = field(default_factory=lambda: deque(maxlen=200))
+    """A model's resolved outcomes in the window and its last 200 calls, with running counts
+    (integers, so each rate is the same division as counting the deque)."""
+
+    __slots__ = ("outcomes", "correct", "calls", "errors", "_ok_ms")
+
+    def __init__(self) -> None:
+        self.outcomes: deque[tuple[int, bool]] = deque()  # (resolved at, correct)
+        self.correct = 0
+        self.calls: deque[tuple[float, bool]] = deque()  # (latency ms, ok), the last CALLS
+        self.errors = 0
+        self._ok_ms = SortedList()  # the latencies of the ok calls among them
+
+    def resolved(self, ts: int, ok: bool) -> None:
+        self.outcomes.append((ts, ok))
+        self.correct += ok
+
+    def expire(self, edge: int) -> None:
+        while self.outcomes and self.outcomes[0][0] < edge:
+            self.correct -= self.outcomes.popleft()[1]
+
+    def called(self, latency_ms: float, ok: bool) -> None:
+        if len(self.calls) == CALLS:
+            old_ms, old_ok = self.calls.popleft()
+            self._forget(old_ms, old_ok)
+        self.calls.append((latency_ms, ok))
+        if ok:
+            self._ok_ms.add(latency_ms)
+        else:
+            self.errors += 1
+
+    def _forget(self, latency_ms: float, ok: bool) -> None:
+        if ok:
+            self._ok_ms.remove(latency_ms)
+        else:
+            self.errors -= 1
 
     def accuracy(self) -> float | None:
-        return sum(ok for _, ok in self.outcomes) / len(self.outcomes) if self.outcomes else None
+        return self.correct / len(self.outcomes) if self.outcomes else None
 
     def p95_ms(self) -> float | None:
-        lat = sorted(ms for ms, ok in self.calls if ok)
-        return lat[int(0.95 * (len(lat) - 1))] if lat else None
+        lat = self._ok_ms
+        return float(lat[int(0.95 * (len(lat) - 1))]) if lat else None
 
     def error_rate(self) -> float | None:
-        return sum(not ok for _, ok in self.calls) / len(self.calls) if self.calls else None
+        return self.errors / len(self.calls) if self.calls else None
 
 
 class PerformanceBenchmarker:
@@ -83,6 +144,7 @@ class PerformanceBenchmarker:
         self.models: dict[str, _ModelStats] = defaultdict(_ModelStats)
         self._pending: deque[_Call] = deque()
         self._exits: deque[tuple[int, int, bool]] = deque()  # (closed at, legs hit, by the stop)
+        self._exit_counts = [0, 0, 0, 0]  # of them: reached TP1, TP2, TP3; closed by the stop
         self.now_ms = 0
         #: the traded signal's record of resolved signals: the calibrator's (one record for both,
         #: which a backtest answers from its precomputed timeline on the bars it skips)
@@ -94,7 +156,7 @@ class PerformanceBenchmarker:
 
     # ------------------------------------------------------------------ measuring
     def call(self, model: str, latency_ms: float, ok: bool) -> None:
-        self.models[model].calls.append((latency_ms, ok))
+        self.models[model].called(latency_ms, ok)
         if self.now_ms >= self._next_sample and self.now_ms > 0:
             self._next_sample = self.now_ms + SAMPLE_MS
             for name, s in self.models.items():
@@ -109,10 +171,10 @@ class PerformanceBenchmarker:
         """One sample: the threshold adapts, the trend is fitted, a change of forecast alerts."""
         above, start = START[metric]
         w = self.watches.setdefault((model, metric), Watch(Threshold(metric, above, start)))
-        w.points.append((ts, value))
+        w.recent.append((ts, value))
         w.values.append(value)
-        w.threshold = adapt(w.threshold, w.values)
-        w.last = forecast(list(w.points), w.threshold)
+        w.threshold = adapt(w.threshold, w.values.view())
+        w.last = forecast(list(w.recent), w.threshold, n=FORECAST_N)
         predicted = w.last is not None and w.last.eta_h is not None
         if predicted == w.predicted:
             return
@@ -141,7 +203,7 @@ class PerformanceBenchmarker:
         keep: deque[_Call] = deque()
         for c in self._pending:
             if c.symbol == symbol and c.due_ts <= ts:
-                self.models[c.model].outcomes.append((ts, (price - c.price) * c.side.sign > 0))
+                self.models[c.model].resolved(ts, (price - c.price) * c.side.sign > 0)
             else:
                 keep.append(c)
         self._pending = keep
@@ -149,7 +211,9 @@ class PerformanceBenchmarker:
 
     def closed(self, trade: PositionClosed) -> None:
         self.now_ms = max(self.now_ms, trade.closed_ts)
-        self._exits.append((trade.closed_ts, trade.legs_hit, trade.exit_reason in STOP_REASONS))
+        exit_ = (trade.closed_ts, trade.legs_hit, trade.exit_reason in STOP_REASONS)
+        self._exits.append(exit_)
+        self._count_exit(exit_, 1)
         self._expire()
         accuracy, resolved = self.accuracy(self.traded_model)
         if accuracy is not None and resolved >= self.min_resolved:
@@ -158,10 +222,14 @@ class PerformanceBenchmarker:
     def _expire(self) -> None:
         edge = self.now_ms - self.window_ms
         for stats in self.models.values():
-            while stats.outcomes and stats.outcomes[0][0] < edge:
-                stats.outcomes.popleft()
+            stats.expire(edge)
         while self._exits and self._exits[0][0] < edge:
-            self._exits.popleft()
+            self._count_exit(self._exits.popleft(), -1)
+
+    def _count_exit(self, exit_: tuple[int, int, bool], step: int) -> None:
+        _, legs, stop = exit_
+        for j, reached in enumerate((legs >= 1, legs >= 2, legs >= 3, stop)):
+            self._exit_counts[j] += step * reached
 
     # ------------------------------------------------------------------ reading
     def accuracy(self, model: str) -> tuple[float | None, int]:
@@ -177,13 +245,8 @@ class PerformanceBenchmarker:
     def exit_rates(self) -> dict[str, float] | None:
         if not self._exits:
             return None
-        n = len(self._exits)
-        return {
-            "tp1": sum(legs >= 1 for _, legs, _ in self._exits) / n,
-            "tp2": sum(legs >= 2 for _, legs, _ in self._exits) / n,
-            "tp3": sum(legs >= 3 for _, legs, _ in self._exits) / n,
-            "sl": sum(stop for _, _, stop in self._exits) / n,
-        }
+        n, (tp1, tp2, tp3, sl) = len(self._exits), self._exit_counts
+        return {"tp1": tp1 / n, "tp2": tp2 / n, "tp3": tp3 / n, "sl": sl / n}
 
     def sizing_factor(self, model: str) -> float:
         """Performance-weighted sizing for a signal from ``model`` (1.0 until measured)."""
@@ -214,7 +277,7 @@ class PerformanceBenchmarker:
         watches = {
             f"{model}.{metric}": {
                 "threshold": round(w.threshold.value, 4),
-                "samples": len(w.points),
+                "samples": len(w.values),
                 "trend_per_h": None if w.last is None else round(w.last.slope_per_h, 6),
                 "r2": None if w.last is None else round(w.last.r2, 3),
                 "breach_in_h": None if w.last is None or w.last.eta_h is None

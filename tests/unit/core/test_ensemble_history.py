@@ -173,4 +173,4 @@ def test_extend_equals_appending_each_candle(steps: tuple[int, ...]) -> None:
         if n >= 20:
             assert extended.volatility() == live.volatility()
             assert extended.regime() is live.regime()
-        assert list(extended._sorted) == list(live._sorted)
+        assert extended._vol.window().tolist() == live._vol.window().tolist()

@@ -11,7 +11,14 @@ import pytest
 
 from quantum_trader.core.ensemble import call_at
 from quantum_trader.core.features import wilder_atr
-from quantum_trader.core.models import BUILTIN, Bars, models_series, windowed_ema, windowed_equal
+from quantum_trader.core.models import (
+    BUILTIN,
+    EMA_BLOCK,
+    Bars,
+    models_series,
+    windowed_ema,
+    windowed_equal,
+)
 from quantum_trader.core.types import Consensus, Side
 from quantum_trader.settings import ConfigError
 from quantum_trader.signals.plugins import load_models
@@ -58,6 +65,15 @@ def test_the_windowed_ema_by_hand() -> None:
     out = windowed_ema(x, 3, 3)
     assert np.isnan(out[:2]).all() and out[2:].tolist() == [2.25, 3.25]
     assert windowed_ema(x, 1, 2)[1:].tolist() == [2.0, 3.0, 4.0]  # α = 1: the last value
+
+
+def test_the_windowed_ema_in_blocks_equals_each_window_alone() -> None:
+    """Blocks of rows (no bars × window product in memory) change no bit: every bar's value over
+    a series longer than several blocks equals the last value of the call on its window alone."""
+    x = 100.0 + np.cumsum(np.random.default_rng(3).normal(size=EMA_BLOCK * 3 + 17))
+    whole = windowed_ema(x, 12, 50)
+    alone = [windowed_ema(x[i - 49 : i + 1], 12, 50)[-1] for i in range(49, x.size)]
+    assert np.isnan(whole[:49]).all() and whole[49:].tolist() == alone
 
 
 def test_consensus_and_confidence_over_any_number_of_models() -> None:
