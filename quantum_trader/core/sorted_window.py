@@ -84,13 +84,33 @@ class SortedWindow:
             added = np.sort(window[window.size - fresh :])
             before = self._sorted.size
             expire = before + fresh - window.size  # the oldest of the window last synced
-            kept = self._sorted
+            old = self._sorted
+            gone = np.empty(0, dtype=np.int64)
             if expire > 0:
                 start = self._n - fresh - before
-                gone = np.sort(self._buf[start : start + expire])
-                at = np.searchsorted(kept, gone, side="left")
-                at += np.arange(expire) - np.searchsorted(gone, gone, side="left")  # duplicates
-                kept = np.delete(kept, at)
-            self._sorted = np.insert(kept, np.searchsorted(kept, added), added)
+                values = np.sort(self._buf[start : start + expire])
+                gone = np.searchsorted(old, values, side="left")
+                gone += np.arange(expire) - np.searchsorted(values, values, side="left")  # equals
+            self._sorted = _merge(old, gone.tolist(), np.searchsorted(old, added).tolist(), added)
         self._synced = self.total
         return self._sorted
+
+
+def _merge(old: F64, gone: list[int], at: list[int], added: F64) -> F64:
+    """``old`` without the values at the sorted positions ``gone``, with ``added`` (sorted) put
+    before the positions ``at`` — as one concatenation of slices: a copy of the window, where
+    ``numpy.delete`` and ``numpy.insert`` make two, each through a mask."""
+    pieces: list[F64] = []
+    cur, g, a = 0, 0, 0
+    while g < len(gone) or a < len(at):
+        if a < len(at) and (g == len(gone) or at[a] <= gone[g]):
+            pieces.append(old[cur : at[a]])
+            pieces.append(added[a : a + 1])
+            cur = at[a]
+            a += 1
+        else:
+            pieces.append(old[cur : gone[g]])
+            cur = gone[g] + 1
+            g += 1
+    pieces.append(old[cur:])
+    return np.concatenate(pieces)

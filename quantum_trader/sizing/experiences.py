@@ -1,11 +1,16 @@
 """The RL experience log: one JSON line per closed trade, appended as it happens, so the replay
-buffer survives a crash between updates. Malformed lines are skipped and counted on load."""
+buffer survives a crash between updates. Malformed lines are skipped and counted on load.
+
+The file stays open for appending (one ``write`` system call a line, as durable as opening and
+closing it each time — the line is the kernel's either way — at a tenth of the cost); it is
+reopened after a compaction replaces it, and closed when the log is collected."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import weakref
 from pathlib import Path
 
 from loguru import logger
@@ -20,15 +25,27 @@ class ExperienceLog:
         self.path, self.keep = path, keep
         self.lines = 0
         self.skipped = 0
+        self._fd: int | None = None
+        self._closer: weakref.finalize[..., ExperienceLog] | None = None
 
     def append(self, e: Experience) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(_row(e))
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
+        line = (json.dumps(_row(e)) + "\n").encode()
+        os.write(self._open(), line)
         self.lines += 1
         if self.lines > 5 * self.keep:
             self._compact()
+
+    def _open(self) -> int:
+        if self._fd is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._closer = weakref.finalize(self, os.close, self._fd)
+        return self._fd
+
+    def close(self) -> None:
+        if self._closer is not None:
+            self._closer()  # closes the file once, here or when collected
+        self._fd, self._closer = None, None
 
     def load(self) -> list[Experience]:
         if not self.path.exists():
@@ -63,6 +80,7 @@ class ExperienceLog:
             for e in recent:
                 handle.write(json.dumps(_row(e)) + "\n")
         os.replace(tmp, self.path)
+        self.close()  # the next line goes to the compacted file
         self.lines = len(recent)
 
 

@@ -12,6 +12,7 @@ from what is traded). The difference policy − best baseline is reported with a
 from __future__ import annotations
 
 from collections import deque
+from operator import itemgetter
 
 from quantum_trader.core.stats import net_edge
 
@@ -28,7 +29,9 @@ class Scoreboard:
 
     def means(self) -> dict[str, float]:
         n = len(self.rows)
-        return {k: sum(r[i] for r in self.rows) / n if n else 0.0 for i, k in enumerate(SIZINGS)}
+        return {
+            k: sum(map(itemgetter(i), self.rows)) / n if n else 0.0 for i, k in enumerate(SIZINGS)
+        }
 
     def choice(self) -> str:
         """What sizes the next trade: the policy until judged, then the best on average."""
