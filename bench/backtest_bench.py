@@ -6,8 +6,10 @@ then the paper daemon's decision latency (candle close → order sent, p50/p99) 
     .venv/bin/python bench/backtest_bench.py [--cases 30240,100000,525600] [--symbols10]
 
 The synthetic year comes from ../shared/bench/synth_year.py (generated when missing). Targets
-(issue 5): 525,600 bars ≤ 3 s and ≤ 500 MB; 10 symbols × 1 year ≤ 15 s; bars/s at 100k and 525k
-within 10 %. This script asserts nothing: it measures and prints.
+(issue 14): the year, report excluded here, ≤ 2 s; 10 symbols × 1 year ≤ 10 s on 2 cores and
+≤ 1 GB; bars/s at 100k and 525k within 15 % at the same trade density (``--config
+bench/ema_cross.toml`` trades every EMA cross, so the density is the market's). This script
+asserts nothing: it measures and prints.
 """
 
 from __future__ import annotations
@@ -51,7 +53,9 @@ def floor_seconds(path: Path, bars: int | None) -> float:
     return time.perf_counter() - started
 
 
-def run_case(files: list[Path], bars: int | None, out: Path) -> tuple[float, float, int, float]:
+def run_case(
+    files: list[Path], bars: int | None, out: Path, config: str | None = None
+) -> tuple[float, float, int, float]:
     """Wall seconds, peak RSS MB, trades and the in-run bars/s (start-up excluded, from
     metrics.json) of one ``qtrader backtest`` process."""
     cmd = [
@@ -66,6 +70,8 @@ def run_case(files: list[Path], bars: int | None, out: Path) -> tuple[float, flo
         "--data",
         *map(str, files),
     ]
+    if config:
+        cmd += ["--config", config]
     if bars is not None:
         cmd += ["--to", str(1_704_067_200_000 + (bars - 1) * 60_000)]
     started = time.perf_counter()
@@ -125,6 +131,9 @@ def main() -> None:
         help="bar counts (30240 = the March 2023 BTC file)",
     )
     parser.add_argument("--symbols10", action="store_true", help="also 10 symbols × 1 year")
+    parser.add_argument(
+        "--config", help="a config file for every case (bench/ema_cross.toml: trades every cross)"
+    )
     args = parser.parse_args()
     synth = ensure_synth()
     btc = SHARED / "data" / "BTCUSDT-1m-2023-03-binanceus.csv"
@@ -139,7 +148,7 @@ def main() -> None:
             is_btc = bars == 30_240 and btc.exists()
             path, limit = (btc, None) if is_btc else (synth, bars)
             floor = floor_seconds(path, limit)
-            wall, rss, trades, in_run = run_case([path], limit, Path(tmp) / raw)
+            wall, rss, trades, in_run = run_case([path], limit, Path(tmp) / raw, args.config)
             rates[bars] = in_run
             name = "BTC March 2023 file" if is_btc else "synthetic BTC 1m"
             print(
@@ -162,7 +171,7 @@ def main() -> None:
                     check=True,
                 )
                 files.append(f)
-            wall, rss, trades, _ = run_case(files, None, Path(tmp) / "ten")
+            wall, rss, trades, _ = run_case(files, None, Path(tmp) / "ten", args.config)
             print(
                 f"{'10 symbols × 1 year':<28}{10 * 525_600:>10,}{wall:>9.2f}"
                 f"{10 * 525_600 / wall:>10,.0f}{rss:>9.0f}{trades:>8}"
@@ -170,7 +179,7 @@ def main() -> None:
     if 100_000 in rates and 525_600 in rates:
         print(
             f"linearity (in-run bars/s, start-up excluded): 525,600 bars run at "
-            f"{rates[525_600] / rates[100_000]:.2f}× the rate of 100,000 (target within 10 %)"
+            f"{rates[525_600] / rates[100_000]:.2f}× the rate of 100,000 (target within 15 %)"
         )
     p50, p99, n = decision_latency()
     print(

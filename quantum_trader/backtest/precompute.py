@@ -6,8 +6,11 @@ signal, and the state of the calibrator before any event, are known in advance."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +38,8 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 DEFAULT_MODELS = tuple(BUILTIN[n] for n in DEFAULT_NAMES)
 CONSENSUS = ("UNANIMOUS", "STRONG", "SPLIT", "WEAK")
+S = TypeVar("S")
+R = TypeVar("R")
 
 
 @dataclass
@@ -191,6 +196,15 @@ def _calibrate(raw: F64, acc: F64, resolved: I64, min_resolved: int) -> F64:
     return np.where(resolved < min_resolved, raw, calibrated)
 
 
+def per_symbol(work: Callable[[S], R], items: Sequence[S]) -> list[R]:
+    """``work`` on each item, in order; on threads (one per core) when there are several."""
+    workers = min(len(items), os.cpu_count() or 1)
+    if workers <= 1:
+        return [work(x) for x in items]
+    with ThreadPoolExecutor(workers, thread_name_prefix="precompute") as pool:
+        return list(pool.map(work, items))
+
+
 def timeline(
     series: Sequence[CandleSeries],
     min_resolved: int,
@@ -202,8 +216,10 @@ def timeline(
     models: tuple[SignalModel, ...] = DEFAULT_MODELS,
 ) -> Timeline:
     """``decide_ms``: decide on candles of this timeframe, resampled from the feed's (events stay
-    the feed's candles: a decision bar's signal is at the feed bar that completes it)."""
-    calls = [symbol_calls(s, decide_ms, models) for s in series]
+    the feed's candles: a decision bar's signal is at the feed bar that completes it). Each
+    symbol's calls are computed on a thread of their own, as many at once as there are cores:
+    they are independent, and numpy releases the GIL on whole arrays."""
+    calls = per_symbol(lambda s: symbol_calls(s, decide_ms, models), series)
     ts = np.concatenate([c.feed.ts for c in calls])
     sym = np.concatenate([np.full(len(c.feed), k) for k, c in enumerate(calls)])
     bar = np.concatenate([np.arange(len(c.feed)) for c in calls])
