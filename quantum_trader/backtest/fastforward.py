@@ -68,15 +68,9 @@ class FastForward:
         self.true_ranges = [
             true_range(c.series.high, c.series.low, c.series.close) for c in tl.calls
         ]
-        # per event: its decision bar (the bar its feed candle completes), −1 inside one
-        self.decision = np.full(tl.ev_sym.size, -1, dtype=np.int64)
-        for k, c in enumerate(tl.calls):
-            self.decision[tl.position[k][c.bars]] = np.arange(c.bars.size)
-        self.side = np.zeros(tl.ev_sym.size, dtype=np.int64)
         self.bar_sides = []  # per symbol, per feed bar: the signal it completes (+1, −1, 0)
-        for k, c in enumerate(tl.calls):
-            self.side[tl.position[k][c.bars]] = c.side
-            sides = np.zeros(len(c.feed), dtype=np.int64)
+        for c in tl.calls:
+            sides = np.zeros(len(c.feed), dtype=np.int8)
             sides[c.bars] = c.side
             self.bar_sides.append(sides)
         self.delivered = [-1] * len(tl.calls)  # per symbol: the last feed bar delivered
@@ -109,8 +103,8 @@ class FastForward:
 
     def _candidates(self, settings: Settings) -> npt.NDArray[np.bool_]:
         tl, fp = self.tl, filter_params(settings)
-        side = np.zeros(tl.ev_sym.size, dtype=np.int64)
-        cons = np.full(tl.ev_sym.size, CONSENSUS.index("WEAK"), dtype=np.int64)
+        side = np.zeros(tl.ev_sym.size, dtype=np.int8)
+        cons = np.full(tl.ev_sym.size, CONSENSUS.index("WEAK"), dtype=np.int8)
         atr_pct = np.full(tl.ev_sym.size, np.nan)
         for k, c in enumerate(tl.calls):
             at = tl.position[k][c.bars]  # the events that complete a decision bar

@@ -82,7 +82,7 @@ def first_bar(
     start: int,
     begin: int,
     end: int,
-    sides: npt.NDArray[np.int64] | None = None,
+    sides: npt.NDArray[np.int8] | None = None,
 ) -> int:
     """The first bar in ``[begin, end)`` that can matter, ``end`` if none. The scan starts at
     ``start`` (≤ ``begin``: the first bar the exit machines have not seen), so running extremes

@@ -19,7 +19,6 @@ from quantum_trader.backtest.resample import resample
 from quantum_trader.core.calibration import (
     BIN_EDGES,
     MIN_BIN,
-    N_BINS,
     PRIOR,
     Calibration,
     calibrate_binned,
@@ -36,6 +35,7 @@ from quantum_trader.signals.service import HORIZON_BARS
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
+I8 = npt.NDArray[np.int8]
 DEFAULT_MODELS = tuple(BUILTIN[n] for n in DEFAULT_NAMES)
 CONSENSUS = ("UNANIMOUS", "STRONG", "SPLIT", "WEAK")
 S = TypeVar("S")
@@ -49,9 +49,9 @@ class SymbolCalls:
     series: CandleSeries  # the decision candles
     atr: F64
     atr_pct: F64
-    side: I64  # +1 LONG, −1 SHORT, 0 no call
+    side: I8  # +1 LONG, −1 SHORT, 0 no call
     confidence: F64  # raw ensemble confidence where side ≠ 0
-    consensus: I64  # index into CONSENSUS
+    consensus: I8  # index into CONSENSUS
     close_ts: I64
     ensemble: EnsembleSeries
     feed: CandleSeries  # the candles delivered (the same series when not resampled)
@@ -96,9 +96,9 @@ def symbol_calls(
         s,
         atr,
         atr_pct,
-        side.astype(np.int64),
+        side.astype(np.int8),
         confidence,
-        consensus.astype(np.int64),
+        consensus.astype(np.int8),
         s.ts + s.timeframe_ms,
         ens,
         feed,
@@ -127,15 +127,22 @@ class Timeline:
     prior: float = PRIOR
 
 
-def bin_counts(outcomes: npt.NDArray[np.bool_], bins: I64) -> tuple[I64, I64]:
-    """Cumulative (hits, resolved) per bin over the outcome order: row b, column n = the first n."""
-    hits = np.zeros((N_BINS, outcomes.size + 1), dtype=np.int64)
-    count = np.zeros((N_BINS, outcomes.size + 1), dtype=np.int64)
-    for b in range(N_BINS):
-        mine = bins == b
-        count[b, 1:] = np.cumsum(mine)
-        hits[b, 1:] = np.cumsum(mine & outcomes)
-    return hits, count
+class BinCounts:
+    """Per raw-confidence bin, how many of the first ``n`` outcomes (in outcome order) fell in it
+    and how many of those were hits — exact integers, from one sorted key per outcome (16 bytes an
+    outcome, where a bins × outcomes table of running counts takes 160)."""
+
+    def __init__(self, outcomes: npt.NDArray[np.bool_], bins: I64) -> None:
+        self._stride = outcomes.size + 1
+        order = np.argsort(bins, kind="stable")  # by bin, then outcome position
+        self._keys = bins[order] * self._stride + order
+        self._hits = np.concatenate([[0], np.cumsum(outcomes[order].astype(np.int64))])
+
+    def at(self, bins: I64, n: I64) -> tuple[I64, I64]:
+        """(hits, count) of bin ``bins[i]`` among the first ``n[i]`` outcomes, elementwise."""
+        first = np.searchsorted(self._keys, bins * self._stride, side="left")
+        upto = np.searchsorted(self._keys, bins * self._stride + n, side="left")
+        return self._hits[upto] - self._hits[first], upto - first
 
 
 class TimelineCalibrator(Calibrator):
@@ -147,7 +154,7 @@ class TimelineCalibrator(Calibrator):
         super().__init__(min_resolved, keep)
         self.tl, self.keep, self.event = tl, keep, 0
         self._hits = np.concatenate([[0], np.cumsum(tl.outcomes.astype(np.int64))])
-        self._bin_hits, self._bin_n = bin_counts(tl.outcomes, tl.outcome_bins)
+        self._bins = BinCounts(tl.outcomes, tl.outcome_bins)
 
     def at(self, event: int) -> None:
         self.event = event
@@ -182,8 +189,8 @@ class TimelineCalibrator(Calibrator):
             return calibrate_confidence(raw, acc, w, self.min_resolved)
         n = self._resolved_at()
         b, start = int(np.searchsorted(BIN_EDGES, raw, side="right")), n - w
-        bin_hits = int(self._bin_hits[b, n] - self._bin_hits[b, start])
-        bin_n = int(self._bin_n[b, n] - self._bin_n[b, start])
+        (h_now, h_start), (n_now, n_start) = self._bins.at(np.array([b, b]), np.array([n, start]))
+        bin_hits, bin_n = int(h_now - h_start), int(n_now - n_start)
         return calibrate_binned(
             raw, bin_hits, bin_n, acc, w, self.min_resolved, self.tl.min_bin, self.tl.prior
         )
@@ -268,10 +275,10 @@ def timeline(
     sig_bins = np.searchsorted(np.asarray(BIN_EDGES), raw, side="right").astype(np.int64)
     outcome_bins = sig_bins[outcome_order]
     if method == "binned":  # the calibrate_binned formula, vectorised in the same order
-        bh, bn = bin_counts(outcomes, outcome_bins)
-        start = np.maximum(0, n_at - keep)
-        bin_h = bh[sig_bins, n_at] - bh[sig_bins, start]
-        bin_n = bn[sig_bins, n_at] - bn[sig_bins, start]
+        counts = BinCounts(outcomes, outcome_bins)
+        h_now, n_now = counts.at(sig_bins, n_at)
+        h_start, n_start = counts.at(sig_bins, np.maximum(0, n_at - keep))
+        bin_h, bin_n = h_now - h_start, n_now - n_start
         with np.errstate(invalid="ignore", divide="ignore"):
             shrunk = np.clip((bin_h + prior * acc) / (bin_n + prior), 0.05, 0.95)
         counted = window if keep else n_at

@@ -105,7 +105,7 @@ def models_series(models: tuple[SignalModel, ...], bars: Bars) -> e.EnsembleSeri
     """Every model's votes and probabilities, one column each, in the configured order."""
     parts = [m.series(bars) for m in models]
     return e.EnsembleSeries(
-        np.column_stack([v for v, _ in parts]),
+        e.vote_columns([v for v, _ in parts]),
         np.column_stack([p for _, p in parts]),
         tuple(m.name for m in models),
         max(m.warmup for m in models),

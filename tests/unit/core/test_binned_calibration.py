@@ -7,9 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from quantum_trader.backtest.precompute import timeline
+from quantum_trader.backtest.precompute import BinCounts, timeline
 from quantum_trader.core.calibration import (
+    N_BINS,
     calibrate_binned,
     calibrate_confidence,
     confidence_bin,
@@ -102,3 +105,21 @@ def test_the_backtest_timeline_equals_the_online_calibrator(
 def test_below_min_resolved_nothing_is_calibrated_whatever_the_bin_holds() -> None:
     c = calibrate_binned(0.8, bin_hits=20, bin_n=40, accuracy=0.5, resolved=40, min_resolved=50)
     assert (c.method, c.calibrated) == ("raw", 0.8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, N_BINS - 1), st.booleans()), max_size=80), st.data())
+def test_bin_counts_equal_running_counts_per_bin(
+    rows: list[tuple[int, bool]], data: st.DataObject
+) -> None:
+    """The compact per-bin counts answer what a table of running counts per bin would."""
+    bins = np.array([b for b, _ in rows], dtype=np.int64)
+    hits = np.array([h for _, h in rows], dtype=np.bool_)
+    counts = BinCounts(hits, bins)
+    qb = data.draw(st.lists(st.integers(0, N_BINS - 1), min_size=1, max_size=10))
+    qn = data.draw(st.lists(st.integers(0, len(rows)), min_size=len(qb), max_size=len(qb)))
+    got_h, got_n = counts.at(np.array(qb, dtype=np.int64), np.array(qn, dtype=np.int64))
+    for b, n, h, c in zip(qb, qn, got_h.tolist(), got_n.tolist(), strict=True):
+        first = rows[:n]
+        assert c == sum(1 for x, _ in first if x == b)
+        assert h == sum(1 for x, y in first if x == b and y)
