@@ -13,9 +13,12 @@ from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from quantum_trader.backtest.metrics import Metrics, drawdown
 from quantum_trader.backtest.recorder import TradeRow
+
+ENVELOPE_BUCKETS = 2_000  # the PNG's lines: each bucket's low and high, ~4,000 points
 
 
 def write_trades(path: Path, trades: Sequence[TradeRow]) -> None:
@@ -26,6 +29,22 @@ def write_trades(path: Path, trades: Sequence[TradeRow]) -> None:
             writer.writerow(t.as_dict())
 
 
+def envelope(y: npt.NDArray[np.float64], buckets: int = ENVELOPE_BUCKETS) -> npt.NDArray[np.intp]:
+    """The indices of each bucket's lowest and highest value (in order), the first and the last:
+    a line through them looks like the whole series at plot width, every spike kept."""
+    n = y.size
+    size = n // buckets
+    if size < 3:
+        return np.arange(n)
+    rows = y[: size * buckets].reshape(buckets, size)
+    base = np.arange(buckets) * size
+    picks = [base + rows.argmin(axis=1), base + rows.argmax(axis=1)]
+    tail = y[size * buckets :]
+    if tail.size:
+        picks.append(size * buckets + np.array([tail.argmin(), tail.argmax()]))
+    return np.unique(np.concatenate([[0, n - 1], *picks]))
+
+
 def plot(ts: Sequence[int], equity: Sequence[float], title: str) -> bytes:
     import matplotlib  # imported here: only reports need it (a third of a second)
 
@@ -34,14 +53,16 @@ def plot(ts: Sequence[int], equity: Sequence[float], title: str) -> bytes:
 
     x = np.asarray(ts, dtype="datetime64[ms]")
     e = np.asarray(equity, dtype=np.float64)
+    dd = -100 * drawdown(e)
+    at_e, at_dd = envelope(e), envelope(dd)  # a 1,210-pixel-wide plot of a year of minutes
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(11, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
     )
-    top.plot(x, e, color="#1f5fa8", linewidth=1.0)
+    top.plot(x[at_e], e[at_e], color="#1f5fa8", linewidth=1.0)
     top.set_ylabel("equity (USDT)")
     top.set_title(title)
     top.grid(alpha=0.3)
-    bottom.fill_between(x, -100 * drawdown(e), 0, color="#c0392b", alpha=0.6)
+    bottom.fill_between(x[at_dd], dd[at_dd], 0, color="#c0392b", alpha=0.6)
     bottom.set_ylabel("drawdown (%)")
     bottom.grid(alpha=0.3)
     fig.autofmt_xdate()
