@@ -3,7 +3,7 @@
 default settings, three config keys drawn by seed) on a local Ray with one worker, then with every
 core; prints each wall and the ratio (issue 14's target: ≥ 1.7× on 2 cores).
 
-    .venv/bin/python bench/sweep_bench.py [--trials 64] [--bars 525600]
+    .venv/bin/python bench/sweep_bench.py [--trials 64] [--bars 525600] [--repeat 3]
 
 Each run is a whole ``qtrader sweep`` command (Ray's start included). Asserts nothing.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--trials", type=int, default=64)
     parser.add_argument("--bars", type=int, default=525_600)
+    parser.add_argument("--repeat", type=int, default=3, help="pairs of runs (1 worker, all)")
     args = parser.parse_args()
     synth = ensure_synth()
     path = synth
@@ -53,16 +55,23 @@ def main() -> None:
                         break
                     dst.write(line)
         cores = os.cpu_count() or 1
-        one = sweep(path, args.trials, 1, Path(tmp) / "one")
-        many = sweep(path, args.trials, cores, Path(tmp) / "many")
-        same = (Path(tmp) / "one" / "best.toml").read_text() == (
-            Path(tmp) / "many" / "best.toml"
-        ).read_text()
-    print(f"sweep of {args.trials} trials, {args.bars:,} bars each (random search, seed 0)")
+        ones, manys, same = [], [], True
+        for r in range(args.repeat):  # in turn, so a drift of the machine's speed hits both
+            ones.append(sweep(path, args.trials, 1, Path(tmp) / f"one{r}"))
+            manys.append(sweep(path, args.trials, cores, Path(tmp) / f"many{r}"))
+            same &= (Path(tmp) / f"one{r}" / "best.toml").read_text() == (
+                Path(tmp) / f"many{r}" / "best.toml"
+            ).read_text()
+    one, many = statistics.median(ones), statistics.median(manys)
+    ratios = sorted(o / m for o, m in zip(ones, manys, strict=True))
+    print(f"sweep of {args.trials} trials, {args.bars:,} bars each (random search, seed 0), "
+          f"median of {args.repeat} pairs")  # fmt: skip
     print(f"  1 worker       {one:8.1f} s   ({one / args.trials:.2f} s a trial)")
     print(f"  {cores} workers      {many:8.1f} s   ({many / args.trials:.2f} s a trial)")
-    print(f"  speed-up       {one / many:8.2f}×   (target ≥ 1.7× on 2 cores); the same best "
-          f"trial both ways: {same}")  # fmt: skip
+    print(
+        f"  speed-up       {statistics.median(ratios):8.2f}×   (pairs {ratios[0]:.2f}–"
+        f"{ratios[-1]:.2f}; target ≥ 1.7× on 2 cores); the same best trial both ways: {same}"
+    )
 
 
 if __name__ == "__main__":
