@@ -14,7 +14,6 @@ import signal
 import time
 from collections.abc import Callable
 from contextlib import AsyncExitStack
-from pathlib import Path
 from typing import Any
 
 from loguru import logger
@@ -32,6 +31,7 @@ from quantum_trader.monitoring.status import snapshot, summary
 from quantum_trader.pipeline import Pipeline, build_pipeline, live_reference, live_streams
 from quantum_trader.runtime.loops import every
 from quantum_trader.runtime.paper_journal import restore_paper
+from quantum_trader.runtime.paths import state_dir
 from quantum_trader.runtime.supervisor import Supervisor
 from quantum_trader.runtime.systemd import Notifier
 from quantum_trader.settings import EX_CONFIG, Settings
@@ -43,14 +43,6 @@ from quantum_trader.store.trades import TradeLog
 
 log = logger.bind(component="daemon")
 EX_FORCED = 130
-
-
-def state_dir() -> Path:
-    """``QT_STATE_DIR``, else systemd's ``$STATE_DIRECTORY``, else ``~/.local/state/qtrader``."""
-    raw = os.environ.get("QT_STATE_DIR") or os.environ.get("STATE_DIRECTORY", "").split(":")[0]
-    path = Path(raw) if raw else Path.home() / ".local" / "state" / "qtrader"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 class Daemon:

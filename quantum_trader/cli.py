@@ -134,8 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _explain_trade(args: argparse.Namespace) -> int:
-    from quantum_trader.app import state_dir
     from quantum_trader.explain_trade import find, journals, story
+    from quantum_trader.runtime.paths import state_dir
 
     state = state_dir()
     found = find(state, None if args.last else args.trade)

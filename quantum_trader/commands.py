@@ -9,12 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any, Literal
 
-import aiohttp
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from quantum_trader.app import Daemon, state_dir
 from quantum_trader.core.errors import InvalidInput
 from quantum_trader.exchange.base import FatalExchangeError
 from quantum_trader.exchange.binance_client import (
@@ -29,6 +27,7 @@ from quantum_trader.feeds.loader import FundingSeries, load_candles, load_fundin
 from quantum_trader.feeds.replay import ReplayFeed
 from quantum_trader.feeds.synthetic import SyntheticFeed
 from quantum_trader.runtime.clock import wall_clock
+from quantum_trader.runtime.paths import state_dir
 from quantum_trader.runtime.statelock import StateDirLocked, lock_state_dir
 from quantum_trader.settings import TIMEFRAME_MS, Settings, with_mode
 from quantum_trader.settings import ConfigError as SettingsError
@@ -148,6 +147,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings, mode: Mode) -> int:
+    from quantum_trader.app import Daemon  # the daemon's servers, only for a run
+
     if mode == "paper":
         try:
             daemon = Daemon(settings, _feed(args, settings), "paper", args.duration)
@@ -198,6 +199,8 @@ def _run(args: argparse.Namespace, settings: Settings, mode: Mode) -> int:
 
 
 async def _get_health(url: str) -> dict[str, Any]:
+    import aiohttp
+
     timeout = aiohttp.ClientTimeout(total=5)
     async with (
         aiohttp.ClientSession(timeout=timeout) as session,
@@ -208,6 +211,8 @@ async def _get_health(url: str) -> dict[str, Any]:
 
 
 def _fetch(args: argparse.Namespace, settings: Settings) -> dict[str, Any] | None:
+    import aiohttp
+
     url = args.url or f"http://{settings.api.host}:{settings.api.port}"
     try:
         return asyncio.run(_get_health(url))

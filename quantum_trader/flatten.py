@@ -170,7 +170,7 @@ def _print(result: dict[str, Any]) -> int:
 def cmd_flatten(args: Any, settings: Any) -> int:
     import aiohttp
 
-    from quantum_trader.app import state_dir
+    from quantum_trader.runtime.paths import state_dir
 
     url = args.url or f"http://{settings.api.host}:{settings.api.port}"
     try:
@@ -218,7 +218,7 @@ def _direct(settings: Any, url: str, yes: bool) -> int:
             if not _confirm(f"no daemon; {mode} account: {len(held)} position(s) {held}", yes):
                 print("nothing done")
                 return 1
-            from quantum_trader.app import state_dir
+            from quantum_trader.runtime.paths import state_dir
 
             journal = Journal(state_dir() / f"journal-{mode}.sqlite3")
             try:

@@ -13,8 +13,8 @@ import json
 import time
 from collections.abc import Callable
 
-from quantum_trader.app import state_dir
 from quantum_trader.execution.risk_service import RISK_RESET, RISK_TRIPPED
+from quantum_trader.runtime.paths import state_dir
 from quantum_trader.settings import Settings
 from quantum_trader.store.journal import Journal
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from quantum_trader.app import state_dir
+from quantum_trader.runtime.paths import state_dir
 from quantum_trader.settings import Settings
 from quantum_trader.sizing.state import CHECKPOINT, EXPERIENCES
 

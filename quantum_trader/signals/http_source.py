@@ -13,11 +13,14 @@ import json
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import aiohttp
 from loguru import logger
 
 from quantum_trader.core.edge import parse_side
+
+if TYPE_CHECKING:
+    import aiohttp
 
 log = logger.bind(component="http-signal")
 
@@ -71,6 +74,8 @@ class HttpSignalSource:
         down_after: int = 3,
         cooldown_s: float = 30.0,
     ) -> None:
+        import aiohttp  # here: a backtest or a run without an engine never needs the client
+
         self.url = url.rstrip("/") + "/api/ai/signal"
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session = session
@@ -84,6 +89,8 @@ class HttpSignalSource:
         self._down_until = 0.0
 
     async def _post(self, body: dict[str, object]) -> bytes:
+        import aiohttp
+
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self.timeout)
         async with self._session.post(self.url, json=body, timeout=self.timeout) as response:
@@ -103,6 +110,8 @@ class HttpSignalSource:
         self, symbol: str, price: float, volume: float, timeframe: str
     ) -> ExternalCall | None:
         """The engine's call, or None when it failed (timeout, HTTP error, malformed answer)."""
+        import aiohttp
+
         self.calls += 1
         if time.monotonic() < self._down_until:
             self.failures += 1
