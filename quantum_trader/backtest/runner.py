@@ -12,7 +12,12 @@ from typing import Any
 
 from quantum_trader.backtest.fastforward import FastForward
 from quantum_trader.backtest.metrics import Metrics, compute
-from quantum_trader.backtest.precompute import DEFAULT_MODELS, decision_series, timeline
+from quantum_trader.backtest.precompute import (
+    DEFAULT_MODELS,
+    Timeline,
+    decision_series,
+    timeline,
+)
 from quantum_trader.backtest.recorder import Recorder
 from quantum_trader.core.ensemble import EnsembleSeries
 from quantum_trader.core.features import wilder_atr
@@ -54,10 +59,14 @@ async def run_backtest(
     reference: Reference | None = None,
     sizer: Sizer | None = None,
     edge_history: list[ShadowOutcome] | None = None,
+    timelines: dict[tuple[object, ...], Timeline] | None = None,
 ) -> BacktestRun:
     """``fast``: step over quiet stretches (:mod:`fastforward`); the trades are the same as
     delivering every candle (``fast=False``), which a test checks. ``edge_history``: the edge
-    gate starts from these shadow outcomes and appends its own (walk-forward carries them)."""
+    gate starts from these shadow outcomes and appends its own (walk-forward carries them).
+    ``timelines``: precomputed timelines kept across runs on the same ``series`` objects (a
+    sweep's trials in one worker): the timeline depends on the candles and on the calibration and
+    decision settings only, so trials that vary anything else share it; it is only read."""
     feed = ReplayFeed(series, speed=None, funding=funding)
     p = build_pipeline(settings, feed, sizer=sizer or make_sizer(settings, rl_dir))
     assert p.paper is not None  # noqa: S101 - a backtest always runs on the paper exchange
@@ -70,10 +79,13 @@ async def run_backtest(
     started = time.perf_counter()  # set-up (imports, sizer) excluded: bars/s measures the run
     if fast and settings.signals.source == "builtin":
         c = settings.calibration
-        tl = timeline(
-            series, c.min_resolved, c.window, c.method, c.min_bin, c.prior, p.signals.decide_ms,
-            p.signals.models,
-        )  # fmt: skip
+        args = (c.min_resolved, c.window, c.method, c.min_bin, c.prior, p.signals.decide_ms)
+        key = (tuple(id(s) for s in series), *args, tuple(m.name for m in p.signals.models))
+        tl = timelines.get(key) if timelines is not None else None
+        if tl is None:
+            tl = timeline(series, *args, p.signals.models)
+            if timelines is not None:
+                timelines[key] = tl
         p.signals.precomputed = {c.series.symbol: c.ensemble for c in tl.calls}
         ff = FastForward(p, recorder, tl, settings, funding)
         await ff.run()

@@ -92,3 +92,42 @@ def test_trials_are_deterministic_by_seed_on_ray_and_here(search: str, local_ray
     _same(on_ray, here)
     assert [r["levels.base_tp"] for r in other] != [r["levels.base_tp"] for r in on_ray]
     assert not any(math.isnan(float(r["sharpe"])) for r in on_ray)  # type: ignore[arg-type]
+
+
+def test_a_worker_shares_candles_and_timelines_across_trials_and_changes_no_row() -> None:
+    """Trials in one process reuse the window's candles and its timeline (the swept keys do not
+    enter it); the rows equal the same trials each run from a cold start."""
+    from quantum_trader.settings import Settings
+    from quantum_trader.sweep import trial
+
+    base = Settings(**TRADED).model_dump()  # type: ignore[arg-type]
+    trial._SERIES.clear()
+    trial._TIMELINES.clear()
+    warm = run_sweep(_plan("random", 3), base, (str(XRP),), (), in_process)
+    assert len(trial._SERIES) == 1  # the window, loaded once for its three trials
+    assert [len(t) for t in trial._TIMELINES.values()] == [1]  # one timeline for all three
+
+    def cold(specs: list[trial.TrialSpec]) -> list[dict[str, object]]:
+        rows = []
+        for s in specs:
+            trial._SERIES.clear()
+            trial._TIMELINES.clear()
+            rows.append(trial.run_trial(s))
+        return rows
+
+    _same(warm, run_sweep(_plan("random", 3), base, (str(XRP),), (), cold))
+    assert all(r["status"] == "ok" for r in warm) and len(warm) == 3
+
+
+def test_a_swept_calibration_key_gets_a_timeline_of_its_own() -> None:
+    from quantum_trader.settings import Settings
+    from quantum_trader.sweep import trial
+
+    base = Settings(**TRADED).model_dump()  # type: ignore[arg-type]
+    trial._SERIES.clear()
+    trial._TIMELINES.clear()
+    plan = Plan([parse_param("calibration.window=200,500")], "grid", 2, 0, "sharpe",
+                slices(1_636_934_400_000, 1_637_533_800_000, 1))  # fmt: skip
+    rows = run_sweep(plan, base, (str(XRP),), (), in_process)
+    assert [r["status"] for r in rows] == ["ok", "ok"]
+    assert [len(t) for t in trial._TIMELINES.values()] == [2]
