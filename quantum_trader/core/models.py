@@ -137,9 +137,8 @@ def windowed_ema(x: F64, span: int, window: int) -> F64:
     # for a year of minutes at window 208, and 30× slower than blocks that stay in cache.
     for start in range(0, rows.shape[0], EMA_BLOCK):
         block = rows[start : start + EMA_BLOCK]
-        out[window - 1 + start : window - 1 + start + block.shape[0]] = (block * weights).sum(
-            axis=1
-        )
+        at = window - 1 + start
+        out[at : at + block.shape[0]] = (block * weights).sum(axis=1)
     return out
 
 

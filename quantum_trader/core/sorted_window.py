@@ -19,16 +19,17 @@ import numpy.typing as npt
 F64 = npt.NDArray[np.float64]
 
 
-class SortedWindow:
+class Recent:
+    """The last ``size`` values, oldest first, as one contiguous float64 view: a buffer of twice
+    the size, compacted when full (amortised O(1) a value, no copy to read)."""
+
     def __init__(self, size: int) -> None:
         if size < 1:
             raise ValueError(f"size must be >= 1, got {size}")
         self.size = size
-        self._buf = np.empty(2 * size)  # the values, oldest first; compacted when full
+        self._buf = np.empty(2 * size)  # the values, oldest first
         self._n = 0  # filled length of the buffer
         self.total = 0  # values appended in all
-        self._sorted = np.empty(0)
-        self._synced = 0  # ``total`` when ``_sorted`` was last brought up to date
 
     def __len__(self) -> int:
         return min(self.total, self.size)
@@ -54,6 +55,24 @@ class SortedWindow:
         """The current window, oldest first (a view)."""
         return self._buf[max(0, self._n - self.size) : self._n]
 
+    def _room(self, k: int) -> None:
+        if self._n + k <= self._buf.size:
+            return
+        self._compacting()
+        keep = min(self._n, self.size)
+        self._buf[:keep] = self._buf[self._n - keep : self._n]
+        self._n = keep
+
+    def _compacting(self) -> None:
+        """Called before the values older than the window are dropped from the buffer."""
+
+
+class SortedWindow(Recent):
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self._sorted = np.empty(0)
+        self._synced = 0  # ``total`` when ``_sorted`` was last brought up to date
+
     def median(self) -> float:
         s = self._sync()
         n = s.size
@@ -64,14 +83,9 @@ class SortedWindow:
         fresh = self.total - self._synced
         return 0 < fresh and fresh * 4 < self.size
 
-    def _room(self, k: int) -> None:
-        if self._n + k <= self._buf.size:
-            return
-        if self._incremental():  # the values it will expire are about to be dropped: sync now
+    def _compacting(self) -> None:
+        if self._incremental():  # the values the next sync expires are about to be dropped
             self._sync()
-        keep = min(self._n, self.size)
-        self._buf[:keep] = self._buf[self._n - keep : self._n]
-        self._n = keep
 
     def _sync(self) -> F64:
         fresh = self.total - self._synced

@@ -26,13 +26,12 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-import numpy.typing as npt
 from sortedcontainers import SortedList
 
 from quantum_trader.bus.messages import HealthAlert, PositionClosed
 from quantum_trader.core.benchmark import performance_score
 from quantum_trader.core.calibration import exit_adaptation, performance_factor
+from quantum_trader.core.sorted_window import Recent
 from quantum_trader.core.thresholds import Forecast, Threshold, adapt, forecast
 from quantum_trader.core.types import Side
 
@@ -45,35 +44,12 @@ FORECAST_N = 20  # the samples a forecast's trend is fitted to
 START = {"accuracy": (False, 0.5), "latency_p95_ms": (True, 500.0), "error_rate": (True, 0.2)}
 
 
-class Samples:
-    """The last ``size`` values, oldest first, as one contiguous float64 view: a buffer of twice
-    the size compacted when full (amortised O(1) per sample, no copy to read)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._buf = np.empty(2 * size)
-        self._n = 0
-
-    def append(self, value: float) -> None:
-        if self._n == self._buf.size:
-            self._buf[: self.size] = self._buf[self.size :]
-            self._n = self.size
-        self._buf[self._n] = value
-        self._n += 1
-
-    def view(self) -> npt.NDArray[np.float64]:
-        return self._buf[max(0, self._n - self.size) : self._n]
-
-    def __len__(self) -> int:
-        return min(self._n, self.size)
-
-
 @dataclass(slots=True)
 class Watch:
     """One metric of one model: its samples, its adaptive threshold, the latest forecast."""
 
     threshold: Threshold
-    values: Samples = field(default_factory=lambda: Samples(500))
+    values: Recent = field(default_factory=lambda: Recent(500))
     recent: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=FORECAST_N))
     last: Forecast | None = None
     predicted: bool = False
@@ -173,7 +149,7 @@ class PerformanceBenchmarker:
         w = self.watches.setdefault((model, metric), Watch(Threshold(metric, above, start)))
         w.recent.append((ts, value))
         w.values.append(value)
-        w.threshold = adapt(w.threshold, w.values.view())
+        w.threshold = adapt(w.threshold, w.values.window())
         w.last = forecast(list(w.recent), w.threshold, n=FORECAST_N)
         predicted = w.last is not None and w.last.eta_h is not None
         if predicted == w.predicted:

@@ -65,11 +65,10 @@ def _backtest(spec: TrialSpec) -> dict[str, Any]:
     if "rl.seed" not in spec.params:  # the sweep's seed seeds the sizer too
         data["rl"] = {**data["rl"], "seed": spec.seed}
     settings = settings_from(data)
-    series = _window_series(spec, load_candles)
+    series, timelines = _window(spec, load_candles)
     if not series:
         raise ValueError(f"no candles in the window {spec.window.start_ms}–{spec.window.end_ms}")
     funding = {symbol_from_name(Path(p)): load_funding(p) for p in spec.funding}
-    timelines = _TIMELINES.setdefault(id(series), {})
     with tempfile.TemporaryDirectory(prefix="qtrader-sweep-") as rl_dir:
         run = asyncio.run(
             run_backtest(settings, series, funding, Path(rl_dir), timelines=timelines)
@@ -78,31 +77,29 @@ def _backtest(spec: TrialSpec) -> dict[str, Any]:
     return {name: getattr(m, name) for name in METRICS}
 
 
-#: per worker process, kept across its trials: the window's candles (by file, size, modification
-#: time and window) and, per such list, the timelines computed on it (the candles and the
-#: calibration settings decide a timeline; a sweep's other keys do not) — a few windows at most
-_SERIES: dict[tuple[object, ...], list[Any]] = {}
-_TIMELINES: dict[int, dict[tuple[object, ...], Any]] = {}
+#: per worker process, kept across its trials, a few windows at most: each window's candles (by
+#: file, size, modification time and window) and the timelines computed on them (the candles and
+#: the calibration settings decide a timeline; a sweep's other keys do not)
+_WINDOWS: dict[tuple[object, ...], tuple[list[Any], dict[tuple[object, ...], Any]]] = {}
 KEEP_WINDOWS = 8
 
 
-def _window_series(spec: TrialSpec, load: Any) -> list[Any]:
-    stats = tuple((p, Path(p).stat().st_size, Path(p).stat().st_mtime_ns) for p in spec.files)
+def _window(spec: TrialSpec, load: Any) -> tuple[list[Any], dict[tuple[object, ...], Any]]:
+    stats = tuple((p, (st := Path(p).stat()).st_size, st.st_mtime_ns) for p in spec.files)
     key = (stats, spec.window.start_ms, spec.window.end_ms)
-    cached = _SERIES.get(key)
+    cached = _WINDOWS.get(key)
     if cached is not None:
         return cached
-    if len(_SERIES) >= KEEP_WINDOWS:
-        _SERIES.clear()
-        _TIMELINES.clear()
+    if len(_WINDOWS) >= KEEP_WINDOWS:
+        _WINDOWS.clear()
     series = []
     for path in spec.files:
         s = load(path)
         keep = (s.ts >= spec.window.start_ms) & (s.ts < spec.window.end_ms)
         if keep.any():
             series.append(_sliced(s, keep))
-    _SERIES[key] = series
-    return series
+    _WINDOWS[key] = (series, {})
+    return _WINDOWS[key]
 
 
 def _sliced(s: Any, keep: np.ndarray) -> Any:

@@ -101,17 +101,15 @@ def test_a_worker_shares_candles_and_timelines_across_trials_and_changes_no_row(
     from quantum_trader.sweep import trial
 
     base = Settings(**TRADED).model_dump()  # type: ignore[arg-type]
-    trial._SERIES.clear()
-    trial._TIMELINES.clear()
+    trial._WINDOWS.clear()
     warm = run_sweep(_plan("random", 3), base, (str(XRP),), (), in_process)
-    assert len(trial._SERIES) == 1  # the window, loaded once for its three trials
-    assert [len(t) for t in trial._TIMELINES.values()] == [1]  # one timeline for all three
+    assert len(trial._WINDOWS) == 1  # the window, loaded once for its three trials
+    assert [len(t) for _, t in trial._WINDOWS.values()] == [1]  # one timeline for all three
 
     def cold(specs: list[trial.TrialSpec]) -> list[dict[str, object]]:
         rows = []
         for s in specs:
-            trial._SERIES.clear()
-            trial._TIMELINES.clear()
+            trial._WINDOWS.clear()
             rows.append(trial.run_trial(s))
         return rows
 
@@ -124,10 +122,9 @@ def test_a_swept_calibration_key_gets_a_timeline_of_its_own() -> None:
     from quantum_trader.sweep import trial
 
     base = Settings(**TRADED).model_dump()  # type: ignore[arg-type]
-    trial._SERIES.clear()
-    trial._TIMELINES.clear()
+    trial._WINDOWS.clear()
     plan = Plan([parse_param("calibration.window=200,500")], "grid", 2, 0, "sharpe",
                 slices(1_636_934_400_000, 1_637_533_800_000, 1))  # fmt: skip
     rows = run_sweep(plan, base, (str(XRP),), (), in_process)
     assert [r["status"] for r in rows] == ["ok", "ok"]
-    assert [len(t) for t in trial._TIMELINES.values()] == [2]
+    assert [len(t) for _, t in trial._WINDOWS.values()] == [2]
