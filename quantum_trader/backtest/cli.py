@@ -85,24 +85,21 @@ def add_backtest_parser(
 
 
 def _slice(s: CandleSeries, start: int | None, end: int | None) -> CandleSeries:
-    mask = np.ones(len(s), dtype=bool)
-    if start is not None:
-        mask &= s.ts >= start
-    if end is not None:
-        mask &= s.ts <= end
-    return CandleSeries(
-        s.symbol,
-        s.timeframe_ms,
-        s.ts[mask],
-        s.open[mask],
-        s.high[mask],
-        s.low[mask],
-        s.close[mask],
-        s.volume[mask],
-        s.source,
-        s.skipped,
-        s.skipped_count,
-        s.duplicates,
+    """The candles from ``start`` to ``end`` (both included) as views of the loaded ones — the
+    loader's times are sorted and unique — so a window costs no copy of a year of columns."""
+    lo = 0 if start is None else int(np.searchsorted(s.ts, start, side="left"))
+    hi = len(s) if end is None else int(np.searchsorted(s.ts, end, side="right"))
+    if (lo, hi) == (0, len(s)):
+        return s
+    cut = slice(lo, max(lo, hi))
+    return replace(
+        s,
+        ts=s.ts[cut],
+        open=s.open[cut],
+        high=s.high[cut],
+        low=s.low[cut],
+        close=s.close[cut],
+        volume=s.volume[cut],
     )
 
 

@@ -35,6 +35,10 @@ from quantum_trader.params import filter_params
 from quantum_trader.pipeline import Pipeline
 from quantum_trader.settings import Settings
 
+#: events passed over in one step at most: a quiet year of ten symbols is 5 million events, and
+#: each step holds a few arrays of its length (the marks, the risk guard's running values)
+SKIP_CHUNK = 1 << 16
+
 
 class FastForward:
     def __init__(
@@ -54,7 +58,7 @@ class FastForward:
         self.min_resolved = settings.calibration.min_resolved
         self.arrays = [
             {
-                "ts": c.series.ts.astype(np.float64),
+                "ts": c.series.ts,  # int64: a history's float buffer takes a slice exactly
                 "open": c.series.open,
                 "high": c.series.high,
                 "low": c.series.low,
@@ -65,9 +69,7 @@ class FastForward:
             }
             for c in tl.calls
         ]
-        self.true_ranges = [
-            true_range(c.series.high, c.series.low, c.series.close) for c in tl.calls
-        ]
+        self._true_ranges: dict[int, npt.NDArray[np.float64]] = {}  # per symbol: the first ones
         self.bar_sides = []  # per symbol, per feed bar: the signal it completes (+1, −1, 0)
         for c in tl.calls:
             sides = np.zeros(len(c.feed), dtype=np.int8)
@@ -137,7 +139,7 @@ class FastForward:
             decided = int(np.searchsorted(calls.bars, n))  # decision bars complete before it
             history = self.p.signals.history(self._event(int(self.tl.position[k][0])))
             if history.count < decided:  # a short stretch added, a long one restored
-                history.extend(self.arrays[k], decided, self.true_ranges[k])
+                history.extend(self.arrays[k], decided, self._seed_ranges(k, history.period))
             self._catch_up_held(k, self.delivered[k] + 1, n)
             last = self._event(int(self.tl.position[k][n - 1]))
             c = last.candle
@@ -157,6 +159,14 @@ class FastForward:
                     close = float(self.tl.calls[other].feed.close[i])
                     self.engine.last[sym] = self.p.exits.last[sym] = close
         self.calibrator.at(e)
+
+    def _seed_ranges(self, k: int, period: int) -> npt.NDArray[np.float64]:
+        """The true ranges a history seeds its ATR with: the first ``period`` (all a restore
+        reads of them; the whole series' would be a year of floats per symbol)."""
+        if k not in self._true_ranges:
+            s = self.tl.calls[k].series
+            self._true_ranges[k] = true_range(s.high[:period], s.low[:period], s.close[:period])
+        return self._true_ranges[k]
 
     def _catch_up_held(self, k: int, first: int, n: int) -> None:
         """The exit machine's and the shadow's running extremes over the bars [first, n) passed
@@ -312,14 +322,14 @@ class FastForward:
         as the risk service would, up to an event where a limit could trip. Returns how many
         were passed over."""
         equity = self._equity(e, j)
-        closes = self.tl.ev_close[e:j]
+        closes = self.tl.closes(e, j)
         n = self.p.strategy.risk.advance(equity, closes)
         if n == 0:
             return 0
         rec = self.recorder
-        rec.ts.extend(closes[:n].tolist())
-        rec.equity.extend(equity[:n].tolist())
-        rec.exposed.extend([bool(self.engine.positions)] * n)
+        rec.ts.frombytes(closes[:n].astype(np.int64).tobytes())  # no list of n Python ints
+        rec.equity.frombytes(equity[:n].astype(np.float64).tobytes())
+        rec.exposed.extend(bytes([bool(self.engine.positions)]) * n)
         used = sum(p.margin for p in self.engine.positions.values())
         if used:
             rec.max_margin_util = max(rec.max_margin_util, float((used / equity[:n]).max()))
@@ -336,7 +346,7 @@ class FastForward:
         while e < total:
             if not self.candidate[e] or self._open(int(self.tl.ev_sym[e])):
                 held = self._held()
-                j = self._quiet_until(e, held)
+                j = min(self._quiet_until(e, held), e + SKIP_CHUNK)
                 if j > e:
                     passed = self._skip(e, j)
                     self.skipped_held += passed if held else 0

@@ -72,6 +72,39 @@ def drawdown(equity: Sequence[float] | npt.NDArray[np.float64]) -> npt.NDArray[n
     return out
 
 
+def max_drawdown(e: npt.NDArray[np.float64]) -> float:
+    """``drawdown(e).max()`` with one temporary, not two (a ten-symbol year is 5 million bars):
+    1 − x is monotone in x, so the largest drawdown is 1 − the smallest equity / peak, exactly."""
+    if not e.size:
+        return 0.0
+    ratio = np.maximum.accumulate(e)
+    np.divide(e, ratio, out=ratio)
+    return float(1.0 - ratio.min())
+
+
+MOMENT_BLOCK = 1 << 20
+
+
+def _moments(r: npt.NDArray[np.float64]) -> tuple[float, float, float]:
+    """(mean, downside deviation, standard deviation) of the returns, overwriting them: a
+    ten-symbol year is 5 million returns, and numpy's ``std`` takes a copy. The mean and the
+    deviation are numpy's own to the bit (the same reductions, in place); the downside sums its
+    blocks (one block, as every short run has, is ``mean(minimum(r, 0) ** 2)`` exactly)."""
+    n = r.size
+    if n == 0:
+        return 0.0, 0.0, 0.0
+    mean = np.add.reduce(r) / n
+    down = 0.0
+    for lo in range(0, n, MOMENT_BLOCK):
+        part = np.minimum(r[lo : lo + MOMENT_BLOCK], 0.0)
+        down += float(np.add.reduce(np.square(part, out=part)))
+    if n == 1:
+        return float(mean), math.sqrt(down / n), 0.0
+    r -= mean
+    np.multiply(r, r, out=r)
+    return float(mean), math.sqrt(down / n), float(np.sqrt(np.add.reduce(r) / n))
+
+
 def compute(
     equity: Sequence[float],
     ts: Sequence[int],
@@ -87,18 +120,18 @@ def compute(
     edge: dict[str, Any] | None = None,
 ) -> Metrics:
     e = np.asarray(equity, dtype=np.float64)
-    r = e[1:] / e[:-1] - 1.0 if e.size > 1 else np.zeros(0)
+    worst = max_drawdown(e)
+    r = np.divide(e[1:], e[:-1]) if e.size > 1 else np.zeros(0)
+    r -= 1.0
+    mean, downside, std = _moments(r)
     span = (ts[-1] - ts[0]) if len(ts) > 1 else 0
     per_year = (len(ts) - 1) * YEAR_MS / span if span > 0 else 0.0
-    std = float(r.std()) if r.size > 1 else 0.0
-    downside = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2))) if r.size else 0.0
-    mean = float(r.mean()) if r.size else 0.0
     n = len(trades)
     wins = sum(t.pnl for t in trades if t.pnl > 0)
     losses = -sum(t.pnl for t in trades if t.pnl < 0)
     return Metrics(
         total_return=float(e[-1] / e[0] - 1.0) if e.size else 0.0,
-        max_drawdown=float(drawdown(e).max()) if e.size else 0.0,
+        max_drawdown=worst,
         sharpe=mean / std * math.sqrt(per_year) if std > 0 else 0.0,
         sortino=mean / downside * math.sqrt(per_year) if downside > 0 else 0.0,
         trades=n,

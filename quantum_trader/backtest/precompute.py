@@ -35,9 +35,11 @@ from quantum_trader.signals.service import HORIZON_BARS
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
 I8 = npt.NDArray[np.int8]
 DEFAULT_MODELS = tuple(BUILTIN[n] for n in DEFAULT_NAMES)
 CONSENSUS = ("UNANIMOUS", "STRONG", "SPLIT", "WEAK")
+SIGNAL_BLOCK = 1 << 18  # signals calibrated at once
 S = TypeVar("S")
 R = TypeVar("R")
 
@@ -52,17 +54,22 @@ class SymbolCalls:
     side: I8  # +1 LONG, −1 SHORT, 0 no call
     confidence: F64  # raw ensemble confidence where side ≠ 0
     consensus: I8  # index into CONSENSUS
-    close_ts: I64
     ensemble: EnsembleSeries
     feed: CandleSeries  # the candles delivered (the same series when not resampled)
-    bars: I64  # per decision bar: the feed bar that completes it
+    bars: I32  # per decision bar: the feed bar that completes it
+
+    @property
+    def close_ts(self) -> I64:
+        """Each decision bar's close time (computed when asked: a year is 4 MB)."""
+        out: I64 = self.series.ts + self.series.timeframe_ms
+        return out
 
 
-def decision_series(feed: CandleSeries, decide_ms: int = 0) -> tuple[CandleSeries, I64]:
+def decision_series(feed: CandleSeries, decide_ms: int = 0) -> tuple[CandleSeries, I32]:
     """The candles decisions are made on: ``decide_ms`` buckets of the feed, or the feed."""
     if decide_ms and decide_ms != feed.timeframe_ms:
         return resample(feed, decide_ms)
-    return feed, np.arange(len(feed), dtype=np.int64)
+    return feed, np.arange(len(feed), dtype=np.int32)
 
 
 def symbol_calls(
@@ -72,23 +79,27 @@ def symbol_calls(
     atr = wilder_atr(s.high, s.low, s.close)
     atr_pct = atr / s.close
     ens = models_series(models, Bars(s.open, s.high, s.low, s.close, s.volume, atr_pct))
-    votes, probs = ens.votes, np.clip(ens.probs, 0.0, 1.0)
-    n_models = votes.shape[1]
+    votes, n_models = ens.votes, ens.votes.shape[1]
     valid: npt.NDArray[np.bool_] = np.asarray(~np.isnan(votes).any(axis=1))
     valid[: ens.warmup - 1] = False
-    n_long = (votes > 0).sum(axis=1)
-    n_short = (votes < 0).sum(axis=1)
-    side = np.where(valid & (n_long != n_short), np.where(n_long > n_short, 1, -1), 0)
+    n_long = (votes > 0).sum(axis=1, dtype=np.int16)  # narrow: a year of ten symbols is in RAM
+    n_short = (votes < 0).sum(axis=1, dtype=np.int16)
+    one, zero = np.int8(1), np.int8(0)
+    side = np.where(valid & (n_long != n_short), np.where(n_long > n_short, one, -one), zero)
     agree = np.maximum(n_long, n_short)
     consensus = np.where(  # consensus_of, vectorised: UNANIMOUS, STRONG (≥ ¾), SPLIT, WEAK
-        agree == n_models,
-        0,
-        np.where(agree * 4 >= 3 * n_models, 1, np.where(n_long == n_short, 2, 3)),
+        valid & (agree == n_models),
+        zero,
+        np.where(
+            valid & (agree * 4 >= 3 * n_models),
+            one,
+            np.where(valid & (n_long == n_short), np.int8(2), np.int8(3)),
+        ),
     )
-    consensus = np.where(valid, consensus, 3)
     total = np.zeros(votes.shape[0])
-    for m in range(votes.shape[1]):  # in model order, as call_at sums them
-        total = total + np.where(votes[:, m] * side > 0, probs[:, m], 0.0)
+    for m in range(n_models):  # in model order, as call_at sums them
+        p = np.clip(ens.probs[:, m], 0.0, 1.0)
+        total += np.where(votes[:, m] * side > 0, p, 0.0)
     count = np.where(side > 0, n_long, n_short).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         confidence = np.where(side != 0, total / count * (0.85 + 0.15 * count / n_models), 0.0)
@@ -96,10 +107,9 @@ def symbol_calls(
         s,
         atr,
         atr_pct,
-        side.astype(np.int8),
+        side,
         confidence,
-        consensus.astype(np.int8),
-        s.ts + s.timeframe_ms,
+        consensus,
         ens,
         feed,
         bars,
@@ -111,20 +121,33 @@ class Timeline:
     """The replay's merged events and the calibrator's evolution over them."""
 
     calls: list[SymbolCalls]
-    ev_sym: I64  # series index of each event
-    ev_bar: I64  # bar index of each event
-    ev_close: I64  # close time of each event
-    position: list[I64]  # per series: bar → event position
-    sig_pos: I64  # event position of every signal (track order)
-    res_pos: I64  # event position where it resolves (len(events) if never)
-    outcome_order: I64  # signal indices in the order their outcomes were appended
-    outcome_pos: I64  # res_pos in that order
+    ev_sym: I32  # series index of each event
+    ev_bar: I32  # bar index of each event
+    position: list[I32]  # per series: bar → event position
+    sig_pos: I32  # event position of every signal (track order)
+    res_pos: I32  # event position where it resolves (len(events) if never)
+    outcome_order: I32  # signal indices in the order their outcomes were appended
+    outcome_pos: I32  # res_pos in that order
     outcomes: npt.NDArray[np.bool_]
-    outcome_bins: I64  # the raw-confidence bin of each outcome, in that order
+    outcome_bins: I8  # the raw-confidence bin of each outcome, in that order
     calibrated: F64  # per event: the calibrated confidence of its signal (0 if none)
     method: str = "binned"
     min_bin: int = MIN_BIN
     prior: float = PRIOR
+
+    def closes(self, e: int, j: int) -> I64:
+        """The close times of events [e, j), from their series' candles (not kept per event: a
+        year of ten symbols is 42 MB of them)."""
+        if len(self.calls) == 1:
+            feed = self.calls[0].feed
+            out: I64 = feed.ts[e:j] + feed.timeframe_ms
+            return out
+        sym, bar = self.ev_sym[e:j], self.ev_bar[e:j]
+        out = np.empty(j - e, dtype=np.int64)
+        for k, c in enumerate(self.calls):
+            mine = sym == k
+            out[mine] = c.feed.ts[bar[mine]] + c.feed.timeframe_ms
+        return out
 
 
 class BinCounts:
@@ -132,16 +155,17 @@ class BinCounts:
     and how many of those were hits — exact integers, from one sorted key per outcome (16 bytes an
     outcome, where a bins × outcomes table of running counts takes 160)."""
 
-    def __init__(self, outcomes: npt.NDArray[np.bool_], bins: I64) -> None:
+    def __init__(self, outcomes: npt.NDArray[np.bool_], bins: npt.NDArray[np.integer]) -> None:
         self._stride = outcomes.size + 1
         order = np.argsort(bins, kind="stable")  # by bin, then outcome position
-        self._keys = bins[order] * self._stride + order
-        self._hits = np.concatenate([[0], np.cumsum(outcomes[order].astype(np.int64))])
+        self._keys = bins[order].astype(np.int64) * self._stride + order
+        self._hits = np.concatenate([[0], np.cumsum(outcomes[order], dtype=np.int64)])
 
-    def at(self, bins: I64, n: I64) -> tuple[I64, I64]:
+    def at(self, bins: npt.NDArray[np.integer], n: I64) -> tuple[I64, I64]:
         """(hits, count) of bin ``bins[i]`` among the first ``n[i]`` outcomes, elementwise."""
-        first = np.searchsorted(self._keys, bins * self._stride, side="left")
-        upto = np.searchsorted(self._keys, bins * self._stride + n, side="left")
+        key = bins.astype(np.int64) * self._stride
+        first = np.searchsorted(self._keys, key, side="left")
+        upto = np.searchsorted(self._keys, key + n, side="left")
         return self._hits[upto] - self._hits[first], upto - first
 
 
@@ -153,7 +177,7 @@ class TimelineCalibrator(Calibrator):
     def __init__(self, tl: Timeline, min_resolved: int, keep: int = 500) -> None:
         super().__init__(min_resolved, keep)
         self.tl, self.keep, self.event = tl, keep, 0
-        self._hits = np.concatenate([[0], np.cumsum(tl.outcomes.astype(np.int64))])
+        self._hits = np.concatenate([[0], np.cumsum(tl.outcomes, dtype=np.int64)])
         self._bins = BinCounts(tl.outcomes, tl.outcome_bins)
 
     def at(self, event: int) -> None:
@@ -196,6 +220,49 @@ class TimelineCalibrator(Calibrator):
         )
 
 
+def _calibrated(
+    n_events: int,
+    sig_pos: I32,
+    raw: F64,
+    sig_bins: I8,
+    outcome_pos: I32,
+    outcomes: npt.NDArray[np.bool_],
+    outcome_bins: I8,
+    min_resolved: int,
+    keep: int,
+    method: str,
+    min_bin: int,
+    prior: float,
+) -> F64:
+    """The calibrated confidence of the signal at each event (0 where none): the outcomes resolved
+    at the event count. ``calibrate_confidence`` or ``calibrate_binned``, vectorised with the same
+    operations in the same order, over the signals a block at a time (a ten-symbols year has
+    millions of them, and each step's temporaries would be as many)."""
+    cum = np.concatenate([[0], np.cumsum(outcomes, dtype=np.int64)])
+    counts = BinCounts(outcomes, outcome_bins) if method == "binned" else None
+    calibrated = np.zeros(n_events)
+    for lo in range(0, sig_pos.size, SIGNAL_BLOCK):
+        block = slice(lo, lo + SIGNAL_BLOCK)
+        n_at = np.searchsorted(outcome_pos, sig_pos[block], side="right")
+        window = np.minimum(n_at, keep)
+        hits = cum[n_at] - cum[np.maximum(0, n_at - keep)]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            acc = np.where(window > 0, hits / np.maximum(window, 1), 0.0)
+        counted = window if keep else n_at
+        out = _calibrate(raw[block], acc, counted, min_resolved)
+        if counts is not None:
+            bins = sig_bins[block]
+            h_now, n_now = counts.at(bins, n_at)
+            h_start, n_start = counts.at(bins, np.maximum(0, n_at - keep))
+            bin_h, bin_n = h_now - h_start, n_now - n_start
+            with np.errstate(invalid="ignore", divide="ignore"):
+                shrunk = np.clip((bin_h + prior * acc) / (bin_n + prior), 0.05, 0.95)
+            use = (bin_n >= min_bin) & (window > 0) & (counted >= min_resolved)
+            out = np.where(use, shrunk, out)
+        calibrated[sig_pos[block]] = out
+    return calibrated
+
+
 def _calibrate(raw: F64, acc: F64, resolved: I64, min_resolved: int) -> F64:
     """calibrate_confidence, vectorised with the same operations in the same order."""
     factor = np.where(raw < 0.5, 1.0, np.clip(acc / np.where(raw > 0, raw, 1.0), 0.5, 1.5))
@@ -210,6 +277,30 @@ def per_symbol(work: Callable[[S], R], items: Sequence[S]) -> list[R]:
         return [work(x) for x in items]
     with ThreadPoolExecutor(workers, thread_name_prefix="precompute") as pool:
         return list(pool.map(work, items))
+
+
+def _events(calls: Sequence[SymbolCalls]) -> tuple[I32, I32, list[I32]]:
+    """The replay's merged order of every symbol's feed bars — by time, then series index, as the
+    replay pops them — as (series index, bar index) per event, and per series its bars' event
+    positions. Indices are int32 (half the memory of a year of ten symbols' events); the
+    temporaries are dropped as soon as they are used."""
+    sizes = np.array([len(c.feed) for c in calls], dtype=np.int64)
+    if sizes.sum() >= 2**31:
+        raise ValueError(f"{int(sizes.sum()):,} bars in one backtest: split it (at most 2**31)")
+    ts = np.concatenate([c.feed.ts for c in calls])
+    sym = np.repeat(np.arange(len(calls), dtype=np.int32), sizes)
+    order = np.lexsort((sym, ts))
+    ev_sym = sym[order]
+    del sym
+    del ts
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    ev_bar = (order - starts[ev_sym]).astype(np.int32)
+    del order
+    position = [np.empty(n, dtype=np.int32) for n in sizes.tolist()]
+    for k, pos in enumerate(position):
+        where = np.flatnonzero(ev_sym == k)
+        pos[ev_bar[where]] = where
+    return ev_sym, ev_bar, position
 
 
 def timeline(
@@ -227,68 +318,49 @@ def timeline(
     symbol's calls are computed on a thread of their own, as many at once as there are cores:
     they are independent, and numpy releases the GIL on whole arrays."""
     calls = per_symbol(lambda s: symbol_calls(s, decide_ms, models), series)
-    ts = np.concatenate([c.feed.ts for c in calls])
-    sym = np.concatenate([np.full(len(c.feed), k) for k, c in enumerate(calls)])
-    bar = np.concatenate([np.arange(len(c.feed)) for c in calls])
-    order = np.lexsort((sym, ts))  # the replay pops (ts, series index)
-    ev_sym, ev_bar = sym[order], bar[order]
-    ev_close = np.concatenate([c.feed.ts + c.feed.timeframe_ms for c in calls])[order]
-    position = [np.empty(len(c.feed), dtype=np.int64) for c in calls]
-    raw_ev = np.zeros(ev_sym.size)
-    for k, c in enumerate(calls):
-        where = np.flatnonzero(ev_sym == k)
-        position[k][ev_bar[where]] = where
-        raw_ev[position[k][c.bars]] = c.confidence
-    n_events = len(order)
-    sig_pos_l, res_pos_l, out_l = [], [], []
+    ev_sym, ev_bar, position = _events(calls)
+    n_events = ev_sym.size
+    sig_pos_l, res_pos_l, out_l, raw_l = [], [], [], []
     for k, c in enumerate(calls):
         bars = np.flatnonzero(c.side != 0)
-        due = c.close_ts[bars] + HORIZON_BARS * c.series.timeframe_ms
-        res_bar = np.searchsorted(c.close_ts, due, side="left")
+        close_ts = c.close_ts
+        due = close_ts[bars] + HORIZON_BARS * c.series.timeframe_ms
+        res_bar = np.searchsorted(close_ts, due, side="left")
+        del close_ts
         ok = res_bar < len(c.series)
-        res = np.full(bars.size, n_events, dtype=np.int64)
+        res = np.full(bars.size, n_events, dtype=np.int32)
         res[ok] = position[k][c.bars[res_bar[ok]]]
         price = c.series.close[bars]
         later = c.series.close[np.minimum(res_bar, len(c.series) - 1)]
         sig_pos_l.append(position[k][c.bars[bars]])
         res_pos_l.append(res)
         out_l.append((later - price) * c.side[bars] > 0)
-    sig_pos = np.concatenate(sig_pos_l) if sig_pos_l else np.zeros(0, dtype=np.int64)
-    res_pos = np.concatenate(res_pos_l) if res_pos_l else np.zeros(0, dtype=np.int64)
+        raw_l.append(c.confidence[bars])
+    sig_pos = np.concatenate(sig_pos_l) if sig_pos_l else np.zeros(0, np.int32)
+    res_pos = np.concatenate(res_pos_l) if res_pos_l else np.zeros(0, np.int32)
     outcome_all = np.concatenate(out_l) if out_l else np.zeros(0, dtype=bool)
+    raw_all = np.concatenate(raw_l) if raw_l else np.zeros(0)
+    del sig_pos_l, res_pos_l, out_l, raw_l
     track = np.argsort(sig_pos, kind="stable")
     sig_pos, res_pos, outcome_all = sig_pos[track], res_pos[track], outcome_all[track]
+    raw = raw_all[track]
+    del raw_all, track
     resolved = np.flatnonzero(res_pos < n_events)
-    outcome_order = resolved[np.lexsort((sig_pos[resolved], res_pos[resolved]))]
+    outcome_order = resolved[np.lexsort((sig_pos[resolved], res_pos[resolved]))].astype(np.int32)
+    del resolved
     outcome_pos = res_pos[outcome_order]
     outcomes = outcome_all[outcome_order]
-    # calibrated confidence of the signal at each event (outcomes resolved at the event count)
-    cum = np.concatenate([[0], np.cumsum(outcomes.astype(np.int64))])
-    n_at = np.searchsorted(outcome_pos, sig_pos, side="right")
-    window = np.minimum(n_at, keep)
-    hits = cum[n_at] - cum[np.maximum(0, n_at - keep)]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        acc = np.where(window > 0, hits / np.maximum(window, 1), 0.0)
-    raw = raw_ev[sig_pos]
-    calibrated = np.zeros(n_events)
-    calibrated[sig_pos] = _calibrate(raw, acc, window if keep else n_at, min_resolved)
-    sig_bins = np.searchsorted(np.asarray(BIN_EDGES), raw, side="right").astype(np.int64)
+    del outcome_all
+    sig_bins = np.searchsorted(np.asarray(BIN_EDGES), raw, side="right").astype(np.int8)
     outcome_bins = sig_bins[outcome_order]
-    if method == "binned":  # the calibrate_binned formula, vectorised in the same order
-        counts = BinCounts(outcomes, outcome_bins)
-        h_now, n_now = counts.at(sig_bins, n_at)
-        h_start, n_start = counts.at(sig_bins, np.maximum(0, n_at - keep))
-        bin_h, bin_n = h_now - h_start, n_now - n_start
-        with np.errstate(invalid="ignore", divide="ignore"):
-            shrunk = np.clip((bin_h + prior * acc) / (bin_n + prior), 0.05, 0.95)
-        counted = window if keep else n_at
-        use = (bin_n >= min_bin) & (window > 0) & (counted >= min_resolved)
-        calibrated[sig_pos] = np.where(use, shrunk, calibrated[sig_pos])
+    calibrated = _calibrated(
+        n_events, sig_pos, raw, sig_bins, outcome_pos, outcomes, outcome_bins,
+        min_resolved, keep, method, min_bin, prior,
+    )  # fmt: skip
     return Timeline(
         calls,
         ev_sym,
         ev_bar,
-        ev_close,
         position,
         sig_pos,
         res_pos,

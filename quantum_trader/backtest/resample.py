@@ -9,14 +9,14 @@ import numpy.typing as npt
 from quantum_trader.core.buckets import ratio
 from quantum_trader.feeds.loader import CandleSeries
 
-I64 = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
 
 
-def resample(s: CandleSeries, decide_ms: int) -> tuple[CandleSeries, I64]:
+def resample(s: CandleSeries, decide_ms: int) -> tuple[CandleSeries, I32]:
     """(the decision series, per decision bar the index of the feed bar that completes it)."""
     n = ratio(decide_ms, s.timeframe_ms)
     if len(s) == 0:
-        return s, np.zeros(0, dtype=np.int64)
+        return s, np.zeros(0, dtype=np.int32)
     bucket = s.ts // decide_ms
     starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
     ends = np.r_[starts[1:], s.ts.size]
@@ -39,4 +39,4 @@ def resample(s: CandleSeries, decide_ms: int) -> tuple[CandleSeries, I64]:
         volume[w],
         s.source,
     )
-    return out, last[w].astype(np.int64)
+    return out, last[w].astype(np.int32)

@@ -17,6 +17,7 @@ Confidence = mean p of the agreeing models × (0.85 + 0.15 × agreeing / N).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,23 +99,31 @@ class EnsembleSeries:
 
 
 def ensemble_series(high: F64, low: F64, close: F64, atr_pct: F64) -> EnsembleSeries:
-    parts = [
-        trend_model(close),
-        momentum_model(close, atr_pct),
-        breakout_model(high, low, close, atr_pct),
-        mean_reversion_model(close),
-    ]
-    return EnsembleSeries(
-        vote_columns([v for v, _ in parts]), np.column_stack([p for _, p in parts])
-    )
+    def parts() -> Iterator[tuple[F64, F64]]:  # one model at a time
+        yield trend_model(close)
+        yield momentum_model(close, atr_pct)
+        yield breakout_model(high, low, close, atr_pct)
+        yield mean_reversion_model(close)
+
+    return EnsembleSeries(*call_columns(parts(), close.size, len(MODELS)))
 
 
-def vote_columns(votes: list[F64]) -> npt.NDArray[np.float32]:
-    """Each model's votes as a float32 column, without a float64 table in between."""
-    out = np.empty((votes[0].size if votes else 0, len(votes)), dtype=np.float32)
-    for m, v in enumerate(votes):
-        out[:, m] = v
-    return out
+def call_columns(
+    parts: Iterable[tuple[F64, F64]], bars: int, models: int
+) -> tuple[npt.NDArray[np.float32], F64]:
+    """Each model's (votes, probabilities) copied into its column as it is computed — votes as
+    float32 — so only one model's arrays exist beside the two tables (a year of ten symbols'
+    calls stacked from a list of all of them held twice the probabilities at once)."""
+    votes = np.empty((bars, models), dtype=np.float32)
+    probs = np.empty((bars, models))
+    for m, (v, p) in enumerate(parts):
+        if np.shape(v) != (bars,) or np.shape(p) != (bars,):
+            raise ValueError(
+                f"model {m}: votes {np.shape(v)} and probabilities {np.shape(p)}, "
+                f"expected ({bars},) each"
+            )
+        votes[:, m], probs[:, m] = v, p
+    return votes, probs
 
 
 @dataclass(frozen=True, slots=True)

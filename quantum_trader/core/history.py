@@ -10,8 +10,11 @@ read — per signal, not per candle passed — and equal to :func:`features.vola
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from quantum_trader.core.checks import clamp
 from quantum_trader.core.errors import InvalidInput
@@ -26,6 +29,8 @@ from quantum_trader.core.features import (
 from quantum_trader.core.sorted_window import SortedWindow
 from quantum_trader.core.types import Candle, Regime
 
+#: a backtest's columns by name: float64, and the times int64 (a float buffer takes them exactly)
+Columns = Mapping[str, npt.NDArray[Any]]
 _COLS = ("ts", "open", "high", "low", "close", "volume", "atr", "atr_pct")
 
 
@@ -74,7 +79,7 @@ class SymbolHistory:
         self._prev_close = c
         self.last_ts = candle.ts
 
-    def restore(self, arrays: dict[str, F64Array], n: int, true_ranges: F64Array) -> None:
+    def restore(self, arrays: Columns, n: int, true_ranges: F64Array) -> None:
         """Become exactly the history of a symbol after its first ``n`` candles, from arrays of
         every column (``atr`` from :func:`features.wilder_atr`, the same recursion). Backtests
         skip quiet stretches and restore before the next candle that matters."""
@@ -90,7 +95,7 @@ class SymbolHistory:
         self._vol = SortedWindow(self.vol_window)
         self._vol.extend(pct[~np.isnan(pct)][-self.vol_window :])
 
-    def extend(self, arrays: dict[str, F64Array], n: int, true_ranges: F64Array) -> None:
+    def extend(self, arrays: Columns, n: int, true_ranges: F64Array) -> None:
         """Catch up from ``count`` to the first ``n`` candles of the same arrays as
         :meth:`restore` — equal to appending each, at the cost of the candles added, not of the
         window (a backtest's short stretches inside positions)."""

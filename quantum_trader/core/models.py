@@ -103,12 +103,9 @@ DEFAULT = tuple(BUILTIN)
 
 def models_series(models: tuple[SignalModel, ...], bars: Bars) -> e.EnsembleSeries:
     """Every model's votes and probabilities, one column each, in the configured order."""
-    parts = [m.series(bars) for m in models]
+    votes, probs = e.call_columns((m.series(bars) for m in models), bars.close.size, len(models))
     return e.EnsembleSeries(
-        e.vote_columns([v for v, _ in parts]),
-        np.column_stack([p for _, p in parts]),
-        tuple(m.name for m in models),
-        max(m.warmup for m in models),
+        votes, probs, tuple(m.name for m in models), max(m.warmup for m in models)
     )
 
 

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from quantum_trader.backtest.metrics import YEAR_MS, compute, drawdown
+from quantum_trader.backtest.metrics import (
+    MOMENT_BLOCK,
+    YEAR_MS,
+    _moments,
+    compute,
+    drawdown,
+    max_drawdown,
+)
 from quantum_trader.backtest.recorder import TradeRow
 from quantum_trader.core.risk import RiskTrip, TripKind
 
@@ -85,3 +95,35 @@ def test_risk_trips_and_gap_losses_are_counted() -> None:
     assert m.risk_trips == {"daily_loss": 0, "circuit_breaker": 1, "max_drawdown": 1}
     assert m.risk_trip_times == [("circuit_breaker", 60_000), ("max_drawdown", 120_000)]
     assert (m.gap_losses, m.gap_loss_usdt) == (1, pytest.approx(2.501))
+
+
+returns = st.lists(
+    st.floats(min_value=-0.5, max_value=0.5, allow_nan=False), min_size=0, max_size=300
+)
+
+
+@given(returns)
+def test_moments_are_numpys(rs: list[float]) -> None:
+    """The in-place moments equal numpy's mean and std to the bit, and the downside deviation
+    equals mean(minimum(r, 0) ** 2) ** 0.5 (one block)."""
+    r = np.array(rs, dtype=np.float64)
+    mean, downside, std = _moments(r.copy())
+    if not rs:
+        assert (mean, downside, std) == (0.0, 0.0, 0.0)
+        return
+    assert mean == float(r.mean())
+    assert downside == math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2)))
+    assert std == (float(r.std()) if r.size > 1 else 0.0)
+
+
+def test_moments_over_several_blocks() -> None:
+    r = np.random.default_rng(3).normal(0.0, 1e-3, MOMENT_BLOCK * 2 + 17)
+    mean, downside, std = _moments(r.copy())
+    assert mean == float(r.mean()) and std == float(r.std())
+    assert downside == pytest.approx(math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2))), rel=1e-12)
+
+
+@given(st.lists(st.floats(min_value=1.0, max_value=1e6), min_size=0, max_size=300))
+def test_max_drawdown_is_the_largest_drawdown(equity: list[float]) -> None:
+    e = np.array(equity, dtype=np.float64)
+    assert max_drawdown(e) == (float(drawdown(e).max()) if e.size else 0.0)
