@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from quantum_trader.backtest.holding import Watch, first_bar
-from quantum_trader.backtest.precompute import CONSENSUS, Timeline, TimelineCalibrator
+from quantum_trader.backtest.precompute import CONSENSUS, Timeline, TimelineCalibrator, search
 from quantum_trader.backtest.recorder import Recorder
 from quantum_trader.bus.messages import CandleEvent
 from quantum_trader.core.buckets import Aggregator
@@ -97,8 +97,8 @@ class FastForward:
         bars up to this event): the symbol risk's volatility rank, as in a full replay."""
         out = {}
         for k, c in enumerate(self.tl.calls):
-            i = int(np.searchsorted(self.tl.position[k], self._e, side="right")) - 1
-            j = int(np.searchsorted(c.bars, i, side="right")) - 1  # decision bars by then
+            i = search(self.tl.position[k], self._e, side="right") - 1
+            j = search(c.bars, i, side="right") - 1  # decision bars by then
             if j >= 0:
                 out[c.series.symbol] = float(self.arrays[k]["atr_pct"][j])
         return out
@@ -136,7 +136,7 @@ class FastForward:
         if n and self.delivered[k] < n - 1:
             self.handovers += 1
             calls = self.tl.calls[k]
-            decided = int(np.searchsorted(calls.bars, n))  # decision bars complete before it
+            decided = search(calls.bars, n)  # decision bars complete before it
             history = self.p.signals.history(self._event(int(self.tl.position[k][0])))
             if history.count < decided:  # a short stretch added, a long one restored
                 history.extend(self.arrays[k], decided, self._seed_ranges(k, history.period))
@@ -154,7 +154,7 @@ class FastForward:
         for sym in self.engine.positions:  # the others' prices as a full replay has them now
             other = self.index[sym]
             if other != k:
-                i = int(np.searchsorted(self.tl.position[other], e)) - 1
+                i = search(self.tl.position[other], e) - 1
                 if i > self.delivered[other]:
                     close = float(self.tl.calls[other].feed.close[i])
                     self.engine.last[sym] = self.p.exits.last[sym] = close
@@ -262,7 +262,7 @@ class FastForward:
     def _next_held(self, k: int, e: int) -> int:
         """The first event at or after ``e`` of held symbol ``k`` that can matter."""
         pos = self.tl.position[k]
-        begin = int(np.searchsorted(pos, e))
+        begin = search(pos, e)
         watch = self._watch(k)
         if watch is None:
             return int(pos[begin]) if begin < pos.size else self.tl.ev_sym.size
@@ -284,7 +284,7 @@ class FastForward:
         j = self.tl.ev_sym.size
         for k, events in enumerate(self.candidates_of):
             if not self._open(k):
-                i = int(np.searchsorted(events, e))
+                i = search(events, e)
                 if i < events.size:
                     j = min(j, int(events[i]))
         for k in held:
@@ -306,7 +306,8 @@ class FastForward:
         upnl = []
         for sym, pos in positions:
             k = self.index[sym]
-            bar = np.searchsorted(self.tl.position[k], events, side="right") - 1
+            at = self.tl.position[k]
+            bar = np.searchsorted(at, events.astype(at.dtype), side="right") - 1
             price = self.tl.calls[k].feed.close[bar]
             upnl.append(pos.side.sign * (price - pos.entry) * pos.qty)
         if len(upnl) > 1 and sys.version_info >= (3, 12):  # sum() compensates from 3.12 on

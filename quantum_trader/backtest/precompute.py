@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -63,6 +63,13 @@ class SymbolCalls:
         """Each decision bar's close time (computed when asked: a year is 4 MB)."""
         out: I64 = self.series.ts + self.series.timeframe_ms
         return out
+
+
+def search(a: npt.NDArray[np.integer], x: int, side: Literal["left", "right"] = "left") -> int:
+    """``numpy.searchsorted`` of one index in an index array, asked in the array's own dtype:
+    with a Python int numpy casts an int32 array to int64 first — a copy of the whole array on
+    every call, where the search itself is a few comparisons."""
+    return int(np.searchsorted(a, a.dtype.type(x), side=side))
 
 
 def decision_series(feed: CandleSeries, decide_ms: int = 0) -> tuple[CandleSeries, I32]:
@@ -195,7 +202,7 @@ class TimelineCalibrator(Calibrator):
         return int(self._hits[n] - self._hits[n - w]), w
 
     def _resolved_at(self) -> int:
-        return int(np.searchsorted(self.tl.outcome_pos, self.event, side="right"))
+        return search(self.tl.outcome_pos, self.event, side="right")
 
     @property
     def accuracy(self) -> float | None:
