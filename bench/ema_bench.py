@@ -8,9 +8,8 @@ shared synthetic year, against a minimal numpy backtest of the same rules measur
 
 Prints, per side: trades, wall seconds (median of --repeat; qtrader's is the whole command, start-up
 included), peak RSS and bars/s; then qtrader's ratio to the baseline. Issue 14's targets are against
-freqtrade (≥ 10× faster, ≤ 0.5× its RSS): freqtrade is not run here (not in this project's
-dependencies); its ~110 s for this year was measured on this machine in the issue's sitting. This
-script asserts nothing: it measures and prints.
+freqtrade (≥ 10× faster, ≤ 0.5× its RSS): ``bench/freqtrade_bench.py`` runs freqtrade on the same
+year in the same sitting. This script asserts nothing: it measures and prints.
 """
 
 from __future__ import annotations
