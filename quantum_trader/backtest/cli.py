@@ -12,7 +12,6 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from quantum_trader.backtest.interactive import write_interactive
@@ -84,25 +83,6 @@ def add_backtest_parser(
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
 
 
-def _slice(s: CandleSeries, start: int | None, end: int | None) -> CandleSeries:
-    """The candles from ``start`` to ``end`` (both included) as views of the loaded ones — the
-    loader's times are sorted and unique — so a window costs no copy of a year of columns."""
-    lo = 0 if start is None else int(np.searchsorted(s.ts, start, side="left"))
-    hi = len(s) if end is None else int(np.searchsorted(s.ts, end, side="right"))
-    if (lo, hi) == (0, len(s)):
-        return s
-    cut = slice(lo, max(lo, hi))
-    return replace(
-        s,
-        ts=s.ts[cut],
-        open=s.open[cut],
-        high=s.high[cut],
-        low=s.low[cut],
-        close=s.close[cut],
-        volume=s.volume[cut],
-    )
-
-
 def stress_overrides(args: argparse.Namespace, settings: Settings) -> Settings:
     """``--force-confidence``, ``--max-leverage`` (backtest, evaluate) and ``--timeframe``
     (backtest) over the settings."""
@@ -129,6 +109,7 @@ def stress_overrides(args: argparse.Namespace, settings: Settings) -> Settings:
 def _load(args: argparse.Namespace) -> list[CandleSeries]:
     start = parse_ts(args.start, "--from") if args.start else None
     end = parse_ts(args.end, "--to") if args.end else None
+    until = None if end is None else end + 1  # --to includes its own candle
     wanted = {normalise_symbol(s) for s in args.symbols} if args.symbols else None
     named = normalise_symbol(args.symbol) if args.symbol else None
     if named and (args.datadir or len(args.data) != 1):
@@ -142,7 +123,7 @@ def _load(args: argparse.Namespace) -> list[CandleSeries]:
     if not args.max_jump > 1:
         raise InvalidInput("--max-jump", f"must be above 1, got {args.max_jump}")
     series = per_symbol(  # each file on a thread of its own: pyarrow reads without the GIL
-        lambda path: _slice(load_candles(path, named, max_jump=args.max_jump), start, end),
+        lambda path: load_candles(path, named, max_jump=args.max_jump).between(start, until),
         args.data,
     )
     series = [s for s in series if (wanted is None or s.symbol in wanted) and len(s)]

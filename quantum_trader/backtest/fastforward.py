@@ -328,8 +328,8 @@ class FastForward:
         if n == 0:
             return 0
         rec = self.recorder
-        rec.ts.frombytes(closes[:n].astype(np.int64).tobytes())  # no list of n Python ints
-        rec.equity.frombytes(equity[:n].astype(np.float64).tobytes())
+        rec.ts.frombytes(closes[:n].tobytes())  # int64 and float64: no list of Python numbers
+        rec.equity.frombytes(equity[:n].tobytes())
         rec.exposed.extend(bytes([bool(self.engine.positions)]) * n)
         used = sum(p.margin for p in self.engine.positions.values())
         if used:

@@ -138,6 +138,8 @@ class Timeline:
     outcomes: npt.NDArray[np.bool_]
     outcome_bins: I8  # the raw-confidence bin of each outcome, in that order
     calibrated: F64  # per event: the calibrated confidence of its signal (0 if none)
+    hits: I64  # hits among the first n outcomes (n = 0 … len(outcomes))
+    bins: BinCounts  # per bin, the same counted in outcome order
     method: str = "binned"
     min_bin: int = MIN_BIN
     prior: float = PRIOR
@@ -184,8 +186,6 @@ class TimelineCalibrator(Calibrator):
     def __init__(self, tl: Timeline, min_resolved: int, keep: int = 500) -> None:
         super().__init__(min_resolved, keep)
         self.tl, self.keep, self.event = tl, keep, 0
-        self._hits = np.concatenate([[0], np.cumsum(tl.outcomes, dtype=np.int64)])
-        self._bins = BinCounts(tl.outcomes, tl.outcome_bins)
 
     def at(self, event: int) -> None:
         self.event = event
@@ -199,7 +199,7 @@ class TimelineCalibrator(Calibrator):
     def _window(self) -> tuple[int, int]:
         n = self._resolved_at()
         w = min(n, self.keep)
-        return int(self._hits[n] - self._hits[n - w]), w
+        return int(self.tl.hits[n] - self.tl.hits[n - w]), w
 
     def _resolved_at(self) -> int:
         return search(self.tl.outcome_pos, self.event, side="right")
@@ -220,7 +220,7 @@ class TimelineCalibrator(Calibrator):
             return calibrate_confidence(raw, acc, w, self.min_resolved)
         n = self._resolved_at()
         b, start = int(np.searchsorted(BIN_EDGES, raw, side="right")), n - w
-        (h_now, h_start), (n_now, n_start) = self._bins.at(np.array([b, b]), np.array([n, start]))
+        (h_now, h_start), (n_now, n_start) = self.tl.bins.at(np.array([b, b]), np.array([n, start]))
         bin_hits, bin_n = int(h_now - h_start), int(n_now - n_start)
         return calibrate_binned(
             raw, bin_hits, bin_n, acc, w, self.min_resolved, self.tl.min_bin, self.tl.prior
@@ -233,8 +233,8 @@ def _calibrated(
     raw: F64,
     sig_bins: I8,
     outcome_pos: I32,
-    outcomes: npt.NDArray[np.bool_],
-    outcome_bins: I8,
+    cum: I64,
+    counts: BinCounts,
     min_resolved: int,
     keep: int,
     method: str,
@@ -245,8 +245,6 @@ def _calibrated(
     at the event count. ``calibrate_confidence`` or ``calibrate_binned``, vectorised with the same
     operations in the same order, over the signals a block at a time (a ten-symbols year has
     millions of them, and each step's temporaries would be as many)."""
-    cum = np.concatenate([[0], np.cumsum(outcomes, dtype=np.int64)])
-    counts = BinCounts(outcomes, outcome_bins) if method == "binned" else None
     calibrated = np.zeros(n_events)
     for lo in range(0, sig_pos.size, SIGNAL_BLOCK):
         block = slice(lo, lo + SIGNAL_BLOCK)
@@ -257,7 +255,7 @@ def _calibrated(
             acc = np.where(window > 0, hits / np.maximum(window, 1), 0.0)
         counted = window if keep else n_at
         out = _calibrate(raw[block], acc, counted, min_resolved)
-        if counts is not None:
+        if method == "binned":
             bins = sig_bins[block]
             h_now, n_now = counts.at(bins, n_at)
             h_start, n_start = counts.at(bins, np.maximum(0, n_at - keep))
@@ -298,8 +296,7 @@ def _events(calls: Sequence[SymbolCalls]) -> tuple[I32, I32, list[I32]]:
     sym = np.repeat(np.arange(len(calls), dtype=np.int32), sizes)
     order = np.lexsort((sym, ts))
     ev_sym = sym[order]
-    del sym
-    del ts
+    del sym, ts
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     ev_bar = (order - starts[ev_sym]).astype(np.int32)
     del order
@@ -360,8 +357,10 @@ def timeline(
     del outcome_all
     sig_bins = np.searchsorted(np.asarray(BIN_EDGES), raw, side="right").astype(np.int8)
     outcome_bins = sig_bins[outcome_order]
+    hits = np.concatenate([[0], np.cumsum(outcomes, dtype=np.int64)])
+    counts = BinCounts(outcomes, outcome_bins)
     calibrated = _calibrated(
-        n_events, sig_pos, raw, sig_bins, outcome_pos, outcomes, outcome_bins,
+        n_events, sig_pos, raw, sig_bins, outcome_pos, hits, counts,
         min_resolved, keep, method, min_bin, prior,
     )  # fmt: skip
     return Timeline(
@@ -376,6 +375,8 @@ def timeline(
         outcomes,
         outcome_bins,
         calibrated,
+        hits,
+        counts,
         method,
         min_bin,
         prior,

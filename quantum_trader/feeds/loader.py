@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +61,24 @@ class CandleSeries:
 
     def __len__(self) -> int:
         return int(self.ts.size)
+
+    def between(self, start: int | None, end: int | None) -> CandleSeries:
+        """The candles opening in [``start``, ``end``) — None: unbounded — as views of these
+        (the loader's times are sorted and unique), so a window copies no column."""
+        lo = 0 if start is None else int(np.searchsorted(self.ts, start, side="left"))
+        hi = len(self) if end is None else int(np.searchsorted(self.ts, end, side="left"))
+        if (lo, hi) == (0, len(self)):
+            return self
+        cut = slice(lo, max(lo, hi))
+        return replace(
+            self,
+            ts=self.ts[cut],
+            open=self.open[cut],
+            high=self.high[cut],
+            low=self.low[cut],
+            close=self.close[cut],
+            volume=self.volume[cut],
+        )
 
 
 def _to_ms(value: str) -> int:

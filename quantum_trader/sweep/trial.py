@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from quantum_trader.sweep.space import Value, Window, with_overrides
 
 #: the metrics a row carries (``Metrics`` fields), the sweep's objective among them
@@ -94,16 +92,8 @@ def _window(spec: TrialSpec, load: Any) -> tuple[list[Any], dict[tuple[object, .
         _WINDOWS.clear()
     series = []
     for path in spec.files:
-        s = load(path)
-        keep = (s.ts >= spec.window.start_ms) & (s.ts < spec.window.end_ms)
-        if keep.any():
-            series.append(_sliced(s, keep))
+        s = load(path).between(spec.window.start_ms, spec.window.end_ms)
+        if len(s):
+            series.append(s)
     _WINDOWS[key] = (series, {})
     return _WINDOWS[key]
-
-
-def _sliced(s: Any, keep: np.ndarray) -> Any:
-    from dataclasses import replace
-
-    return replace(s, ts=s.ts[keep], open=s.open[keep], high=s.high[keep], low=s.low[keep],
-                   close=s.close[keep], volume=s.volume[keep])  # fmt: skip

@@ -15,6 +15,8 @@ import pyarrow as pa
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from quantum_trader.backtest.runner import run_backtest
 from quantum_trader.feeds.loader import (
@@ -190,3 +192,26 @@ def test_a_zip_with_two_csvs_is_refused(tmp_path: Path) -> None:
         z.writestr("b.csv", csv_text(candles(), True))
     with pytest.raises(DataFileError, match="one CSV inside the zip, found 2"):
         load_candles(p)
+
+
+@given(
+    st.lists(st.integers(0, 500), min_size=0, max_size=60, unique=True).map(sorted),
+    st.one_of(st.none(), st.integers(-10, 510)),
+    st.one_of(st.none(), st.integers(-10, 510)),
+)
+def test_a_window_is_the_candles_it_masks_as_views(
+    times: list[int], start: int | None, end: int | None
+) -> None:
+    ts = np.array(times, dtype=np.int64) * 60_000
+    close = np.arange(1.0, len(times) + 1.0)
+    s = CandleSeries("X/USDT:USDT", 60_000, ts, close, close, close, close, close)
+    lo = None if start is None else start * 60_000
+    hi = None if end is None else end * 60_000
+    w = s.between(lo, hi)
+    keep = np.ones(len(s), dtype=bool)
+    if lo is not None:
+        keep &= ts >= lo
+    if hi is not None:
+        keep &= ts < hi
+    assert w.ts.tolist() == ts[keep].tolist() and w.close.tolist() == close[keep].tolist()
+    assert len(w) == 0 or np.shares_memory(w.close, close)
