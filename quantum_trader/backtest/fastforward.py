@@ -21,8 +21,9 @@ from dataclasses import replace
 import numpy as np
 import numpy.typing as npt
 
+from quantum_trader.backtest.candidates import candidates
 from quantum_trader.backtest.holding import Watch, first_bar
-from quantum_trader.backtest.precompute import CONSENSUS, Timeline, TimelineCalibrator, search
+from quantum_trader.backtest.precompute import Timeline, TimelineCalibrator, search
 from quantum_trader.backtest.recorder import Recorder
 from quantum_trader.bus.messages import CandleEvent
 from quantum_trader.core.buckets import Aggregator
@@ -78,11 +79,10 @@ class FastForward:
         self.delivered = [-1] * len(tl.calls)  # per symbol: the last feed bar delivered
         self.index = {c.series.symbol: k for k, c in enumerate(tl.calls)}
         self._scans: dict[int, tuple[object, int]] = {}  # per held symbol: its last scan
-        self.candidate = self._candidates(settings)
-        # per symbol: its candidates' events (a held symbol's are refused: already open)
-        self.candidates_of = [
-            np.flatnonzero(self.candidate & (tl.ev_sym == k)) for k in range(len(tl.calls))
-        ]
+        # per event, and per symbol its candidates' events (a held symbol's are refused: open)
+        self.candidate, self.candidates_of = candidates(
+            tl, filter_params(settings), settings.signals.force_confidence
+        )
         self.calibrator = TimelineCalibrator(tl, self.min_resolved, settings.calibration.window)
         p.signals.calibrator = self.calibrator
         self.skipped = 0
@@ -102,26 +102,6 @@ class FastForward:
             if j >= 0:
                 out[c.series.symbol] = float(self.arrays[k]["atr_pct"][j])
         return out
-
-    def _candidates(self, settings: Settings) -> npt.NDArray[np.bool_]:
-        tl, fp = self.tl, filter_params(settings)
-        side = np.zeros(tl.ev_sym.size, dtype=np.int8)
-        cons = np.full(tl.ev_sym.size, CONSENSUS.index("WEAK"), dtype=np.int8)
-        atr_pct = np.full(tl.ev_sym.size, np.nan)
-        for k, c in enumerate(tl.calls):
-            at = tl.position[k][c.bars]  # the events that complete a decision bar
-            side[at], cons[at], atr_pct[at] = c.side, c.consensus, c.atr_pct
-        entered = {"both": (1, -1), "long": (1,), "short": (-1,)}[settings.signals.sides]
-        if settings.signals.force_confidence:
-            out: npt.NDArray[np.bool_] = np.isin(side, entered)
-            return out
-        allowed = np.isin(cons, [CONSENSUS.index(str(x)) for x in fp.allowed_consensus])
-        with np.errstate(invalid="ignore"):
-            needed = np.where(
-                atr_pct > fp.high_vol_atr_pct, fp.high_vol_min_confidence, fp.min_confidence
-            )
-        flags: npt.NDArray[np.bool_] = np.isin(side, entered) & allowed & (tl.calibrated >= needed)
-        return flags
 
     def _event(self, e: int) -> CandleEvent:
         k, i = int(self.tl.ev_sym[e]), int(self.tl.ev_bar[e])
@@ -328,9 +308,7 @@ class FastForward:
         if n == 0:
             return 0
         rec = self.recorder
-        rec.ts.frombytes(closes[:n].tobytes())  # int64 and float64: no list of Python numbers
-        rec.equity.frombytes(equity[:n].tobytes())
-        rec.exposed.extend(bytes([bool(self.engine.positions)]) * n)
+        rec.marks.extend(closes[:n], equity[:n], bool(self.engine.positions))
         used = sum(p.margin for p in self.engine.positions.values())
         if used:
             rec.max_margin_util = max(rec.max_margin_util, float((used / equity[:n]).max()))

@@ -1,11 +1,14 @@
 """Records a backtest from the bus: one row per closed trade (with the leverage factors, levels and
-liquidation price it was opened with) and the equity after every candle."""
+liquidation price it was opened with) and the equity at every close time, after its last candle."""
 
 from __future__ import annotations
 
 from array import array
 from dataclasses import asdict, dataclass
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from quantum_trader.bus.bus import Bus
 from quantum_trader.bus.messages import (
@@ -53,16 +56,51 @@ class TradeRow:
         return asdict(self)
 
 
+class Marks:
+    """The equity curve: per close time (strictly increasing), the account's equity and whether
+    it held a position after the last candle of that time. Several symbols closing at one time are
+    one point: the candles before the last leave some symbols marked at the previous close.
+    Compact, 8 + 8 + 1 bytes a row."""
+
+    def __init__(self) -> None:
+        self.ts: array[int] = array("q")
+        self.equity: array[float] = array("d")
+        self.exposed = bytearray()
+
+    def add(self, ts: int, equity: float, exposed: bool) -> None:
+        if self.ts and self.ts[-1] == ts:
+            self.equity[-1], self.exposed[-1] = equity, exposed
+            return
+        self.ts.append(ts)
+        self.equity.append(equity)
+        self.exposed.append(exposed)
+
+    def extend(
+        self, ts: npt.NDArray[np.int64], equity: npt.NDArray[np.float64], exposed: bool
+    ) -> None:
+        """A run of events (close times non-decreasing) with one exposure: as ``add`` on each."""
+        if ts.size == 0:
+            return
+        last = np.empty(ts.size, dtype=np.bool_)
+        np.not_equal(ts[1:], ts[:-1], out=last[:-1])
+        last[-1] = True
+        if self.ts and self.ts[-1] == int(ts[0]):  # the run continues the last close time
+            self.ts.pop()
+            self.equity.pop()
+            self.exposed.pop()
+        rows = int(np.count_nonzero(last))
+        self.ts.frombytes(ts[last].astype(np.int64, copy=False).tobytes())
+        self.equity.frombytes(equity[last].astype(np.float64, copy=False).tobytes())
+        self.exposed.extend(bytes([exposed]) * rows)
+
+
 class Recorder:
     def __init__(self, bus: Bus, paper: PaperExchange) -> None:
         self.paper = paper
         self.levels: dict[str, LevelsEvent] = {}
         self.opened: dict[str, tuple[PositionOpened, float]] = {}
         self.trades: list[TradeRow] = []
-        # per bar, compact (8 + 8 + 1 bytes a bar): a 10-symbol year is 5 million bars
-        self.ts: array[int] = array("q")
-        self.equity: array[float] = array("d")
-        self.exposed = bytearray()
+        self.marks = Marks()
         self.on_bar: Any = None  # progress callback
         self.trips: list[RiskTrip] = []
         self.equity_at_open: dict[str, float] = {}
@@ -80,17 +118,28 @@ class Recorder:
             self.on_message,
         )
 
+    @property
+    def ts(self) -> array[int]:
+        return self.marks.ts
+
+    @property
+    def equity(self) -> array[float]:
+        return self.marks.equity
+
+    @property
+    def exposed(self) -> bytearray:
+        return self.marks.exposed
+
     async def on_message(self, message: object) -> None:
         if isinstance(message, CandleEvent):
             engine = self.paper.engine
             balance = engine.balance()
-            self.ts.append(message.candle.ts + message.timeframe_ms)
-            self.equity.append(balance.equity)
+            close_ts = message.candle.ts + message.timeframe_ms
+            self.marks.add(close_ts, balance.equity, bool(engine.positions))
             if balance.used_margin:
                 self.max_margin_util = max(
                     self.max_margin_util, balance.used_margin / balance.equity
                 )
-            self.exposed.append(bool(engine.positions))
             if self.on_bar is not None:
                 self.on_bar()
         elif isinstance(message, LevelsEvent):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from quantum_trader.backtest.runner import BacktestRun, run_backtest
@@ -60,6 +61,8 @@ def _same(full: BacktestRun, fast: BacktestRun, at_least: int) -> None:
     assert fast.recorder.ts == full.recorder.ts
     assert fast.recorder.exposed == full.recorder.exposed
     assert fast.metrics.bars == full.metrics.bars
+    ts = np.asarray(full.recorder.ts)
+    assert (np.diff(ts) > 0).all()  # one point of the curve per close time, symbols merged
 
 
 @needs_data
