@@ -65,8 +65,7 @@ class FastForward:
                 "low": c.series.low,
                 "close": c.series.close,
                 "volume": c.series.volume,
-                "atr": c.atr,
-                "atr_pct": c.atr_pct,
+                "atr": c.atr,  # ATR % is atr / close, divided where it is read
             }
             for c in tl.calls
         ]
@@ -100,7 +99,7 @@ class FastForward:
             i = search(self.tl.position[k], self._e, side="right") - 1
             j = search(c.bars, i, side="right") - 1  # decision bars by then
             if j >= 0:
-                out[c.series.symbol] = float(self.arrays[k]["atr_pct"][j])
+                out[c.series.symbol] = float(c.atr[j] / c.series.close[j])
         return out
 
     def _event(self, e: int) -> CandleEvent:

@@ -19,6 +19,7 @@ from quantum_trader.backtest.resample import resample
 from quantum_trader.core.calibration import (
     BIN_EDGES,
     MIN_BIN,
+    N_BINS,
     PRIOR,
     Calibration,
     calibrate_binned,
@@ -50,13 +51,18 @@ class SymbolCalls:
 
     series: CandleSeries  # the decision candles
     atr: F64
-    atr_pct: F64
     side: I8  # +1 LONG, −1 SHORT, 0 no call
     confidence: F64  # raw ensemble confidence where side ≠ 0
     consensus: I8  # index into CONSENSUS
     ensemble: EnsembleSeries
     feed: CandleSeries  # the candles delivered (the same series when not resampled)
     bars: I32  # per decision bar: the feed bar that completes it
+
+    @property
+    def atr_pct(self) -> F64:
+        """ATR as a fraction of the close (computed when asked, as the models got it)."""
+        out: F64 = self.atr / self.series.close
+        return out
 
     @property
     def close_ts(self) -> I64:
@@ -84,8 +90,7 @@ def symbol_calls(
 ) -> SymbolCalls:
     s, bars = decision_series(feed, decide_ms)
     atr = wilder_atr(s.high, s.low, s.close)
-    atr_pct = atr / s.close
-    ens = models_series(models, Bars(s.open, s.high, s.low, s.close, s.volume, atr_pct))
+    ens = models_series(models, Bars(s.open, s.high, s.low, s.close, s.volume, atr / s.close))
     votes, n_models = ens.votes, ens.votes.shape[1]
     valid: npt.NDArray[np.bool_] = np.asarray(~np.isnan(votes).any(axis=1))
     valid[: ens.warmup - 1] = False
@@ -113,7 +118,6 @@ def symbol_calls(
     return SymbolCalls(
         s,
         atr,
-        atr_pct,
         side,
         confidence,
         consensus,
@@ -138,7 +142,7 @@ class Timeline:
     outcomes: npt.NDArray[np.bool_]
     outcome_bins: I8  # the raw-confidence bin of each outcome, in that order
     calibrated: F64  # per event: the calibrated confidence of its signal (0 if none)
-    hits: I64  # hits among the first n outcomes (n = 0 … len(outcomes))
+    hits: I32  # hits among the first n outcomes (n = 0 … len(outcomes))
     bins: BinCounts  # per bin, the same counted in outcome order
     method: str = "binned"
     min_bin: int = MIN_BIN
@@ -166,15 +170,22 @@ class BinCounts:
 
     def __init__(self, outcomes: npt.NDArray[np.bool_], bins: npt.NDArray[np.integer]) -> None:
         self._stride = outcomes.size + 1
-        order = np.argsort(bins, kind="stable")  # by bin, then outcome position
-        self._keys = bins[order].astype(np.int64) * self._stride + order
-        self._hits = np.concatenate([[0], np.cumsum(outcomes[order], dtype=np.int64)])
+        # int32 keys and counts while they fit (a year of ten symbols: 4 million outcomes)
+        dt = np.dtype(np.int32 if N_BINS * self._stride < 2**31 else np.int64)
+        self._dt = dt
+        # by bin, then outcome position: one bin at a time (no index array of them all in int64)
+        order = np.concatenate([np.flatnonzero(bins == b).astype(dt) for b in range(N_BINS)])
+        self._keys = bins[order].astype(dt) * dt.type(self._stride) + order
+        self._hits = np.concatenate([np.zeros(1, dt), np.cumsum(outcomes[order], dtype=dt)])
 
-    def at(self, bins: npt.NDArray[np.integer], n: I64) -> tuple[I64, I64]:
-        """(hits, count) of bin ``bins[i]`` among the first ``n[i]`` outcomes, elementwise."""
-        key = bins.astype(np.int64) * self._stride
+    def at(
+        self, bins: npt.NDArray[np.integer], n: npt.NDArray[np.integer]
+    ) -> tuple[npt.NDArray[np.integer], npt.NDArray[np.integer]]:
+        """(hits, count) of bin ``bins[i]`` among the first ``n[i]`` outcomes, elementwise. The
+        keys asked are of the table's own dtype: numpy would copy the table to widen it."""
+        key = bins.astype(self._dt) * self._dt.type(self._stride)
         first = np.searchsorted(self._keys, key, side="left")
-        upto = np.searchsorted(self._keys, key + n, side="left")
+        upto = np.searchsorted(self._keys, (key + n).astype(self._dt), side="left")
         return self._hits[upto] - self._hits[first], upto - first
 
 
@@ -233,7 +244,7 @@ def _calibrated(
     raw: F64,
     sig_bins: I8,
     outcome_pos: I32,
-    cum: I64,
+    cum: I32,
     counts: BinCounts,
     min_resolved: int,
     keep: int,
@@ -357,7 +368,7 @@ def timeline(
     del outcome_all
     sig_bins = np.searchsorted(np.asarray(BIN_EDGES), raw, side="right").astype(np.int8)
     outcome_bins = sig_bins[outcome_order]
-    hits = np.concatenate([[0], np.cumsum(outcomes, dtype=np.int64)])
+    hits = np.concatenate([np.zeros(1, np.int32), np.cumsum(outcomes, dtype=np.int32)])
     counts = BinCounts(outcomes, outcome_bins)
     calibrated = _calibrated(
         n_events, sig_pos, raw, sig_bins, outcome_pos, hits, counts,

@@ -29,9 +29,17 @@ from quantum_trader.core.features import (
 from quantum_trader.core.sorted_window import SortedWindow
 from quantum_trader.core.types import Candle, Regime
 
-#: a backtest's columns by name: float64, and the times int64 (a float buffer takes them exactly)
+#: a backtest's columns by name: float64, and the times int64 (a float buffer takes them exactly);
+#: ``atr_pct`` is not one of them: it is ``atr / close``, divided here as :meth:`append` divides
 Columns = Mapping[str, npt.NDArray[Any]]
 _COLS = ("ts", "open", "high", "low", "close", "volume", "atr", "atr_pct")
+
+
+def _column(arrays: Columns, name: str, start: int, stop: int) -> npt.NDArray[Any]:
+    if name == "atr_pct":
+        out: npt.NDArray[Any] = arrays["atr"][start:stop] / arrays["close"][start:stop]
+        return out
+    return arrays[name][start:stop]
 
 
 class SymbolHistory:
@@ -85,13 +93,13 @@ class SymbolHistory:
         skip quiet stretches and restore before the next candle that matters."""
         m = min(n, self.capacity)
         for name, arr in self._buf.items():
-            arr[:m] = arrays[name][n - m : n]
+            arr[:m] = _column(arrays, name, n - m, n)
         self._n, self.count = m, n
         self._tr_seed = true_ranges[: min(n, self.period)].tolist()
         self._atr = float(arrays["atr"][n - 1]) if n else math.nan
         self._prev_close = float(arrays["close"][n - 1]) if n else math.nan
         self.last_ts = int(arrays["ts"][n - 1]) if n else -1
-        pct = arrays["atr_pct"][:n]
+        pct = _column(arrays, "atr_pct", 0, n)
         self._vol = SortedWindow(self.vol_window)
         self._vol.extend(pct[~np.isnan(pct)][-self.vol_window :])
 
@@ -115,13 +123,13 @@ class SymbolHistory:
             self.restore(arrays, n, true_ranges)
             return
         for name, arr in self._buf.items():
-            arr[self._n : self._n + added] = arrays[name][start:n]
+            arr[self._n : self._n + added] = _column(arrays, name, start, n)
         self._n += added
         self.count = n
         self._atr = float(arrays["atr"][n - 1])
         self._prev_close = float(arrays["close"][n - 1])
         self.last_ts = int(arrays["ts"][n - 1])
-        pct = arrays["atr_pct"][start:n]
+        pct = _column(arrays, "atr_pct", start, n)
         self._vol.extend(pct[~np.isnan(pct)])
 
     def tail(self, name: str, n: int | None = None) -> F64Array:

@@ -113,13 +113,23 @@ def test_bin_counts_equal_running_counts_per_bin(
     rows: list[tuple[int, bool]], data: st.DataObject
 ) -> None:
     """The compact per-bin counts answer what a table of running counts per bin would."""
-    bins = np.array([b for b, _ in rows], dtype=np.int64)
+    dtype = data.draw(st.sampled_from([np.int8, np.int64]))  # the timeline's bins are int8
+    bins = np.array([b for b, _ in rows], dtype=dtype)
     hits = np.array([h for _, h in rows], dtype=np.bool_)
     counts = BinCounts(hits, bins)
     qb = data.draw(st.lists(st.integers(0, N_BINS - 1), min_size=1, max_size=10))
     qn = data.draw(st.lists(st.integers(0, len(rows)), min_size=len(qb), max_size=len(qb)))
-    got_h, got_n = counts.at(np.array(qb, dtype=np.int64), np.array(qn, dtype=np.int64))
+    got_h, got_n = counts.at(np.array(qb, dtype=dtype), np.array(qn, dtype=np.int64))
     for b, n, h, c in zip(qb, qn, got_h.tolist(), got_n.tolist(), strict=True):
         first = rows[:n]
         assert c == sum(1 for x, _ in first if x == b)
         assert h == sum(1 for x, y in first if x == b and y)
+
+
+def test_bin_counts_are_int32_while_they_fit() -> None:
+    """Half the memory of int64 keys, and asked in their own dtype (numpy would copy the table
+    to widen it on every search)."""
+    counts = BinCounts(np.array([True, False, True]), np.array([1, 1, 3], dtype=np.int8))
+    h, n = counts.at(np.array([1, 3], dtype=np.int8), np.array([3, 3]))
+    assert (h.tolist(), n.tolist()) == ([1, 1], [2, 1])
+    assert h.dtype == np.int32  # the counts; n are positions found by the search
