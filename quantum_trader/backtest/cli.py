@@ -29,6 +29,7 @@ from quantum_trader.feeds.loader import (
     load_funding,
     symbol_from_name,
 )
+from quantum_trader.runtime.heap import trim
 from quantum_trader.settings import Settings
 from quantum_trader.signals.reference import FileReference
 from quantum_trader.sizing.state import CHECKPOINT
@@ -126,6 +127,7 @@ def _load(args: argparse.Namespace) -> list[CandleSeries]:
         lambda path: load_candles(path, named, max_jump=args.max_jump).between(start, until),
         args.data,
     )
+    trim()  # a parse's freed arrays back to the system (a cached read frees nothing)
     series = [s for s in series if (wanted is None or s.symbol in wanted) and len(s)]
     if not series:
         raise InvalidInput("--data", "no candles left after --symbols/--from/--to")

@@ -199,6 +199,7 @@ def _fast(source: Path | str, header: bool, cols: list[int]) -> npt.NDArray[np.f
             data,
             read_options=pcsv.ReadOptions(autogenerate_column_names=True, skip_rows=int(header)),
             parse_options=pcsv.ParseOptions(quote_char='"'),
+            memory_pool=pa.system_memory_pool(),  # freed to malloc, which can give it back
         )
     except (pa.ArrowInvalid, OSError):
         return None

@@ -1,9 +1,11 @@
-"""Issue 14: a parsed candle file is kept as Arrow IPC keyed by the source's bytes and read back
-without parsing — the same series, a changed file parsed again, a bad entry or an unwritable
-cache never changing a result."""
+"""Issue 14: a parsed candle file is kept as numpy columns keyed by the source's bytes and read
+back memory-mapped without parsing (nor importing pyarrow) — the same series, a changed file parsed
+again, a bad entry or an unwritable cache never changing a result."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +38,10 @@ def _equal(a: CandleSeries, b: CandleSeries) -> None:
     )  # fmt: skip
 
 
+def _entries(where: Path) -> list[Path]:
+    return sorted(where.glob(f"*{cache.SUFFIX}"))
+
+
 @pytest.fixture
 def where(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     d = tmp_path / "cache"
@@ -46,7 +52,7 @@ def where(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_the_second_load_reads_the_kept_columns(tmp_path: Path, where: Path) -> None:
     src = _csv(tmp_path / "BTCUSDT-1m.csv")
     parsed = load_candles(src)
-    assert len(list(where.glob("*.arrow"))) == 1
+    assert len(_entries(where)) == 1
     kept = load_candles(src)
     _equal(kept, parsed)
     assert not kept.close.flags.writeable  # a view of the mapped file, not a copy
@@ -57,18 +63,29 @@ def test_a_changed_file_or_other_options_are_parsed_again(tmp_path: Path, where:
     src = _csv(tmp_path / "BTCUSDT-1m.csv")
     load_candles(src)
     load_candles(src, max_jump=3.0)
-    assert len(list(where.glob("*.arrow"))) == 2
+    assert len(_entries(where)) == 2
     _csv(src, bad_line=False)  # the same name, other bytes
     fresh = load_candles(src)
-    assert fresh.skipped_count == 0 and len(list(where.glob("*.arrow"))) == 3
+    assert fresh.skipped_count == 0 and len(_entries(where)) == 3
 
 
-def test_a_corrupt_entry_is_parsed_again(tmp_path: Path, where: Path) -> None:
+def test_a_corrupt_entry_is_parsed_again(
+    tmp_path: Path, where: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     src = _csv(tmp_path / "BTCUSDT-1m.csv")
+    load_candles(src)  # kept (and mapped: the reference below is parsed apart, in memory)
+    monkeypatch.setenv("QT_CANDLE_CACHE", "off")
     parsed = load_candles(src)
-    (entry,) = where.glob("*.arrow")
-    entry.write_bytes(entry.read_bytes()[:1000])  # truncated
+    monkeypatch.setenv("QT_CANDLE_CACHE", str(where))
+    (entry,) = _entries(where)
+    column = entry / "close.npy"
+    column.write_bytes(column.read_bytes()[:1000])  # truncated
     _equal(load_candles(src), parsed)
+    (entry,) = _entries(where)  # replaced by a good one
+    _equal(load_candles(src), parsed)
+    (entry / "meta.json").write_text("{not json")
+    _equal(load_candles(src), parsed)
+    assert len(_entries(where)) == 1
 
 
 def test_an_unwritable_or_disabled_cache_still_loads(
@@ -82,3 +99,18 @@ def test_an_unwritable_or_disabled_cache_still_loads(
     monkeypatch.setenv("QT_CANDLE_CACHE", "off")
     _equal(load_candles(src), first)
     assert cache.cache_dir() is None
+
+
+def test_a_kept_file_is_read_without_pyarrow(tmp_path: Path, where: Path) -> None:
+    """pyarrow's libraries are ~27 MB of a process's memory: a cached read does not load them."""
+    src = _csv(tmp_path / "BTCUSDT-1m.csv")
+    parsed = load_candles(src)
+    code = (
+        "import sys; from quantum_trader.feeds.loader import load_candles; "
+        f"s = load_candles({str(src)!r}); "
+        "print(len(s), float(s.close[-1]), 'pyarrow' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.split() == [str(len(parsed)), repr(float(parsed.close[-1])), "False"]
