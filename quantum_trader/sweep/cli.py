@@ -59,16 +59,20 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     pool = RayPool(args.address, args.workers)
+    ready = time.perf_counter()
     try:
         rows = run_sweep(plan, base, tuple(args.data), tuple(args.funding), pool)
     finally:
+        done = time.perf_counter()
         pool.close()
     wall = time.perf_counter() - started
+    stop = wall - (done - started)
+    phases = f"Ray's start {ready - started:.1f}s, trials {done - ready:.1f}s, its stop {stop:.1f}s"
     report.write_table(rows, out)
     failed = [r for r in rows if r["status"] != "ok"]
     trials = report.by_trial(rows)
     print(f"qtrader sweep — {args.search}, {len(trials)} trials × {len(windows)} window(s), "
-          f"{args.workers} worker(s), {wall:.1f}s; objective {args.metric}")  # fmt: skip
+          f"{args.workers} worker(s), {wall:.1f}s ({phases}); objective {args.metric}")  # fmt: skip
     for r in failed[:10]:
         print(f"  failed     trial {r['trial']} window {r['window']}: {r['error']}")
     best = report.best_trial(rows, args.metric)
