@@ -26,7 +26,7 @@ from quantum_trader.core.shadow import ShadowOutcome
 from quantum_trader.feeds.loader import CandleSeries, FundingSeries
 from quantum_trader.feeds.replay import ReplayFeed
 from quantum_trader.pipeline import Pipeline, build_pipeline
-from quantum_trader.settings import Settings
+from quantum_trader.settings import TIMEFRAME_MS, Settings
 from quantum_trader.signals.reference import Reference
 from quantum_trader.sizing.factory import make_sizer
 from quantum_trader.sizing.sizer import Sizer
@@ -38,6 +38,20 @@ def whole_series_ensemble(
     """The models over the whole series at once (vectorised; equal to the daemon's windows)."""
     atr_pct = wilder_atr(s.high, s.low, s.close) / s.close
     return models_series(models, Bars(s.open, s.high, s.low, s.close, s.volume, atr_pct))
+
+
+#: min_resolved, keep, method, min_bin, prior, decide_ms, model names
+Depends = tuple[int, int, str, int, float, int, tuple[str, ...]]
+
+
+def timeline_depends(settings: Settings, models: tuple[SignalModel, ...]) -> Depends:
+    """What a fast backtest's timeline depends on besides the candles: the calibration settings,
+    the decision timeframe, the models (by name, last) — ``timeline``'s arguments after the
+    series, in its order. Runs that agree on these share one timeline (a sweep's trials)."""
+    c = settings.calibration
+    decide_ms = TIMEFRAME_MS.get(settings.signals.decision_timeframe, 0)
+    names = tuple(m.name for m in models)
+    return (c.min_resolved, c.window, c.method, c.min_bin, c.prior, decide_ms, names)
 
 
 @dataclass
@@ -78,12 +92,11 @@ async def run_backtest(
     recorder.on_bar = on_bar
     started = time.perf_counter()  # set-up (imports, sizer) excluded: bars/s measures the run
     if fast and settings.signals.source == "builtin":
-        c = settings.calibration
-        args = (c.min_resolved, c.window, c.method, c.min_bin, c.prior, p.signals.decide_ms)
-        key = (tuple(id(s) for s in series), *args, tuple(m.name for m in p.signals.models))
+        depends = timeline_depends(settings, p.signals.models)
+        key = (tuple(id(s) for s in series), *depends)
         tl = timelines.get(key) if timelines is not None else None
         if tl is None:
-            tl = timeline(series, *args, p.signals.models)
+            tl = timeline(series, *depends[:6], p.signals.models)
             if timelines is not None:
                 timelines[key] = tl
         p.signals.precomputed = {c.series.symbol: c.ensemble for c in tl.calls}

@@ -8,13 +8,14 @@ import os
 import time
 import tomllib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from quantum_trader.core.errors import InvalidInput
 from quantum_trader.feeds.loader import load_candles
 from quantum_trader.settings import Settings
 from quantum_trader.sweep import report
-from quantum_trader.sweep.runner import Plan, RayPool, run_sweep
+from quantum_trader.sweep.runner import Plan, RayPool, run_sweep, shared_or_none
 from quantum_trader.sweep.space import parse_param, slices
 from quantum_trader.sweep.trial import METRICS
 
@@ -58,10 +59,15 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    pool = RayPool(args.address, args.workers)
+    files = tuple(args.data)
+    with ThreadPoolExecutor(1, thread_name_prefix="share") as ahead:  # while Ray starts
+        shares = [ahead.submit(shared_or_none, w, base, files) for w in windows]
+        pool = RayPool(args.address, args.workers)
+        for w, shared in zip(windows, shares, strict=True):
+            pool.offer(w, base, files, shared.result())
     ready = time.perf_counter()
     try:
-        rows = run_sweep(plan, base, tuple(args.data), tuple(args.funding), pool)
+        rows = run_sweep(plan, base, files, tuple(args.funding), pool)
     finally:
         done = time.perf_counter()
         pool.close()

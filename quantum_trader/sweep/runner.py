@@ -5,6 +5,7 @@ is told their results in trial order before the next: the seed names the same st
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from loguru import logger
 
 from quantum_trader.core.errors import InvalidInput
 from quantum_trader.sweep.space import Param, Value, Window, grid, random_trials
-from quantum_trader.sweep.trial import TrialSpec, run_trial
+from quantum_trader.sweep.trial import TrialSpec, run_trial, share
 
 log = logger.bind(component="sweep")
 
@@ -49,6 +50,7 @@ class RayPool:
                 ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
         self.workers = workers
         self.task = ray.remote(num_cpus=1)(run_trial)
+        self._shared: dict[tuple[object, ...], Any] = {}  # per window: a reference, or None
 
     def map(self, specs: list[TrialSpec]) -> list[dict[str, Any]]:
         ray = self.ray
@@ -70,7 +72,25 @@ class RayPool:
     def _submit(self, queue: Iterator[tuple[int, TrialSpec]], pending: dict[Any, int]) -> None:
         nxt = next(queue, None)
         if nxt is not None:
-            pending[self.task.remote(nxt[1])] = nxt[0]
+            ref = self._share(nxt[1])
+            pending[self.task.remote(nxt[1], [ref] if ref is not None else None)] = nxt[0]
+
+    def _share(self, spec: TrialSpec) -> Any:
+        """The window's candles and timeline, computed here once (or offered, computed while
+        Ray started) and put in Ray's object store for every worker."""
+        key = _shared_key(spec.window, spec.base, spec.files)
+        if key not in self._shared:
+            value = shared_or_none(spec.window, spec.base, spec.files)
+            self.offer(spec.window, spec.base, spec.files, value)
+        return self._shared[key]
+
+    def offer(
+        self, window: Window, base: dict[str, Any], files: tuple[str, ...], value: Any
+    ) -> None:
+        """The window's shared part (None: each trial loads its own)."""
+        self._shared[_shared_key(window, base, files)] = (
+            None if value is None else self.ray.put(value)
+        )
 
     def __call__(self, specs: list[TrialSpec]) -> list[dict[str, Any]]:
         return self.map(specs)
@@ -78,6 +98,20 @@ class RayPool:
     def close(self) -> None:
         if self.started:
             self.ray.shutdown()
+
+
+def _shared_key(window: Window, base: dict[str, Any], files: tuple[str, ...]) -> tuple[object, ...]:
+    return (window, files, json.dumps(base, sort_keys=True, default=str))
+
+
+def shared_or_none(window: Window, base: dict[str, Any], files: tuple[str, ...]) -> Any:
+    """:func:`trial.share`, or None if it cannot be (each trial then loads its own, and fails
+    alone if the data is bad)."""
+    try:
+        return share(window, base, files)
+    except Exception as exc:  # noqa: BLE001 - the trials report what is wrong
+        log.warning("window {} not shared ({}); each trial loads it", window, exc)
+        return None
 
 
 def _failed(spec: TrialSpec, error: str) -> dict[str, Any]:

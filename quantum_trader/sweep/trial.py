@@ -30,14 +30,45 @@ class TrialSpec:
     seed: int = 0
 
 
-def run_trial(spec: TrialSpec) -> dict[str, Any]:
-    """The row of one trial: its parameters, window, status and metrics (NaN when failed)."""
+@dataclass(frozen=True, slots=True)
+class SharedWindow:
+    """A window's candles and their timeline under the sweep's base settings, computed once by
+    the driver and handed to every worker — through Ray's object store, where the arrays are read
+    in place, so the workers neither compute nor hold a copy of their own."""
+
+    depends: tuple[object, ...]  # the timeline's settings (``runner.timeline_depends``)
+    series: list[Any]
+    timeline: Any
+
+
+def share(window: Window, base: dict[str, Any], files: tuple[str, ...]) -> SharedWindow | None:
+    """The window's shared part (None: nothing to share — no candles, or not the built-in
+    signals, which alone have a timeline)."""
+    from quantum_trader.backtest.precompute import timeline
+    from quantum_trader.backtest.runner import timeline_depends
+    from quantum_trader.feeds.loader import load_candles
+    from quantum_trader.settings import settings_from
+    from quantum_trader.signals.plugins import load_models
+
+    settings = settings_from(base)
+    series = _candles(files, window, load_candles)
+    if settings.signals.source != "builtin" or not series:
+        return None
+    models = load_models(settings.signals.models)
+    depends = timeline_depends(settings, models)
+    return SharedWindow(depends, series, timeline(series, *depends[:6], models))
+
+
+def run_trial(spec: TrialSpec, shared: list[Any] | None = None) -> dict[str, Any]:
+    """The row of one trial: its parameters, window, status and metrics (NaN when failed).
+    ``shared``: ``[the window's SharedWindow]`` (or a Ray reference to it; in a list, so that Ray
+    hands it over unresolved and a worker fetches it once per window, not per trial)."""
     started = time.perf_counter()
     row: dict[str, Any] = {"trial": spec.trial, "window": spec.window.index,
                            "role": spec.window.role, "start_ms": spec.window.start_ms,
                            "end_ms": spec.window.end_ms, **spec.params}  # fmt: skip
     try:
-        metrics = _backtest(spec)
+        metrics = _backtest(spec, shared[0] if shared else None)
     except Exception as exc:  # noqa: BLE001 - a failed trial is a result, reported
         last = traceback.extract_tb(exc.__traceback__)[-1]
         where = f"{Path(last.filename).name}:{last.lineno}"
@@ -50,7 +81,7 @@ def run_trial(spec: TrialSpec) -> dict[str, Any]:
     return row
 
 
-def _backtest(spec: TrialSpec) -> dict[str, Any]:
+def _backtest(spec: TrialSpec, shared: Any = None) -> dict[str, Any]:
     from loguru import logger
 
     from quantum_trader.backtest.runner import run_backtest
@@ -63,7 +94,7 @@ def _backtest(spec: TrialSpec) -> dict[str, Any]:
     if "rl.seed" not in spec.params:  # the sweep's seed seeds the sizer too
         data["rl"] = {**data["rl"], "seed": spec.seed}
     settings = settings_from(data)
-    series, timelines = _window(spec, load_candles)
+    series, timelines = _window(spec, load_candles, shared)
     if not series:
         raise ValueError(f"no candles in the window {spec.window.start_ms}–{spec.window.end_ms}")
     funding = {symbol_from_name(Path(p)): load_funding(p) for p in spec.funding}
@@ -82,7 +113,9 @@ _WINDOWS: dict[tuple[object, ...], tuple[list[Any], dict[tuple[object, ...], Any
 KEEP_WINDOWS = 8
 
 
-def _window(spec: TrialSpec, load: Any) -> tuple[list[Any], dict[tuple[object, ...], Any]]:
+def _window(
+    spec: TrialSpec, load: Any, shared: Any = None
+) -> tuple[list[Any], dict[tuple[object, ...], Any]]:
     stats = tuple((p, (st := Path(p).stat()).st_size, st.st_mtime_ns) for p in spec.files)
     key = (stats, spec.window.start_ms, spec.window.end_ms)
     cached = _WINDOWS.get(key)
@@ -90,10 +123,23 @@ def _window(spec: TrialSpec, load: Any) -> tuple[list[Any], dict[tuple[object, .
         return cached
     if len(_WINDOWS) >= KEEP_WINDOWS:
         _WINDOWS.clear()
+    if shared is not None and not isinstance(shared, SharedWindow):
+        import ray
+
+        shared = ray.get(shared)
+    if shared is None:
+        _WINDOWS[key] = (_candles(spec.files, spec.window, load), {})
+    else:  # the driver's: a trial whose timeline settings differ computes its own beside it
+        series = list(shared.series)
+        _WINDOWS[key] = (series, {(tuple(id(s) for s in series), *shared.depends): shared.timeline})
+    return _WINDOWS[key]
+
+
+def _candles(files: tuple[str, ...], window: Window, load: Any) -> list[Any]:
+    """The window's candles of each file that has some."""
     series = []
-    for path in spec.files:
-        s = load(path).between(spec.window.start_ms, spec.window.end_ms)
+    for path in files:
+        s = load(path).between(window.start_ms, window.end_ms)
         if len(s):
             series.append(s)
-    _WINDOWS[key] = (series, {})
-    return _WINDOWS[key]
+    return series

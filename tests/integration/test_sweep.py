@@ -128,3 +128,50 @@ def test_a_swept_calibration_key_gets_a_timeline_of_its_own() -> None:
     rows = run_sweep(plan, base, (str(XRP),), (), in_process)
     assert [r["status"] for r in rows] == ["ok", "ok"]
     assert [len(t) for _, t in trial._WINDOWS.values()] == [2]
+
+
+def test_the_drivers_shared_window_is_the_workers_timeline_and_changes_no_row() -> None:
+    """The driver computes each window's candles and timeline once and hands them to every worker
+    (Ray's object store): a trial takes that timeline, one whose timeline settings differ
+    computes its own beside it; the rows equal trials run from a cold start."""
+    from quantum_trader.settings import Settings
+    from quantum_trader.sweep import trial
+
+    base = Settings(**TRADED).model_dump()  # type: ignore[arg-type]
+    window = base["calibration"]["window"]  # the base's, shared; 200 computed by the trials
+    params = [
+        parse_param(f"calibration.window={window},200"),
+        parse_param("levels.base_tp=0.01,0.02"),
+    ]
+    plan = Plan(params, "grid", 4, 0, "sharpe", slices(1_636_934_400_000, 1_637_533_800_000, 1))
+    shared = trial.share(plan.windows[0], base, (str(XRP),))
+    assert shared is not None
+
+    def with_shared(specs: list[trial.TrialSpec]) -> list[dict[str, object]]:
+        return [trial.run_trial(s, [shared]) for s in specs]
+
+    def cold(specs: list[trial.TrialSpec]) -> list[dict[str, object]]:
+        rows = []
+        for s in specs:
+            trial._WINDOWS.clear()
+            rows.append(trial.run_trial(s))
+        return rows
+
+    trial._WINDOWS.clear()
+    rows = run_sweep(plan, base, (str(XRP),), (), with_shared)
+    ((series, timelines),) = trial._WINDOWS.values()
+    assert series == shared.series and shared.timeline in timelines.values()
+    assert len(timelines) == 2  # the base's (shared) and window 200's (computed)
+    _same(rows, run_sweep(plan, base, (str(XRP),), (), cold))
+    assert [r["status"] for r in rows] == ["ok"] * 4
+
+
+def test_a_pool_shares_each_window_once(local_ray: None) -> None:
+    from quantum_trader.settings import Settings
+
+    base = Settings(**TRADED).model_dump()  # type: ignore[arg-type]
+    pool = RayPool(None, 2)
+    rows = run_sweep(_plan("random", 5), base, (str(XRP),), (), pool)
+    pool.close()
+    assert len(pool._shared) == 1 and None not in pool._shared.values()
+    _same(rows, run_sweep(_plan("random", 5), base, (str(XRP),), (), in_process))
