@@ -172,7 +172,7 @@ def _run(settings: Settings, args: argparse.Namespace, series: list[CandleSeries
                     series,
                     funding,
                     Path(rl_dir),
-                    lambda: progress.advance(task),
+                    lambda n: progress.advance(task, n),
                     reference=reference,
                 )
             )

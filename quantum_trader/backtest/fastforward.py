@@ -312,8 +312,7 @@ class FastForward:
         if used:
             rec.max_margin_util = max(rec.max_margin_util, float((used / equity[:n]).max()))
         if rec.on_bar is not None:
-            for _ in range(n):
-                rec.on_bar()
+            rec.on_bar(n)
         self.p.feed.candles += n
         self.skipped += n
         self.p.clock.set(int(closes[n - 1]))

@@ -4,6 +4,7 @@ liquidation price it was opened with) and the equity at every close time, after 
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -101,7 +102,7 @@ class Recorder:
         self.opened: dict[str, tuple[PositionOpened, float]] = {}
         self.trades: list[TradeRow] = []
         self.marks = Marks()
-        self.on_bar: Any = None  # progress callback
+        self.on_bar: Callable[[int], None] | None = None  # progress: bars recorded
         self.trips: list[RiskTrip] = []
         self.equity_at_open: dict[str, float] = {}
         self.worst_loss_of_equity = 0.0  # the worst trade's loss / equity when it opened
@@ -141,7 +142,7 @@ class Recorder:
                     self.max_margin_util, balance.used_margin / balance.equity
                 )
             if self.on_bar is not None:
-                self.on_bar()
+                self.on_bar(1)
         elif isinstance(message, LevelsEvent):
             self.levels[message.intent_id] = message
         elif isinstance(message, PositionOpened):

@@ -68,7 +68,7 @@ async def run_backtest(
     series: Sequence[CandleSeries],
     funding: dict[str, FundingSeries],
     rl_dir: Path,
-    on_bar: Callable[[], None] | None = None,
+    on_bar: Callable[[int], None] | None = None,
     fast: bool = True,
     reference: Reference | None = None,
     sizer: Sizer | None = None,
