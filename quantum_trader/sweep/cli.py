@@ -65,6 +65,7 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
         pool = RayPool(args.address, args.workers)
         for w, shared in zip(windows, shares, strict=True):
             pool.offer(w, base, files, shared.result())
+        del shares  # Ray's object store holds them now, not this process
     ready = time.perf_counter()
     try:
         rows = run_sweep(plan, base, files, tuple(args.funding), pool)
