@@ -15,6 +15,7 @@ from quantum_trader.cli import main
 from quantum_trader.settings import load_settings
 from quantum_trader.sweep.runner import Plan, RayPool, in_process, run_sweep
 from quantum_trader.sweep.space import parse_param, slices
+from quantum_trader.sweep.trial import TrialSpec
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 XRP = DATA / "XRPUSDT-PERP-5m-2021-11.csv"
@@ -70,6 +71,17 @@ def _plan(search: str, seed: int) -> Plan:
     return Plan(params, search, 3, seed, "sharpe", windows)
 
 
+def _cold(specs: list[TrialSpec]) -> list[dict[str, object]]:
+    """Each trial from a cold start: no window or timeline kept from the one before."""
+    from quantum_trader.sweep import trial
+
+    rows = []
+    for s in specs:
+        trial._WINDOWS.clear()
+        rows.append(trial.run_trial(s))
+    return rows
+
+
 def _same(a: list[dict[str, object]], b: list[dict[str, object]]) -> None:
     strip = [{k: v for k, v in r.items() if k != "seconds"} for r in a]
     other = [{k: v for k, v in r.items() if k != "seconds"} for r in b]
@@ -106,14 +118,7 @@ def test_a_worker_shares_candles_and_timelines_across_trials_and_changes_no_row(
     assert len(trial._WINDOWS) == 1  # the window, loaded once for its three trials
     assert [len(t) for _, t in trial._WINDOWS.values()] == [1]  # one timeline for all three
 
-    def cold(specs: list[trial.TrialSpec]) -> list[dict[str, object]]:
-        rows = []
-        for s in specs:
-            trial._WINDOWS.clear()
-            rows.append(trial.run_trial(s))
-        return rows
-
-    _same(warm, run_sweep(_plan("random", 3), base, (str(XRP),), (), cold))
+    _same(warm, run_sweep(_plan("random", 3), base, (str(XRP),), (), _cold))
     assert all(r["status"] == "ok" for r in warm) and len(warm) == 3
 
 
@@ -150,19 +155,12 @@ def test_the_drivers_shared_window_is_the_workers_timeline_and_changes_no_row() 
     def with_shared(specs: list[trial.TrialSpec]) -> list[dict[str, object]]:
         return [trial.run_trial(s, [shared]) for s in specs]
 
-    def cold(specs: list[trial.TrialSpec]) -> list[dict[str, object]]:
-        rows = []
-        for s in specs:
-            trial._WINDOWS.clear()
-            rows.append(trial.run_trial(s))
-        return rows
-
     trial._WINDOWS.clear()
     rows = run_sweep(plan, base, (str(XRP),), (), with_shared)
     ((series, timelines),) = trial._WINDOWS.values()
     assert series == shared.series and shared.timeline in timelines.values()
     assert len(timelines) == 2  # the base's (shared) and window 200's (computed)
-    _same(rows, run_sweep(plan, base, (str(XRP),), (), cold))
+    _same(rows, run_sweep(plan, base, (str(XRP),), (), _cold))
     assert [r["status"] for r in rows] == ["ok"] * 4
 
 
