@@ -161,7 +161,8 @@ class RiskGuard:
                 self.update(float(equity[i]), int(ts[i]))
             return n
         day = ts // DAY_MS
-        first = np.searchsorted(day, day, side="left")  # each candle's day's first candle
+        starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])  # days are in order here
+        first = np.repeat(starts, np.diff(np.r_[starts, n]))  # each candle's day's first candle
         day_start = np.where(day == self._day, self._day_start, equity[first])
         peak = np.maximum(self.peak, np.maximum.accumulate(equity))
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -81,6 +81,9 @@ def run_trial(spec: TrialSpec, shared: list[Any] | None = None) -> dict[str, Any
     return row
 
 
+_QUIET = False  # this process's logging is set up for trials
+
+
 def _backtest(spec: TrialSpec, shared: Any = None) -> dict[str, Any]:
     from loguru import logger
 
@@ -88,8 +91,11 @@ def _backtest(spec: TrialSpec, shared: Any = None) -> dict[str, Any]:
     from quantum_trader.feeds.loader import load_candles, load_funding, symbol_from_name
     from quantum_trader.settings import settings_from
 
-    logger.remove()  # a worker's many decisions: errors only
-    logger.add(lambda m: None, level="ERROR")
+    global _QUIET  # noqa: PLW0603 - once per worker process (an add costs ~5 ms: a trial's 1/8)
+    if not _QUIET:
+        logger.remove()  # a worker's many decisions: errors only
+        logger.add(lambda m: None, level="ERROR")
+        _QUIET = True
     data = with_overrides(spec.base, spec.params)
     if "rl.seed" not in spec.params:  # the sweep's seed seeds the sizer too
         data["rl"] = {**data["rl"], "seed": spec.seed}
