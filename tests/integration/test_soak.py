@@ -22,6 +22,7 @@ SHORT = SoakPlan(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # fixed phases of wall-clock time: ~80 s here, the default 120 s is < 2×
 def test_the_daemon_survives_the_soak_with_every_invariant_held(tmp_path: Path) -> None:
     report = run_soak(SHORT, tmp_path, say=lambda _: None)
     logs = "\n".join(Path(p).read_text(errors="replace")[-2000:] for p in report["logs"])
