@@ -54,6 +54,13 @@ def timeline_depends(settings: Settings, models: tuple[SignalModel, ...]) -> Dep
     return (c.min_resolved, c.window, c.method, c.min_bin, c.prior, decide_ms, names)
 
 
+def timeline_of(
+    series: Sequence[CandleSeries], depends: Depends, models: tuple[SignalModel, ...]
+) -> Timeline:
+    """The timeline of ``series`` under ``depends`` (from :func:`timeline_depends`)."""
+    return timeline(series, *depends[:6], models)
+
+
 @dataclass
 class BacktestRun:
     metrics: Metrics
@@ -96,7 +103,7 @@ async def run_backtest(
         key = (tuple(id(s) for s in series), *depends)
         tl = timelines.get(key) if timelines is not None else None
         if tl is None:
-            tl = timeline(series, *depends[:6], p.signals.models)
+            tl = timeline_of(series, depends, p.signals.models)
             if timelines is not None:
                 timelines[key] = tl
         p.signals.precomputed = {c.series.symbol: c.ensemble for c in tl.calls}

@@ -64,7 +64,7 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
         shares = [ahead.submit(shared_or_none, w, base, files) for w in windows]
         pool = RayPool(args.address, args.workers)
         for w, shared in zip(windows, shares, strict=True):
-            pool.offer(w, base, files, shared.result())
+            pool.offer(w, files, shared.result())
         del shares  # Ray's object store holds them now, not this process
     ready = time.perf_counter()
     try:

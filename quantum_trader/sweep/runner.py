@@ -5,7 +5,6 @@ is told their results in trial order before the next: the seed names the same st
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -78,19 +77,15 @@ class RayPool:
     def _share(self, spec: TrialSpec) -> Any:
         """The window's candles and timeline, computed here once (or offered, computed while
         Ray started) and put in Ray's object store for every worker."""
-        key = _shared_key(spec.window, spec.base, spec.files)
+        key = _shared_key(spec.window, spec.files)
         if key not in self._shared:
             value = shared_or_none(spec.window, spec.base, spec.files)
-            self.offer(spec.window, spec.base, spec.files, value)
+            self.offer(spec.window, spec.files, value)
         return self._shared[key]
 
-    def offer(
-        self, window: Window, base: dict[str, Any], files: tuple[str, ...], value: Any
-    ) -> None:
+    def offer(self, window: Window, files: tuple[str, ...], value: Any) -> None:
         """The window's shared part (None: each trial loads its own)."""
-        self._shared[_shared_key(window, base, files)] = (
-            None if value is None else self.ray.put(value)
-        )
+        self._shared[_shared_key(window, files)] = None if value is None else self.ray.put(value)
 
     def __call__(self, specs: list[TrialSpec]) -> list[dict[str, Any]]:
         return self.map(specs)
@@ -100,8 +95,10 @@ class RayPool:
             self.ray.shutdown()
 
 
-def _shared_key(window: Window, base: dict[str, Any], files: tuple[str, ...]) -> tuple[object, ...]:
-    return (window, files, json.dumps(base, sort_keys=True, default=str))
+def _shared_key(window: Window, files: tuple[str, ...]) -> tuple[object, ...]:
+    """Not the settings: a trial takes the shared timeline only if its own timeline settings
+    match it (``run_backtest``'s key), so the window and files name what is shared."""
+    return (window, files)
 
 
 def shared_or_none(window: Window, base: dict[str, Any], files: tuple[str, ...]) -> Any:

@@ -44,8 +44,7 @@ class SharedWindow:
 def share(window: Window, base: dict[str, Any], files: tuple[str, ...]) -> SharedWindow | None:
     """The window's shared part (None: nothing to share — no candles, or not the built-in
     signals, which alone have a timeline)."""
-    from quantum_trader.backtest.precompute import timeline
-    from quantum_trader.backtest.runner import timeline_depends
+    from quantum_trader.backtest.runner import timeline_depends, timeline_of
     from quantum_trader.feeds.loader import load_candles
     from quantum_trader.settings import settings_from
     from quantum_trader.signals.plugins import load_models
@@ -56,7 +55,7 @@ def share(window: Window, base: dict[str, Any], files: tuple[str, ...]) -> Share
         return None
     models = load_models(settings.signals.models)
     depends = timeline_depends(settings, models)
-    return SharedWindow(depends, series, timeline(series, *depends[:6], models))
+    return SharedWindow(depends, series, timeline_of(series, depends, models))
 
 
 def run_trial(spec: TrialSpec, shared: list[Any] | None = None) -> dict[str, Any]:
