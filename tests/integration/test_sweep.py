@@ -173,3 +173,25 @@ def test_a_pool_shares_each_window_once(local_ray: None) -> None:
     pool.close()
     assert len(pool._shared) == 1 and None not in pool._shared.values()
     _same(rows, run_sweep(_plan("random", 5), base, (str(XRP),), (), in_process))
+
+
+async def _loop_class() -> str:
+    import asyncio
+
+    return type(asyncio.get_running_loop()).__name__
+
+
+def _loops_in_a_worker() -> tuple[str, str]:
+    import asyncio
+
+    from quantum_trader.sweep.trial import on_stdlib_loop
+
+    return asyncio.run(_loop_class()), on_stdlib_loop(_loop_class())
+
+
+def test_a_trial_runs_on_the_standard_loop_where_ray_installs_uvloop(local_ray: None) -> None:
+    """Ray's workers set uvloop's policy; its libuv polls an io_uring from a kernel thread per
+    loop, which took the other worker's core. A trial's loop is the standard library's."""
+    by_default, trials = ray.get(ray.remote(_loops_in_a_worker).remote())
+    assert by_default == "Loop"  # uvloop.Loop: what asyncio.run gives in a Ray worker
+    assert trials == "_UnixSelectorEventLoop"
