@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -54,7 +54,13 @@ class TradeRow:
     voters: str = ""  # the models that voted for the trade's side, space-separated
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _flat(self)
+
+
+def _flat(row: Any) -> dict[str, Any]:
+    """A dataclass of scalars as a dict (``dataclasses.asdict`` without its recursive deep copy:
+    a tenth of the time, the same dict for scalar fields)."""
+    return {f.name: getattr(row, f.name) for f in fields(row)}
 
 
 class Marks:
@@ -162,7 +168,7 @@ class Recorder:
         lv = self.levels.pop(c.intent_id, None)
         plan = opened.plan
         factors = (
-            " ".join(f"{k}={v:.4g}" for k, v in asdict(lv.factors).items())
+            " ".join(f"{k}={v:.4g}" for k, v in _flat(lv.factors).items())
             if lv is not None and lv.factors is not None
             else ""
         )

@@ -26,7 +26,7 @@ import numpy.typing as npt
 from quantum_trader.core.checks import finite, in_range
 
 DAY_MS = 86_400_000
-SHORT_RUN = 24  # ``advance`` over this few candles goes one update at a time (numpy costs more)
+SHORT_RUN = 40  # ``advance`` over this few candles goes one update at a time (numpy costs more)
 
 
 class TripKind(StrEnum):
@@ -104,7 +104,10 @@ class RiskGuard:
                 self._peaks.popleft()
 
     def update(self, equity: float, ts: int) -> RiskStatus:
-        eq = finite("equity", equity)
+        self._apply(finite("equity", equity), ts)
+        return self.status(ts)
+
+    def _apply(self, eq: float, ts: int) -> None:
         day = ts // DAY_MS
         if day != self._day:
             self._day, self._day_start = day, eq
@@ -144,7 +147,6 @@ class RiskGuard:
                 f"max drawdown: equity {eq:,.2f} is {dd:.2%} below peak {peak:,.2f} "
                 f"(limit {self.max_drawdown:.2%}); no entries until an operator resets it",
             )
-        return self.status(ts)
 
     def advance(self, equity: npt.NDArray[np.float64], ts: npt.NDArray[np.int64]) -> int:
         """``update`` for each (equity, ts) in order, for as many leading ones as cannot trip a
@@ -155,10 +157,10 @@ class RiskGuard:
         if n == 0:
             return 0
         if n <= SHORT_RUN or self.peak_window_ms > 0 or bool((np.diff(ts) < 0).any()):
-            for i in range(n):
-                if self._would_trip(float(equity[i]), int(ts[i])):
+            for i, (eq, t) in enumerate(zip(equity.tolist(), ts.tolist(), strict=True)):
+                if self._would_trip(finite("equity", eq), t):
                     return i
-                self.update(float(equity[i]), int(ts[i]))
+                self._apply(eq, t)
             return n
         day = ts // DAY_MS
         starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])  # days are in order here

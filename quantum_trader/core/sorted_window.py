@@ -105,9 +105,33 @@ class SortedWindow(Recent):
                 values = np.sort(self._buf[start : start + expire])
                 gone = np.searchsorted(old, values, side="left")
                 gone += np.arange(expire) - np.searchsorted(values, values, side="left")  # equals
-            self._sorted = _merge(old, gone.tolist(), np.searchsorted(old, added).tolist(), added)
+            at = np.searchsorted(old, added)
+            if gone.size + at.size > MERGE_LOOP:
+                self._sorted = _merge_masked(old, gone, at, added)
+            else:
+                self._sorted = _merge(old, gone.tolist(), at.tolist(), added)
         self._synced = self.total
         return self._sorted
+
+
+#: up to this many values in and out, a sync merges slice by slice; above, through masks
+MERGE_LOOP = 64
+
+
+def _merge_masked(
+    old: F64, gone: npt.NDArray[np.int64], at: npt.NDArray[np.int64], added: F64
+) -> F64:
+    """:func:`_merge` through masks: the kept values and the added ones each scattered to their
+    places in one new array (a Python step per value costs more above ``MERGE_LOOP`` of them)."""
+    out = np.empty(old.size - gone.size + added.size)
+    placed = at - np.searchsorted(gone, at) + np.arange(added.size)  # each added value's index
+    rest = np.ones(out.size, dtype=bool)
+    rest[placed] = False
+    kept = np.ones(old.size, dtype=bool)
+    kept[gone] = False
+    out[rest] = old[kept]
+    out[placed] = added
+    return out
 
 
 def _merge(old: F64, gone: list[int], at: list[int], added: F64) -> F64:

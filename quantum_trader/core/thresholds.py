@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -60,7 +60,7 @@ def adapt(
     dev = xs - mean
     sd = math.sqrt(float(dev @ dev) / xs.size)
     target = mean + 2 * sd if th.above else mean - sd
-    return replace(th, value=th.value + rate * (target - th.value))
+    return Threshold(th.metric, th.above, th.value + rate * (target - th.value))
 
 
 def forecast(
@@ -76,8 +76,12 @@ def forecast(
     pts = points[-n:]
     t0 = pts[-1][0]
     hs = [(ts - t0) / HOUR_MS for ts, _ in pts]
-    vs = [finite("sample", v) for _, v in pts]
-    mh, mv = sum(hs) / n, sum(vs) / n
+    vs = [v if type(v) is float else finite("sample", v) for _, v in pts]
+    total = sum(vs)
+    if not math.isfinite(total):  # a NaN or an infinity among them (or an overflow): name it
+        for v in vs:
+            finite("sample", v)
+    mh, mv = sum(hs) / n, total / n
     sxx = sum((h - mh) ** 2 for h in hs)
     syy = sum((v - mv) ** 2 for v in vs)
     if sxx == 0 or syy == 0:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quantum_trader.core.sorted_window import SortedWindow
+from quantum_trader.core.sorted_window import MERGE_LOOP, SortedWindow
 
 values = st.integers(0, 4).map(float)  # few distinct values: many duplicates
 ops = st.lists(
@@ -24,6 +24,26 @@ ops = st.lists(
 @settings(max_examples=300, deadline=None)
 @given(size=st.integers(1, 48), steps=ops)
 def test_the_median_is_numpys_over_the_last_values(size: int, steps: list) -> None:
+    _check(size, steps)
+
+
+# windows wide enough that a sync merges more than MERGE_LOOP values in and out (through masks)
+wide_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("extend"), st.lists(values, min_size=MERGE_LOOP // 2, max_size=120)),
+        st.tuples(st.just("read"), st.none()),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(size=st.integers(4 * MERGE_LOOP, 600), steps=wide_ops)
+def test_the_median_is_numpys_when_many_values_move_at_once(size: int, steps: list) -> None:
+    _check(size, steps)
+
+
+def _check(size: int, steps: list) -> None:
     w, seen = SortedWindow(size), []
     for op, arg in steps:
         if op == "append":
