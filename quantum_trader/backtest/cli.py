@@ -29,7 +29,7 @@ from quantum_trader.feeds.loader import (
     load_funding,
     symbol_from_name,
 )
-from quantum_trader.runtime.heap import trim
+from quantum_trader.runtime.heap import one_arena, trim
 from quantum_trader.settings import Settings
 from quantum_trader.signals.reference import FileReference
 from quantum_trader.sizing.state import CHECKPOINT
@@ -180,6 +180,7 @@ def _run(settings: Settings, args: argparse.Namespace, series: list[CandleSeries
 
 def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
     settings = stress_overrides(args, settings)
+    one_arena()  # before the loading and precompute threads: their freed arrays shared
     series = _load(args)
     run = _run(settings, args, series)
     m, rec = replace(run.metrics, data=data_quality(series)), run.recorder
