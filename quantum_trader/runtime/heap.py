@@ -39,7 +39,7 @@ def trim() -> bool:
 def one_arena() -> bool:
     """Have every thread allocate from glibc's main arena (``MALLOC_ARENA_MAX=1``), so the arrays a
     loading or precompute thread frees are reused by the next instead of each thread's own arena
-    keeping its high-water mark: ~45 MB less at the 10-symbol year's peak, cached or not, at no
+    keeping its high-water mark: ~30 MiB less at the 10-symbol year's peak, cached or not, at no
     measured cost in time (the threads' heavy work is numpy's and pyarrow's, which allocate
     large). Call before the threads start; True when glibc took it."""
     libc = _libc()
