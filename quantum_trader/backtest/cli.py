@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -16,7 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from quantum_trader.backtest.interactive import write_interactive
 from quantum_trader.backtest.precompute import per_symbol
-from quantum_trader.backtest.report import write_all, write_trades
+from quantum_trader.backtest.report import import_plotting, write_all, write_trades
 from quantum_trader.backtest.runner import BacktestRun, run_backtest
 from quantum_trader.core.edge import normalise_symbol, parse_ts
 from quantum_trader.core.errors import InvalidInput
@@ -178,9 +180,16 @@ def _run(settings: Settings, args: argparse.Namespace, series: list[CandleSeries
             )
 
 
+def _import_plotting() -> None:
+    with contextlib.suppress(Exception):  # a failure is the report's to name, when it imports
+        import_plotting()
+
+
 def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
     settings = stress_overrides(args, settings)
     one_arena()  # before the loading and precompute threads: their freed arrays shared
+    if not args.no_report:  # while the candles load and the precompute runs
+        threading.Thread(target=_import_plotting, name="import-plotting", daemon=True).start()
     series = _load(args)
     run = _run(settings, args, series)
     m, rec = replace(run.metrics, data=data_quality(series)), run.recorder

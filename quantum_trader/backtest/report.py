@@ -45,10 +45,18 @@ def envelope(y: npt.NDArray[np.float64], buckets: int = ENVELOPE_BUCKETS) -> npt
     return np.unique(np.concatenate([[0, n - 1], *picks]))
 
 
-def plot(ts: Sequence[int], equity: Sequence[float], title: str) -> bytes:
-    import matplotlib  # imported here: only reports need it (a third of a second)
+def import_plotting() -> None:
+    """Import matplotlib (a third of a second), headless: only reports need it. A backtest that
+    will write one starts this on a thread before its precompute, whose numpy work leaves the
+    interpreter free much of the time; ``plot`` then finds it imported (or waits for it)."""
+    import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401
+
+
+def plot(ts: Sequence[int], equity: Sequence[float], title: str) -> bytes:
+    import_plotting()
     import matplotlib.pyplot as plt
 
     x = np.asarray(ts, dtype="datetime64[ms]")
