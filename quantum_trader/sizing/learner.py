@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from quantum_trader.core.rl_reward import zscore
+from quantum_trader.sizing.adam import Adam
 from quantum_trader.sizing.policy import STATE_MEAN, STATE_STD, SizerPolicy
 from quantum_trader.sizing.state import Experience, UpdateStats
 
@@ -55,7 +56,7 @@ def gaussian_logp(
     return -((action - mean) ** 2) / (2 * s**2) - torch.log(s) - LOG_SQRT_2PI
 
 
-def _step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, module: nn.Module) -> None:
+def _step(optimizer: Adam, loss: torch.Tensor, module: nn.Module) -> None:
     optimizer.zero_grad()
     loss.backward()  # type: ignore[no-untyped-call]
     torch.nn.utils.clip_grad_norm_(module.parameters(), MAX_GRAD_NORM)
@@ -71,10 +72,10 @@ class Learner:
     def update(
         self,
         policy: SizerPolicy,
-        optimizer: torch.optim.Optimizer,
+        optimizer: Adam,
         batch: Sequence[Experience],
         baseline: ValueBaseline,
-        baseline_optimizer: torch.optim.Optimizer,
+        baseline_optimizer: Adam,
     ) -> UpdateStats:
         started = time.perf_counter()
         states = torch.tensor([e.state for e in batch], dtype=torch.float32)

@@ -1,5 +1,5 @@
 """The torch half of the sizer: the trainable policy, the value baseline, the optimizers (built at
-the first update — building Adam imports torch's compiler, about a second), updates on copies, and
+the first update; ``sizing/adam.py``, which imports no compiler), updates on copies, and
 checkpoints. The sizer imports this module only when it must load a checkpoint or train."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import torch
 from loguru import logger
 
 from quantum_trader.sizing import checkpoint
+from quantum_trader.sizing.adam import Adam
 from quantum_trader.sizing.learner import ADAM_EPS, Learner, ValueBaseline
 from quantum_trader.sizing.numpy_policy import NumpyPolicy
 from quantum_trader.sizing.policy import SizerPolicy, numpy_policy
@@ -28,8 +29,8 @@ class Trainer:
         self.policy.eval()
         self.baseline = ValueBaseline(seed)
         self.learner = Learner(sigma, lr, epochs)
-        self.optimizer: torch.optim.Optimizer | None = None
-        self.baseline_optimizer: torch.optim.Optimizer | None = None
+        self.optimizer: Adam | None = None
+        self.baseline_optimizer: Adam | None = None
         self._optimizer_state: dict[str, Any] | None = None
 
     def load(self, path: Path) -> checkpoint.Loaded:
@@ -40,10 +41,10 @@ class Trainer:
     def numpy(self) -> NumpyPolicy:
         return numpy_policy(self.policy)
 
-    def optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+    def optimizers(self) -> tuple[Adam, Adam]:
         """Build the optimizers on first use, restoring the checkpoint's state when it fits."""
         if self.optimizer is None:
-            self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.lr, eps=ADAM_EPS)
+            self.optimizer = Adam(self.policy.parameters(), lr=self.lr, eps=ADAM_EPS)
             if self._optimizer_state is not None:
                 try:
                     self.optimizer.load_state_dict(self._optimizer_state)
@@ -51,9 +52,7 @@ class Trainer:
                     log.warning("checkpoint optimizer state unusable ({}): fresh optimizer", exc)
                 self._optimizer_state = None
         if self.baseline_optimizer is None:
-            self.baseline_optimizer = torch.optim.Adam(
-                self.baseline.parameters(), lr=self.lr, eps=ADAM_EPS
-            )
+            self.baseline_optimizer = Adam(self.baseline.parameters(), lr=self.lr, eps=ADAM_EPS)
         return self.optimizer, self.baseline_optimizer
 
     def train_copy(self, batch: list[Experience]) -> tuple[SizerPolicy, Any, UpdateStats]:
