@@ -73,6 +73,8 @@ class Adam:
             raise ValueError("AMSGrad or weight decay: not this optimizer's update")
         state: dict[int, dict[str, torch.Tensor]] = {}
         for i, s in saved["state"].items():
+            if not 0 <= int(i) < len(self.params):
+                raise ValueError(f"a state for parameter {i} of {len(self.params)}")
             p = self.params[int(i)]
             moments = (s["exp_avg"], s["exp_avg_sq"])
             if any(not isinstance(m, torch.Tensor) or m.shape != p.shape for m in moments):
