@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import shutil
@@ -19,7 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from quantum_trader.backtest.interactive import write_interactive
 from quantum_trader.backtest.precompute import per_symbol
 from quantum_trader.backtest.report import import_plotting, write_all, write_trades
-from quantum_trader.backtest.runner import BacktestRun, run_backtest
+from quantum_trader.backtest.runner import BacktestRun, on_stdlib_loop, run_backtest
 from quantum_trader.core.edge import normalise_symbol, parse_ts
 from quantum_trader.core.errors import InvalidInput
 from quantum_trader.feeds.discover import discover
@@ -157,7 +156,7 @@ def _run(settings: Settings, args: argparse.Namespace, series: list[CandleSeries
         if args.rl_checkpoint:
             shutil.copy(args.rl_checkpoint, Path(rl_dir) / CHECKPOINT)
         if not show:
-            return asyncio.run(
+            return on_stdlib_loop(
                 run_backtest(settings, series, funding, Path(rl_dir), reference=reference)
             )
         columns = (
@@ -168,7 +167,7 @@ def _run(settings: Settings, args: argparse.Namespace, series: list[CandleSeries
         )
         with Progress(*columns, transient=True) as progress:
             task = progress.add_task("bars", total=bars)
-            return asyncio.run(
+            return on_stdlib_loop(
                 run_backtest(
                     settings,
                     series,

@@ -4,18 +4,14 @@ everything it needs travels as plain data (a settings dump, file paths, a window
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 import time
 import traceback
-from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from quantum_trader.sweep.space import Value, Window, with_overrides
-
-T = TypeVar("T")
 
 #: the metrics a row carries (``Metrics`` fields), the sweep's objective among them
 METRICS = ("trades", "total_return", "sharpe", "sortino", "max_drawdown", "profit_factor",
@@ -83,23 +79,13 @@ def run_trial(spec: TrialSpec, shared: list[Any] | None = None) -> dict[str, Any
     return row
 
 
-def on_stdlib_loop(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` on the standard library's event loop, whatever this process's policy is. A Ray
-    worker installs uvloop's, whose libuv gives every new loop — a trial's — an io_uring with a
-    kernel thread polling it: ~15 % of a core beside each trial, taken from the other worker's
-    core when a worker runs on each (its trials were ~40 % slower). ``qtrader backtest`` runs on
-    this loop too."""
-    with asyncio.Runner(loop_factory=asyncio.SelectorEventLoop) as runner:
-        return runner.run(coro)
-
-
 _QUIET = False  # this process's logging is set up for trials
 
 
 def _backtest(spec: TrialSpec, shared: Any = None) -> dict[str, Any]:
     from loguru import logger
 
-    from quantum_trader.backtest.runner import run_backtest
+    from quantum_trader.backtest.runner import on_stdlib_loop, run_backtest
     from quantum_trader.feeds.loader import load_candles, load_funding, symbol_from_name
     from quantum_trader.settings import settings_from
 

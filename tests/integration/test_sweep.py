@@ -184,7 +184,7 @@ async def _loop_class() -> str:
 def _loops_in_a_worker() -> tuple[str, str]:
     import asyncio
 
-    from quantum_trader.sweep.trial import on_stdlib_loop
+    from quantum_trader.backtest.runner import on_stdlib_loop
 
     return asyncio.run(_loop_class()), on_stdlib_loop(_loop_class())
 
