@@ -65,10 +65,10 @@ def test_a_grid_with_walk_forward_and_a_failed_trial(tmp_path: Path, local_ray: 
     assert (out / "sweep.html").stat().st_size > 100_000  # plotly inlined
 
 
-def _plan(search: str, seed: int) -> Plan:
+def _plan(search: str, seed: int, trials: int = 3) -> Plan:
     params = [parse_param("levels.base_tp=0.008:0.03"), parse_param("exits.trailing=true,false")]
     windows = slices(1_636_934_400_000, 1_637_533_800_000, 1)
-    return Plan(params, search, 3, seed, "sharpe", windows)
+    return Plan(params, search, trials, seed, "sharpe", windows)
 
 
 def _cold(specs: list[TrialSpec]) -> list[dict[str, object]]:
@@ -173,6 +173,75 @@ def test_a_pool_shares_each_window_once(local_ray: None) -> None:
     pool.close()
     assert len(pool._shared) == 1 and None not in pool._shared.values()
     _same(rows, run_sweep(_plan("random", 5), base, (str(XRP),), (), in_process))
+
+
+def test_a_pool_sends_trials_in_batches_and_changes_no_row(local_ray: None) -> None:
+    """Many trials go several to a Ray task (Ray's cost a task paid once a batch); the rows, in
+    trial order, equal the same trials run here one by one."""
+    from quantum_trader.settings import Settings
+
+    base = Settings(**TRADED).model_dump()  # type: ignore[arg-type]
+    pool = RayPool(None, 2)
+    rows = run_sweep(_plan("random", 3, trials=24), base, (str(XRP),), (), pool)
+    pool.close()
+    assert pool.batches[:3] == [3, 2, 2] and sum(pool.batches) == 24  # 24 // 8, 21 // 8, …
+    assert all(r["status"] == "ok" for r in rows)
+    _same(rows, run_sweep(_plan("random", 3, trials=24), base, (str(XRP),), (), in_process))
+
+
+WARMED_TRIAL = """
+import sys
+from quantum_trader.settings import Settings
+from quantum_trader.sweep.space import slices
+from quantum_trader.sweep.trial import TrialSpec, run_trial, warm_worker
+warm_worker()
+before = set(sys.modules)
+base = Settings(signals={"force_confidence": 0.95}, edge={"mode": "off"}).model_dump()
+window = slices(1_636_934_400_000, 1_637_533_800_000, 1)[0]
+row = run_trial(TrialSpec(0, {}, window, base, (sys.argv[1],)))
+assert row["status"] == "ok" and row["trades"] > 0, row
+print(sorted(m for m in set(sys.modules) - before if m.startswith("quantum_trader")))
+"""
+
+
+def test_a_loaded_worker_imports_nothing_of_the_package_in_its_first_trial() -> None:
+    """The pool loads every worker as it starts (``warm_worker``): a trial then runs on what is
+    imported, so a worker's first trial costs what the others do."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", WARMED_TRIAL, str(XRP)],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
+
+
+def _dies_in_trial_1(specs: list[TrialSpec], shared: list[object]) -> list[dict[str, object]]:
+    """A batch whose trial 1 takes its worker process down with it (a crash, an OOM kill)."""
+    import os
+
+    from quantum_trader.sweep.trial import run_batch
+
+    if any(s.trial == 1 for s in specs):
+        os._exit(1)
+    return run_batch(specs, shared)  # type: ignore[arg-type]
+
+
+def test_a_worker_that_dies_fails_its_batch_and_not_the_sweep(local_ray: None) -> None:
+    from quantum_trader.settings import Settings
+
+    base = Settings(**TRADED).model_dump()  # type: ignore[arg-type]
+    pool = RayPool(None, 2)
+    pool.task = ray.remote(num_cpus=1, max_retries=0)(_dies_in_trial_1)
+    rows = run_sweep(_plan("random", 3, trials=16), base, (str(XRP),), (), pool)
+    pool.close()
+    assert pool.batches[:2] == [2, 1]  # 16 // 8, then 14 // 8: trials 0–1 are one task
+    dead = (0, 1)
+    for r in rows:
+        if r["trial"] in dead:
+            assert r["status"] == "failed" and "Error" in str(r["error"])
+        else:
+            assert r["status"] == "ok", r["error"]
 
 
 async def _loop_class() -> str:
