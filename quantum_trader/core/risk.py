@@ -16,6 +16,7 @@ reports every trip once.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 from enum import StrEnum
@@ -162,6 +163,9 @@ class RiskGuard:
                     return i
                 self._apply(eq, t)
             return n
+        flat = float(equity[0])
+        if math.isfinite(flat) and flat > 0 and not bool((equity != flat).any()):
+            return self._advance_flat(flat, ts)
         day = ts // DAY_MS
         starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])  # days are in order here
         first = np.repeat(starts, np.diff(np.r_[starts, n]))  # each candle's day's first candle
@@ -186,6 +190,17 @@ class RiskGuard:
         if self._in_breach and rearmed[k - 1]:
             self._in_breach = False
         return k
+
+    def _advance_flat(self, eq: float, ts: npt.NDArray[np.int64]) -> int:
+        """``advance`` over candles of one equity ``eq`` > 0, in time order, with the all-time
+        peak — a backtest's stretches with nothing open. The peak and the drawdown are the first
+        candle's throughout and a later day starts at ``eq`` itself, so a limit trips on the first
+        candle or on none; then the last candle's update leaves the state that all of theirs do."""
+        if self._would_trip(eq, int(ts[0])):
+            return 0
+        self._apply(eq, int(ts[0]))
+        self._apply(eq, int(ts[-1]))
+        return int(ts.size)
 
     def _would_trip(self, eq: float, ts: int) -> bool:
         """Would ``update(eq, ts)`` trip a limit? (The same tests, nothing changed.)"""

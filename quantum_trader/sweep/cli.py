@@ -76,7 +76,7 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
     wall = time.perf_counter() - started
     stop = wall - (done - started)
     phases = (f"Ray's start with its workers loaded {ready - started:.1f}s, trials "
-              f"{done - ready:.1f}s in {len(pool.batches)} tasks, "
+              f"{done - ready:.2f}s in {len(pool.batches)} tasks, "
               f"its stop {stop:.1f}s")  # fmt: skip
     report.write_table(rows, out)
     failed = [r for r in rows if r["status"] != "ok"]

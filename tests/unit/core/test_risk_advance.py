@@ -65,6 +65,50 @@ def test_advance_is_update_per_candle(
         assert len(one.trips) > tripped_before
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    moves=st.lists(st.floats(-1.0, 1.0), min_size=1, max_size=40),
+    crash=st.booleans(),
+    level=st.sampled_from([1.0, 0.999, 0.98, 0.96, 0.93, 0.9, 1.02]),
+    length=st.integers(41, 400),
+    step=st.sampled_from([60_000, 900_000, 3_600_000, 4 * 3_600_000]),
+    limits=st.sampled_from([(0.03, 0.05), (0.01, 0.05), (0.05, 0.02)]),
+)
+def test_a_flat_stretch_is_update_per_candle(
+    moves: list[float],
+    crash: bool,
+    level: float,
+    length: int,
+    step: int,
+    limits: tuple[float, float],
+) -> None:
+    """Nothing open: one equity for the whole stretch (the fast path), at a level that trips on
+    its first candle or never, inside a day or across many, after a history that may have left
+    the breaker in breach, a day killed or the account halted."""
+    returns = 0.01 * np.asarray(moves)
+    if crash:
+        returns[:3] = -0.04
+    history = 10_000 * np.cumprod(1 + returns)
+    t0 = 1_704_067_200_000 + 7 * 3_600_000
+    hist_ts = t0 + np.arange(history.size, dtype=np.int64) * 600_000
+    flat = np.full(length, float(history[-1]) * level)
+    ts = int(hist_ts[-1]) + np.arange(1, length + 1, dtype=np.int64) * step
+    one, many = _guard(0, *limits), _guard(0, *limits)
+    for g in (one, many):
+        for e, t in zip(history.tolist(), hist_ts.tolist(), strict=True):
+            g.update(e, t)
+    applied = many.advance(flat, ts)
+    before = len(one.trips)
+    for i in range(applied):
+        one.update(float(flat[i]), int(ts[i]))
+    assert len(one.trips) == before
+    assert _state(many) == _state(one)
+    assert applied in (0, length)  # flat: the first candle trips, or none does
+    if applied == 0:
+        one.update(float(flat[0]), int(ts[0]))
+        assert len(one.trips) > before
+
+
 def test_a_flat_stretch_moves_only_the_day() -> None:
     g = _guard(0)
     g.update(10_000.0, 0)
