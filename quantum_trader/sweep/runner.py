@@ -124,7 +124,7 @@ MOST_IN_A_BATCH = 8
 
 def batch_size(left: int, workers: int, most: int = MOST_IN_A_BATCH) -> int:
     """How many of the ``left`` trials the next task takes: a quarter of a worker's share of
-    them, from 1 to ``most`` — large batches while many are left (Ray's ~7 ms a task, a fifth of
+    them, from 1 to ``most`` — large batches while many are left (Ray's ~7 ms a task, a third of
     a benchmark-year trial, paid once a batch), single trials at the end (no worker waits long
     on another's last batch). 0 when none are left."""
     if left <= 0:

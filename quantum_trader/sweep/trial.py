@@ -110,7 +110,7 @@ _QUIET = False  # this process's logging is set up for trials
 def _quiet() -> None:
     from loguru import logger
 
-    global _QUIET  # noqa: PLW0603 - once per worker process (an add costs ~5 ms: a trial's 1/8)
+    global _QUIET  # noqa: PLW0603 - once per worker process (an add costs ~5 ms: a trial's 1/5)
     if not _QUIET:
         logger.remove()  # a worker's many decisions: errors only
         logger.add(lambda m: None, level="ERROR")
