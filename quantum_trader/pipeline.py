@@ -28,8 +28,9 @@ from quantum_trader.core.buckets import ratio
 from quantum_trader.core.edge import parse_trade_intent
 from quantum_trader.core.errors import InvalidInput
 from quantum_trader.core.exits import ExitParams
+from quantum_trader.core.intent import TradeIntent
 from quantum_trader.core.risk import RiskGuard, RiskTrip
-from quantum_trader.core.types import Fill, TradeIntent
+from quantum_trader.core.types import Fill
 from quantum_trader.exchange.base import Exchange
 from quantum_trader.exchange.monitored import monitored
 from quantum_trader.exchange.paper import PaperExchange
@@ -99,15 +100,7 @@ def paper_exchange(settings: Settings) -> PaperExchange:
 
 
 def admission_limits(settings: Settings) -> Limits:
-    sz = decision_params(settings).sizing
-    return Limits(
-        settings.risk.max_positions,
-        sz.max_margin_util,
-        sz.max_risk_per_trade,
-        sz.round_trip_cost,
-        sz.gap_allowance,
-        sz.slippage,
-    )
+    return Limits(settings.risk.max_positions, decision_params(settings).sizing)
 
 
 def exit_params(settings: Settings) -> ExitParams:

@@ -3,8 +3,9 @@ entry is admitted only inside the account's limits, counting the entries still i
 
     slot    : one position per symbol; open + in-flight < max_positions
     margin  : used + reserved + margin × (1 + slippage) ≤ max_margin_util × equity  (after the fill)
-    risk    : margin ≤ max_risk_per_trade × equity / (sl + costs) / leverage, costs being the
-              round trip's fees and slippage plus the gap allowance — the cap shrinks the margin
+    risk    : the plan's loss at the stop (costs included) ≤ max_risk_per_trade × equity now —
+              the same formula sizing applied (:meth:`SizingParams.risk_cap`); a plan sized
+              against an equity that has fallen since is refused, never re-sized here
 
 The reservation is taken before the first exchange call and released when the entry is settled.
 """
@@ -12,17 +13,15 @@ The reservation is taken before the first exchange call and released when the en
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from quantum_trader.core.sizing import SizingParams
 
 
 @dataclass(frozen=True, slots=True)
 class Limits:
     max_positions: int
-    max_margin_util: float
-    max_risk_per_trade: float
-    round_trip_cost: float = 0.0  # fraction of notional: 2 × (taker fee + slippage)
-    gap_allowance: float = 0.0  # fraction of price a stop may fill beyond its level
-    slippage: float = 0.0  # on the entry fill: the margin the exchange locks grows by it
+    sizing: SizingParams = field(default_factory=SizingParams)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +30,6 @@ class Exposure:
     reserved: Mapping[str, float]  # symbol → margin of entries in flight
     used_margin: float
     equity: float
-
-
-def loss_fraction(sl: float, limits: Limits) -> float:
-    """What one trade can lose at its stop, per unit of notional."""
-    return sl + limits.round_trip_cost + limits.gap_allowance
 
 
 def slot(symbol: str, x: Exposure, limits: Limits) -> str | None:
@@ -50,20 +44,27 @@ def slot(symbol: str, x: Exposure, limits: Limits) -> str | None:
 
 def margin_room(margin: float, x: Exposure, limits: Limits) -> str | None:
     """None when ``margin`` fits under the margin cap once filled, else why not."""
+    sz = limits.sizing
     used = x.used_margin + sum(x.reserved.values())
-    cap = limits.max_margin_util * x.equity
-    need = margin * (1 + limits.slippage)
+    cap = sz.max_margin_util * x.equity
+    need = margin * (1 + sz.slippage)
     if used + need > cap + 1e-9:
         return (
-            f"margin cap: used {used:,.2f} + {need:,.2f} > {limits.max_margin_util:g} × equity "
+            f"margin cap: used {used:,.2f} + {need:,.2f} > {sz.max_margin_util:g} × equity "
             f"{x.equity:,.2f} = {cap:,.2f}"
         )
     return None
 
 
-def risk_capped_margin(
+def risk_refusal(
     margin: float, leverage: int, sl: float, equity: float, limits: Limits
-) -> float:
-    """The margin whose loss at the stop, costs included, stays inside the per-trade cap."""
-    cap = limits.max_risk_per_trade * equity / loss_fraction(sl, limits) / leverage
-    return min(margin, cap)
+) -> str | None:
+    """None when a plan's margin is inside the per-trade cap at ``equity``, else why not."""
+    sz = limits.sizing
+    cap = sz.risk_cap(equity, sl, leverage)
+    if margin > cap * (1 + 1e-9):
+        return (
+            f"loss at the stop: margin {margin:,.2f} × {leverage}x × (sl {sl:.4%} + costs "
+            f"{sz.stop_costs:.4%}) > {sz.max_risk_per_trade:g} × equity {equity:,.2f} now"
+        )
+    return None

@@ -1,6 +1,12 @@
 """One entry decision end to end: ILFv2 → bracket clamp + liquidation guard (with the levels at
 each candidate leverage) → sizing caps → level prices. The daemon, the backtester and
-``qtrader explain`` all call :func:`decide`; none re-implements a step."""
+``qtrader explain`` all call :func:`decide`; none re-implements a step.
+
+The :class:`Decision` is the trade's **plan**, made once and carried whole: the intent carries
+it, the journal keeps it, execution re-checks it against the account and places exactly it (its
+leverage, quantity, stop and every TP leg with their scales and harvest split), the exit manager
+runs it and ``qtrader explain`` renders it. Nothing downstream recomputes a level or a size.
+"""
 
 from __future__ import annotations
 
@@ -46,7 +52,11 @@ class DecisionParams:
 
 @dataclass(frozen=True, slots=True)
 class DecisionInputs:
-    """Everything one entry decision reads. ``multiplier`` None → the SPEC §7 fallback."""
+    """Everything one entry decision reads. ``multiplier`` None → the SPEC §7 fallback, else
+    chosen as ``multiplier_source`` says (the sizer names it: policy, fixed, fallback, …, with
+    its log-probability ``logp`` when it drew it). ``leverage`` replaces ILFv2's (a strategy's
+    proposal, an outside intent's): the guard still lowers it. ``margin_usd`` is a fixed stake
+    in place of base margin × multiplier: the caps still bind."""
 
     side: Side
     entry_price: float
@@ -65,6 +75,16 @@ class DecisionInputs:
     tp_scale: float = 1.0
     sl_scale: float = 1.0
     probe: bool = False  # the edge gate's probe: minimum size
+    multiplier_source: str = "policy"
+    logp: float | None = None
+    leverage: int | None = None
+    margin_usd: float | None = None
+
+    @property
+    def sizer_state(self) -> tuple[float, float, float, float, float, float]:
+        """The RL sizer's state (SPEC §7) the multiplier was chosen in."""
+        return (self.confidence, self.volatility, self.pnl_trend, self.exchange_divergence,
+                self.funding_rate, self.margin_util)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +105,19 @@ class Decision:
     @property
     def leverage(self) -> int:
         return self.guard.leverage
+
+    @property
+    def target_leverage(self) -> int:
+        """The leverage asked for before the guard (ILFv2's, or the one given)."""
+        return self.guard.requested
+
+    @property
+    def logp(self) -> float | None:
+        """The sizer's log-probability of the multiplier it drew — None when the size was not
+        its doing (a probe, a fixed stake, the fallback)."""
+        x = self.inputs
+        drawn = x.multiplier is not None and not x.probe and x.margin_usd is None
+        return x.logp if drawn else None
 
 
 def decide(inputs: DecisionInputs, params: DecisionParams | None = None) -> Decision:
@@ -112,8 +145,13 @@ def decide(inputs: DecisionInputs, params: DecisionParams | None = None) -> Deci
             ilf.inputs.exchange_divergence,
         )
     else:
-        source, multiplier = "policy", finite("multiplier", x.multiplier)
+        source, multiplier = x.multiplier_source, finite("multiplier", x.multiplier)
     intended_margin = p.sizing.base_margin_usd * min(max(multiplier, 0.5), 1.5)
+    if x.margin_usd is not None:
+        source, intended_margin = "fixed stake", positive("margin_usd", x.margin_usd)
+    if x.probe:
+        source = "probe"
+    requested = ilf.leverage if x.leverage is None else int(x.leverage)
 
     def levels_at(leverage: int) -> Levels:
         return compute_levels(
@@ -131,7 +169,7 @@ def decide(inputs: DecisionInputs, params: DecisionParams | None = None) -> Deci
         )
 
     guard = guard_leverage(
-        ilf.leverage,
+        requested,
         x.side,
         entry,
         intended_margin,
@@ -155,6 +193,7 @@ def decide(inputs: DecisionInputs, params: DecisionParams | None = None) -> Deci
             bracket_max_notional=p.brackets.max_notional(guard.leverage),
             probe=x.probe,
             harvest=levels.harvest,
+            margin_usd=x.margin_usd,
         ),
         p.rules,
         p.sizing,

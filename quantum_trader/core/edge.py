@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from quantum_trader.core.errors import InvalidInput
-from quantum_trader.core.types import Regime, Side, TradeIntent, check_ts
+from quantum_trader.core.intent import TradeIntent
+from quantum_trader.core.types import Regime, Side, check_ts
 
 _SIDES = {"LONG": Side.LONG, "BUY": Side.LONG, "SHORT": Side.SHORT, "SELL": Side.SHORT}
 _QUOTES = ("USDT", "USDC", "BUSD")

@@ -83,6 +83,8 @@ class Levels:
     base_tp: float
     base_sl: float
     bits: tuple[str, ...]
+    tp_scale: float = 1.0  # §8's exit adaptation, already in tp1..tp3
+    sl_scale: float = 1.0  # ... and in sl
 
     @property
     def tps(self) -> tuple[float, float, float]:
@@ -185,6 +187,8 @@ def compute_levels(inputs: LevelInputs, params: LevelParams | None = None) -> Le
         base_tp=base_tp,
         base_sl=base_sl,
         bits=tuple(dict.fromkeys(bits)),
+        tp_scale=tp_scale,
+        sl_scale=sl_scale,
     )
 
 

@@ -1,6 +1,7 @@
 """Position sizing and its caps (SPEC §7), plus the RL sizer's fallback multiplier.
 
     margin   = base_margin_usd × multiplier (× performance factor)
+    (or a fixed stake ``margin_usd``, as a strategy or an outside intent may give)
     caps     : notional × (sl + round-trip costs + gap allowance) ≤ max_risk_per_trade × equity
                used_margin + margin × (1 + slippage) ≤ max_margin_util × equity  (after the fill)
                notional ≤ the exchange bracket's cap at this leverage
@@ -46,6 +47,17 @@ class SizingParams:
         """What a stopped trade loses beyond its stop distance, per unit of notional."""
         return self.round_trip_cost + self.gap_allowance
 
+    def loss_fraction(self, sl: float) -> float:
+        """What one trade can lose at its stop, per unit of notional: the stop distance, the
+        round trip's fees and slippage and the gap allowance."""
+        return sl + self.stop_costs
+
+    def risk_cap(self, equity: float, sl: float, leverage: int) -> float:
+        """The largest margin whose loss at the stop, costs included, is at most
+        ``max_risk_per_trade`` of ``equity`` — the one formula of the per-trade cap (sizing
+        applies it, admission re-checks it)."""
+        return self.max_risk_per_trade * equity / self.loss_fraction(sl) / leverage
+
 
 @dataclass(frozen=True, slots=True)
 class MarketRules:
@@ -77,6 +89,7 @@ class SizingInputs:
     bracket_max_notional: float = float("inf")
     probe: bool = False  # the edge gate's probe: the exchange's minimum size, whatever else
     harvest: tuple[float, float, float] | None = None  # a probe is big enough for every leg
+    margin_usd: float | None = None  # a fixed stake: asked for as is (the caps still bind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +164,7 @@ def fallback_multiplier(
 
 def _caps(x: SizingInputs, p: SizingParams, leverage: int) -> dict[str, float]:
     return {
-        "risk_per_trade": p.max_risk_per_trade * x.equity / (x.sl + p.stop_costs) / leverage,
+        "risk_per_trade": p.risk_cap(x.equity, x.sl, leverage),
         "margin_util": (p.max_margin_util * x.equity - x.used_margin) / (1 + p.slippage),
         "bracket_notional": x.bracket_max_notional / leverage,
     }
@@ -172,6 +185,8 @@ def size_position(
     multiplier = clamp(finite("multiplier", x.multiplier), MULTIPLIER_MIN, MULTIPLIER_MAX)
     performance = in_range("performance_factor", x.performance_factor, 0.1, 2.0)
     requested = p.base_margin_usd * multiplier * performance
+    if x.margin_usd is not None:
+        requested = positive("margin_usd", x.margin_usd)
     if x.probe:
         requested = minimum_margin(entry, lev, r, x.harvest)
     caps = _caps(x, p, lev)
@@ -197,5 +212,5 @@ def size_position(
             f"(min qty {r.min_qty:g}, min notional {r.min_notional:g}); bound by {limits}",
             qty,
         )
-    risk = notional * (x.sl + p.stop_costs)
+    risk = notional * p.loss_fraction(x.sl)
     return Sizing(multiplier, requested, notional / lev, notional, qty, risk, caps, bound)

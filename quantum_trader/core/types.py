@@ -1,4 +1,5 @@
-"""Domain types shared by every stage: sides, candles, signals, trade intents, fills.
+"""Domain types shared by every stage: sides, candles, signals, fills (the trade intent, which
+carries its plan, is in :mod:`quantum_trader.core.intent`).
 
 Units (SPEC §1): prices in USDT, quantities in base units, timestamps in epoch milliseconds UTC,
 confidence in [0, 1], funding as a fraction per interval. Constructors validate and raise
@@ -145,60 +146,6 @@ class Signal:
         check_ts("signal.ts", self.ts)
         if self.horizon_ms <= 0:
             raise InvalidInput("signal.horizon_ms", f"must be > 0, got {self.horizon_ms}")
-
-
-@dataclass(frozen=True, slots=True)
-class TradeIntent:
-    """A validated decision to open a position (SPEC §10 ``trade.intent``).
-
-    ``stop_loss`` and ``take_profit`` are absolute prices; the plan behind them keeps the
-    fractional distances.
-    """
-
-    intent_id: str
-    ts: int
-    symbol: str
-    side: Side
-    confidence: float
-    entry_price: float
-    stop_loss: float
-    take_profit: float
-    margin_usd: float
-    leverage: float
-    atr_value: float
-    volatility: float
-    exchange_divergence: float
-    funding_rate: float
-    regime: Regime
-    source: str
-    reason: str
-    voters: tuple[str, ...] = ()  # the models that voted for this side (attribution)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.intent_id, str) or not self.intent_id.strip():
-            raise InvalidInput("intent_id", f"expected a non-empty string, got {self.intent_id!r}")
-        check_ts("ts", self.ts)
-        check_symbol("symbol", self.symbol)
-        in_range("confidence", self.confidence, 0.0, 1.0)
-        entry = positive("entry_price", self.entry_price)
-        sl = positive("stop_loss", self.stop_loss)
-        tp = positive("take_profit", self.take_profit)
-        positive("margin_usd", self.margin_usd)
-        in_range("leverage", self.leverage, 1.0, 125.0)
-        non_negative("atr_value", self.atr_value)
-        in_range("volatility", self.volatility, 0.0, 100.0)
-        in_range("exchange_divergence", self.exchange_divergence, 0.0, 1.0)
-        in_range("funding_rate", self.funding_rate, -1.0, 1.0)
-        if self.side is Side.LONG and not sl < entry < tp:
-            raise InvalidInput(
-                "stop_loss",
-                f"LONG needs stop_loss < entry_price < take_profit, got {sl}/{entry}/{tp}",
-            )
-        if self.side is Side.SHORT and not tp < entry < sl:
-            raise InvalidInput(
-                "stop_loss",
-                f"SHORT needs take_profit < entry_price < stop_loss, got {tp}/{entry}/{sl}",
-            )
 
 
 @dataclass(frozen=True, slots=True)

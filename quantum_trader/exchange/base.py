@@ -7,10 +7,11 @@ Two error families (STYLE): :class:`TemporaryExchangeError` — retry with backo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
 
+from quantum_trader.core.decision import DecisionParams
 from quantum_trader.core.liquidation import BracketTable
 from quantum_trader.core.sizing import MarketRules
 from quantum_trader.core.types import Fill, OrderSide, Side
@@ -170,3 +171,12 @@ class Exchange(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+async def market_params(exchange: Exchange, params: DecisionParams, symbol: str) -> DecisionParams:
+    """The decision's parameters with the exchange's own rules and brackets for ``symbol``."""
+    return replace(
+        params,
+        rules=await exchange.market_rules(symbol),
+        brackets=await exchange.brackets(symbol),
+    )

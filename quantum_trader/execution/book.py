@@ -56,21 +56,10 @@ class ManagedPosition:
         return self.retired.get(order_id)
 
 
-@dataclass(frozen=True, slots=True)
-class EntryContext:
-    """What the strategy knew when it sized the trade (for the RL experience)."""
-
-    rl_state: tuple[float, ...]
-    multiplier: float
-    target_leverage: int = 0
-    logp: float | None = None  # the sizer's log-probability of the multiplier it drew
-
-
 class Book:
     def __init__(self, recent: int = 20, keep_closed: int = 500) -> None:
         self.positions: dict[str, ManagedPosition] = {}
         self.seen_intents: set[str] = set()
-        self.entry_context: dict[str, EntryContext] = {}
         self.recent_roe: deque[float] = deque(maxlen=recent)
         self.closed: deque[PositionClosed] = deque(maxlen=keep_closed)
         self.closed_count = 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from quantum_trader.bus.messages import PnlExperience, PositionClosed
-from quantum_trader.core.types import TradeIntent
+from quantum_trader.core.intent import TradeIntent
 from quantum_trader.execution.book import ManagedPosition
 from quantum_trader.execution.orders import OrderTracker
 from quantum_trader.store.codec import dumps

@@ -1,67 +1,77 @@
-"""Planning a position from an intent: the levels at a leverage, the leverage the liquidation
-guard allows, and the managed position of a filled entry. Used by execution for new entries and
-by reconciliation for entries it adopts after a restart."""
+"""Planning at execution: the plan of an intent that came without one, the plan re-checked
+against the exchange now, and the managed position of a filled entry. Used by execution for new
+entries and by reconciliation for entries it adopts after a restart.
+
+An intent from the strategy carries its plan (:class:`~quantum_trader.core.decision.Decision`),
+and execution places exactly it. An intent from outside has none: it is planned here by the one
+:func:`~quantum_trader.core.decision.decide`, with its leverage and margin as given (the guard
+and the caps still bind) — never by a second set of rules.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from quantum_trader.bus.messages import PositionOpened
-from quantum_trader.core.decision import DecisionParams
+from quantum_trader.core.decision import Decision, DecisionInputs, DecisionParams, decide
 from quantum_trader.core.exits import build_plan, start
-from quantum_trader.core.guard import guard_leverage
-from quantum_trader.core.levels import LevelInputs, Levels, compute_levels
-from quantum_trader.core.types import TradeIntent
-from quantum_trader.exchange.base import Exchange, Order
-from quantum_trader.execution.book import Book, EntryContext, ManagedPosition
+from quantum_trader.core.guard import check_liquidation
+from quantum_trader.core.intent import TradeIntent
+from quantum_trader.core.levels import Levels
+from quantum_trader.exchange.base import Exchange, Order, market_params
+from quantum_trader.execution.book import ManagedPosition
 from quantum_trader.runtime.clock import Clock
 
 
 class Planner:
-    def __init__(
-        self, exchange: Exchange, book: Book, clock: Clock, params: DecisionParams
-    ) -> None:
-        self.exchange, self.book, self.clock, self.params = exchange, book, clock, params
-        self.last_guard_reason = ""
+    def __init__(self, exchange: Exchange, clock: Clock, params: DecisionParams) -> None:
+        self.exchange, self.clock, self.params = exchange, clock, params
 
-    def _levels_for(self, intent: TradeIntent) -> Callable[[int], Levels]:
-        def at(leverage: int) -> Levels:
-            return compute_levels(
-                LevelInputs(
-                    leverage=leverage,
-                    side=intent.side,
-                    funding_rate=intent.funding_rate,
-                    exchange_divergence=intent.exchange_divergence,
-                    volatility=intent.volatility,
-                    atr_pct=intent.atr_value / intent.entry_price if intent.atr_value else None,
-                ),
-                self.params.levels,
-            )
+    async def plan_for(self, intent: TradeIntent, equity: float, used_margin: float) -> Decision:
+        """The intent's own plan, or — for an intent without one — :func:`decide` with the
+        intent's leverage and margin as given, on the exchange's rules and brackets."""
+        if intent.plan is not None:
+            return intent.plan
+        params = await market_params(self.exchange, self.params, intent.symbol)
+        atr_pct = intent.atr_value / intent.entry_price if intent.atr_value else None
+        return decide(
+            DecisionInputs(
+                side=intent.side,
+                entry_price=intent.entry_price,
+                equity=equity,
+                confidence=intent.confidence,
+                volatility=intent.volatility,
+                used_margin=used_margin,
+                margin_util=min(1.0, used_margin / equity) if equity > 0 else 0.0,
+                exchange_divergence=intent.exchange_divergence,
+                funding_rate=intent.funding_rate,
+                atr_pct=atr_pct,
+                multiplier=1.0,
+                multiplier_source="fixed",
+                leverage=int(intent.leverage),
+                margin_usd=intent.margin_usd,
+            ),
+            params,
+        )
 
-        return at
-
-    async def guarded_levels(self, intent: TradeIntent) -> tuple[int, Levels] | None:
-        """ILFv2's leverage lowered by the liquidation guard until the stop triggers first."""
-        brackets = await self.exchange.brackets(intent.symbol)
-        guard = guard_leverage(
-            intent.leverage,
-            intent.side,
-            intent.entry_price,
-            intent.margin_usd,
-            self._levels_for(intent),
-            brackets,
-            self.params.leverage.max_leverage,
+    async def liquidation_refusal(self, symbol: str, plan: Decision) -> str | None:
+        """The liquidation guard on the exchange's brackets now: the stop triggers first, or
+        the plan is refused (never re-planned here)."""
+        assert plan.sizing is not None and plan.levels is not None  # noqa: S101 - accepted plans
+        check = check_liquidation(
+            plan.inputs.side,
+            plan.inputs.entry_price,
+            plan.sizing.margin,
+            plan.leverage,
+            plan.levels.sl,
+            await self.exchange.brackets(symbol),
             self.params.liq_safety,
         )
-        self.last_guard_reason = guard.reason
-        if guard.refused or guard.levels is None:
-            return None
-        return guard.leverage, guard.levels
+        return None if check.safe else f"liquidation guard on the exchange's brackets: {check}"
 
     async def managed_from(
         self, intent: TradeIntent, order: Order, levels: Levels, lev: int
     ) -> ManagedPosition:
-        """The managed position of a filled entry (no exchange call but the market rules)."""
+        """The managed position of a filled entry (no exchange call but the market rules): the
+        plan's levels from the fill price, and what the sizer chose (from the intent's plan)."""
         rules = await self.exchange.market_rules(intent.symbol)
         now = max(self.clock.now_ms(), intent.ts)
         plan = build_plan(
@@ -75,17 +85,12 @@ class Planner:
             rules.qty_step,
             rules.price_tick,
         )
-        ctx = self.book.entry_context.pop(intent.intent_id, None) or EntryContext(
-            (
-                intent.confidence,
-                intent.volatility,
-                0.0,
-                intent.exchange_divergence,
-                intent.funding_rate,
-                0.0,
-            ),
-            1.0,
-        )
+        d = intent.plan
+        state = d.inputs.sizer_state if d is not None else (
+            intent.confidence, intent.volatility, 0.0, intent.exchange_divergence,
+            intent.funding_rate, 0.0,
+        )  # fmt: skip
+        multiplier = d.sizing.multiplier if d is not None and d.sizing is not None else 1.0
         opened = PositionOpened(
             intent.intent_id,
             order.id,
@@ -97,10 +102,10 @@ class Planner:
             intent.exchange_divergence,
             intent.funding_rate,
             intent.regime,
-            ctx.rl_state,
-            ctx.multiplier,
-            ctx.target_leverage or lev,
+            state,
+            multiplier,
+            d.target_leverage if d is not None else lev,
             intent.voters,
-            ctx.logp,
+            d.logp if d is not None else None,
         )
         return ManagedPosition(opened, start(plan))

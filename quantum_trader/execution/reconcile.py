@@ -26,9 +26,10 @@ from dataclasses import dataclass, field, replace
 
 from loguru import logger
 
+from quantum_trader.core.intent import TradeIntent
 from quantum_trader.core.levels import LevelInputs, Levels, compute_levels
 from quantum_trader.core.pnl import ClosingFill
-from quantum_trader.core.types import OrderSide, Regime, Side, TradeIntent
+from quantum_trader.core.types import OrderSide, Regime, Side
 from quantum_trader.exchange.base import (
     Exchange,
     ExchangeError,
@@ -144,9 +145,12 @@ class Reconciler:
             self.journal.intent_state(intent.intent_id, "closed", "filled, flat at restart")
             self._note("flat", f"{intent.intent_id}: entry filled but no such position now")
             return
-        leverage = _leverage(row) or pos.leverage
-        guarded = await self.execution.planner.guarded_levels(intent)
-        levels = guarded[1] if guarded else _levels(leverage, intent.side)
+        plan = intent.plan
+        if plan is not None and plan.levels is not None:  # the plan it was entered with
+            leverage, levels = plan.leverage, plan.levels
+        else:  # an intent from outside, planned at execution: its levels at the order's leverage
+            leverage = _leverage(row) or pos.leverage
+            levels = _levels(leverage, intent.side, intent)
         mp = await self.execution.planner.managed_from(intent, found, levels, leverage)
         self.execution.ledger.orders.answered(found)
         self.execution.ledger.position(mp)
@@ -333,8 +337,20 @@ def _leverage(row: dict[str, object] | None) -> int:
     return int(detail.get("leverage") or 0)
 
 
-def _levels(leverage: int, side: Side) -> Levels:
-    return compute_levels(LevelInputs(leverage=leverage, side=side))
+def _levels(leverage: int, side: Side, intent: TradeIntent | None = None) -> Levels:
+    if intent is None:
+        return compute_levels(LevelInputs(leverage=leverage, side=side))
+    atr_pct = intent.atr_value / intent.entry_price if intent.atr_value else None
+    return compute_levels(
+        LevelInputs(
+            leverage,
+            side,
+            intent.funding_rate,
+            intent.exchange_divergence,
+            intent.volatility,
+            atr_pct,
+        )  # fmt: skip
+    )
 
 
 def _filled(order: Order, pos: Position) -> Order:

@@ -1,5 +1,7 @@
-"""Execution: ``trade.intent`` → the liquidation guard again (whatever sent the intent) → isolated
-margin + leverage → an idempotent market entry → the hard stop on the exchange → the TP legs.
+"""Execution: ``trade.intent`` → its plan re-checked against the account (admission, the per-trade
+cap at today's equity, the liquidation guard on the exchange's brackets, the loss budget) →
+isolated margin + leverage → an idempotent market entry of exactly the plan's quantity → the
+hard stop on the exchange → the TP legs, at exactly the plan's levels.
 
 A stop that cannot be placed means the position is closed at market at once: no position is ever
 left without a stop. An entry whose answer is lost is looked up by its client id before any retry.
@@ -13,20 +15,13 @@ from loguru import logger
 
 from quantum_trader.bus.bus import Bus
 from quantum_trader.bus.messages import OrderEvent, Topic
-from quantum_trader.core.admission import (
-    Exposure,
-    Limits,
-    loss_fraction,
-    margin_room,
-    risk_capped_margin,
-    slot,
-)
+from quantum_trader.core.admission import Exposure, Limits, margin_room, risk_refusal, slot
 from quantum_trader.core.decision import DecisionParams
+from quantum_trader.core.intent import TradeIntent
 from quantum_trader.core.levels import Levels
 from quantum_trader.core.order_state import OrderState
 from quantum_trader.core.risk import RiskGuard, budget_refusal
-from quantum_trader.core.sizing import round_down_to_step
-from quantum_trader.core.types import Fill, OrderSide, TradeIntent, trade_id
+from quantum_trader.core.types import Fill, OrderSide, trade_id
 from quantum_trader.exchange.base import (
     Exchange,
     ExchangeError,
@@ -71,12 +66,8 @@ class ExecutionService:
         self.in_flight = 0
         self.rejected = 0
         self.emergency_closes = 0
-        self.planner = Planner(exchange, book, clock, params)
-        sz = params.sizing
-        self.limits = limits or Limits(
-            10**6, sz.max_margin_util, sz.max_risk_per_trade, sz.round_trip_cost,
-            sz.gap_allowance, sz.slippage,
-        )  # fmt: skip
+        self.planner = Planner(exchange, clock, params)
+        self.limits = limits or Limits(10**6, params.sizing)
         self.reserved = book.entering  # symbol → margin of the entry in flight
         self.risk = risk
         #: books an emergency close as a trade (the exit manager's, wired by the pipeline)
@@ -112,39 +103,21 @@ class ExecutionService:
             self.reserved.pop(intent.symbol, None)
 
     async def _enter(self, intent: TradeIntent) -> None:
-        rules = await self.exchange.market_rules(intent.symbol)
-        guarded = await self.planner.guarded_levels(intent)
-        if guarded is None:
-            await self._reject(intent, self.planner.last_guard_reason)
-            return
-        lev, levels = guarded
-        margin = risk_capped_margin(
-            intent.margin_usd, lev, levels.sl, self.book.equity, self.limits
+        """The intent's plan, re-checked against the account and the exchange now, then placed
+        exactly: its leverage, its quantity, its stop and TP legs."""
+        used = self.book.used_margin() + sum(
+            m for s, m in self.reserved.items() if s != intent.symbol
         )
-        if margin < intent.margin_usd:
-            log.info(
-                "{} margin {:,.2f} → {:,.2f}: the loss at the stop (sl {:.4%} + costs {:.4%}) "
-                "stays ≤ {:g} of equity {:,.2f}",
-                intent.intent_id,
-                intent.margin_usd,
-                margin,
-                levels.sl,
-                loss_fraction(levels.sl, self.limits) - levels.sl,
-                self.limits.max_risk_per_trade,
-                self.book.equity,
-            )
-        qty = round_down_to_step(margin * lev / intent.entry_price * (1 + 1e-9), rules.qty_step)
-        if (
-            qty < max(rules.min_qty, rules.qty_step)
-            or qty * intent.entry_price < rules.min_notional
-        ):
-            await self._reject(
-                intent,
-                f"qty {qty:g} (notional {qty * intent.entry_price:,.2f}) below the exchange "
-                f"minimum ({rules.min_qty:g}, {rules.min_notional:g} USDT)",
-            )
+        plan = await self.planner.plan_for(intent, self.book.equity, used)
+        if not plan.accepted or plan.sizing is None or plan.levels is None:
+            await self._reject(intent, plan.refused or "no plan")
             return
-        refused = self._risk_refusal(qty * intent.entry_price, levels.sl)
+        lev, levels, qty = plan.leverage, plan.levels, plan.sizing.qty
+        refused = (
+            risk_refusal(plan.sizing.margin, lev, levels.sl, self.book.equity, self.limits)
+            or await self.planner.liquidation_refusal(intent.symbol, plan)
+            or self._risk_refusal(plan.sizing.notional, levels.sl)
+        )
         if refused is not None:
             await self._reject(intent, refused)
             return
@@ -185,20 +158,20 @@ class ExecutionService:
             self.ledger.intent(intent.intent_id, "failed", "no stop could be placed: closed")
             return
         self.ledger.intent(intent.intent_id, "open")
-        plan = mp.opened.plan
+        placed = mp.opened.plan
         self.health.ok("execution")
         log.info(
             "{} opened {} {} {:g} @ {:.6g} {}x margin {:,.2f} | stop {:.6g} | tp {} legs {}",
             intent.intent_id,
             intent.symbol,
             intent.side,
-            plan.qty,
-            plan.entry_price,
+            placed.qty,
+            placed.entry_price,
             lev,
-            plan.margin,
-            plan.sl_price,
-            "/".join(f"{p:.6g}" for p in plan.tp_prices),
-            "/".join(f"{q:g}" for q in plan.leg_qtys),
+            placed.margin,
+            placed.sl_price,
+            "/".join(f"{p:.6g}" for p in placed.tp_prices),
+            "/".join(f"{q:g}" for q in placed.leg_qtys),
         )
         await self.bus.publish(
             Topic.ORDER_FILLED,
@@ -210,7 +183,7 @@ class ExecutionService:
                 order.filled_qty,
                 order.avg_price,
                 order.fee,
-                plan.opened_ts,
+                placed.opened_ts,
                 trade_id=trade_id(order.id, order.filled_qty),
             ),
         )
@@ -224,12 +197,10 @@ class ExecutionService:
         s = self.risk.status(self.clock.now_ms())
         if s.halted or s.kill_switch or s.circuit_breaker:
             return f"risk limit tripped: {s.reason}"
-        exit_cost = self.limits.round_trip_cost / 2 + self.limits.gap_allowance
-        worst = (
-            self.book.wallet
-            + self.book.pnl_at_stops(exit_cost)
-            - notional * loss_fraction(sl, self.limits)
-        )
+        sz = self.limits.sizing
+        exit_cost = sz.round_trip_cost / 2 + sz.gap_allowance
+        at_stops = self.book.pnl_at_stops(exit_cost)
+        worst = self.book.wallet + at_stops - notional * sz.loss_fraction(sl)
         return budget_refusal(worst, self.risk)
 
     async def _protect(

@@ -16,11 +16,11 @@ from quantum_trader.core.decision import Decision, DecisionInputs, DecisionParam
 from quantum_trader.core.features import margin_util, pnl_trend
 from quantum_trader.core.filter import FilterContext, FilterParams, filter_signal
 from quantum_trader.core.gate import GateAction, GateVerdict
+from quantum_trader.core.intent import TradeIntent
 from quantum_trader.core.leverage import LeverageStats, volatility_rank_risk
 from quantum_trader.core.risk import RiskGuard
-from quantum_trader.core.types import TradeIntent
-from quantum_trader.exchange.base import Exchange
-from quantum_trader.execution.book import Book, EntryContext
+from quantum_trader.exchange.base import Exchange, market_params
+from quantum_trader.execution.book import Book
 from quantum_trader.explain import decision_dict, decision_table
 from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.runtime.clock import Clock, WallClock
@@ -100,13 +100,9 @@ class StrategyService:
         trend = pnl_trend(list(self.book.recent_roe))
         util = margin_util(balance.used_margin, balance.equity)
         state = (sig.confidence, f.volatility, trend, f.exchange_divergence, f.funding_rate, util)
-        multiplier = self.sizer.multiplier(state)
+        chosen = self.sizer.choose(state)
         perf, tp_scale, sl_scale = self._phase3c(sig.source, ctx.overall_health)
-        params = replace(
-            self.params,
-            rules=await self.exchange.market_rules(sig.symbol),
-            brackets=await self.exchange.brackets(sig.symbol),
-        )
+        params = await market_params(self.exchange, self.params, sig.symbol)
         inputs = DecisionInputs(
             side=sig.side,
             entry_price=f.price,
@@ -120,7 +116,9 @@ class StrategyService:
             symbol_risk=self._symbol_risk(sig.symbol),
             funding_rate=f.funding_rate,
             atr_pct=f.atr_pct,
-            multiplier=multiplier,
+            multiplier=chosen.multiplier,
+            multiplier_source=chosen.source,
+            logp=chosen.logp,
             performance_factor=perf,
             tp_scale=tp_scale,
             sl_scale=sl_scale,
@@ -143,7 +141,7 @@ class StrategyService:
             return
         log.info(
             "{} {} conf {:.3f} {} | {} | guard {} | tp {:.4%}/{:.4%}/{:.4%} sl {:.4%} harvest {} "
-            "| mult {:.3f} margin {:,.2f} notional {:,.2f} qty {:g} caps {} "
+            "| mult {:.3f} ({}) margin {:,.2f} notional {:,.2f} qty {:g} caps {} "
             "| 3C perf ×{:.2f} tp ×{:.2f} sl ×{:.2f} | edge {}",
             sig.symbol,
             sig.side,
@@ -157,6 +155,7 @@ class StrategyService:
             lv.sl,
             lv.harvest,
             s.multiplier,
+            d.multiplier_source,
             s.margin,
             s.notional,
             s.qty,
@@ -185,6 +184,7 @@ class StrategyService:
             source=sig.source,
             reason=f"{sig.consensus} ensemble; {d.guard.reason}",
             voters=tuple(v.model for v in sig.model_votes if v.vote.value == sig.side.value),
+            plan=d,
         )
         if self.record is not None:
             record = _decision_record(event, ctx, verdict.reason, state, d)
@@ -193,10 +193,6 @@ class StrategyService:
             record["phase3c"] = {"performance_factor": perf, "tp_scale": tp_scale,
                                  "sl_scale": sl_scale}  # fmt: skip
             self.record(intent_id, now, record)
-        drawn = d.multiplier_source == "policy" and not (gated and gated.action is GateAction.PROBE)
-        logp = getattr(self.sizer, "last_logp", None) if drawn else None  # a probe's size is not
-        # the multiplier's doing, so it teaches the policy nothing
-        self.book.entry_context[intent_id] = EntryContext(state, s.multiplier, d.ilf.leverage, logp)
         self.leverage_stats.record(d.leverage)
         self.intents += 1
         await self.bus.publish(

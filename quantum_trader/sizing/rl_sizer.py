@@ -32,6 +32,7 @@ from quantum_trader.sizing.factory import torch_available
 from quantum_trader.sizing.market import SizingMarket
 from quantum_trader.sizing.numpy_policy import NumpyPolicy
 from quantum_trader.sizing.scoreboard import Scoreboard
+from quantum_trader.sizing.sizer import SizerChoice
 from quantum_trader.sizing.state import (
     CHECKPOINT,
     EXPERIENCES,
@@ -117,26 +118,33 @@ class RLSizer:
         return out
 
     def multiplier(self, state: tuple[float, ...]) -> float:
+        return self.choose(state).multiplier
+
+    def choose(self, state: tuple[float, ...]) -> SizerChoice:
         """Drawn around the policy's mean — or around the better baseline's multiplier while the
-        scoreboard says the policy does worse out of sample."""
+        scoreboard says the policy does worse out of sample (named so in the plan)."""
         self.last_logp = None
         try:
-            mean = self.center(check_state(state))
+            checked = check_state(state)
+            choice = self.scoreboard.choice()
+            mean = self.center(checked, choice)
+            source = "policy" if choice == "policy" else f"{choice} (policy benched)"
             sigma = self.cfg.decision_sigma
             if sigma <= 0:
-                return mean
+                return SizerChoice(mean, source)
             action = float(np.clip(mean + self.rng.normal(0.0, sigma), 0.5, 1.5))
             self.last_logp = gaussian_logp(mean, action, sigma)
-            return action
+            return SizerChoice(action, source, self.last_logp)
         except Exception as exc:  # noqa: BLE001 - sizing must never stop a trade decision
             self.fallbacks += 1
             log.warning(
                 "policy failed ({}): fallback formula used ({} so far)", exc, self.fallbacks
             )
-            return _formula(tuple(float(v) if math.isfinite(float(v)) else 0.0 for v in state))
+            safe = tuple(float(v) if math.isfinite(float(v)) else 0.0 for v in state)
+            return SizerChoice(_formula(safe), "fallback (policy failed)")
 
-    def center(self, state: tuple[float, ...]) -> float:
-        sizing = self.scoreboard.choice()
+    def center(self, state: tuple[float, ...], sizing: str | None = None) -> float:
+        sizing = sizing or self.scoreboard.choice()
         if sizing == "fixed":
             return 1.0
         if sizing == "fallback":

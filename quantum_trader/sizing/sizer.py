@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from quantum_trader.bus.messages import PnlExperience
 from quantum_trader.core.sizing import fallback_multiplier
 
 
+@dataclass(frozen=True, slots=True)
+class SizerChoice:
+    """A multiplier and who chose it: ``policy`` (drawn around the policy's mean, ``logp`` its
+    log-probability), ``fixed`` or ``fallback`` — and, when the scoreboard has benched the
+    policy, which baseline stood in (``fixed (policy benched)``)."""
+
+    multiplier: float
+    source: str
+    logp: float | None = None
+
+
 class Sizer(Protocol):
     name: str
 
-    def multiplier(self, state: tuple[float, ...]) -> float:
+    def choose(self, state: tuple[float, ...]) -> SizerChoice:
         """state = (confidence, volatility, pnl_trend, divergence, funding_rate, margin_util)."""
         ...
 
@@ -25,8 +37,8 @@ class FixedSizer:
 
     name = "fixed"
 
-    def multiplier(self, state: tuple[float, ...]) -> float:
-        return 1.0
+    def choose(self, state: tuple[float, ...]) -> SizerChoice:
+        return SizerChoice(1.0, "fixed")
 
     async def learn(self, experience: PnlExperience) -> None:
         return None
@@ -43,10 +55,13 @@ class FallbackSizer:
         self.reason = reason
         self.decisions = 0
 
-    def multiplier(self, state: tuple[float, ...]) -> float:
+    def choose(self, state: tuple[float, ...]) -> SizerChoice:
         conf, vol, trend, div, _funding, _util = state
         self.decisions += 1
-        return fallback_multiplier(conf, trend, vol, div)
+        return SizerChoice(fallback_multiplier(conf, trend, vol, div), "fallback")
+
+    def multiplier(self, state: tuple[float, ...]) -> float:
+        return self.choose(state).multiplier
 
     async def learn(self, experience: PnlExperience) -> None:
         self.experiences += 1  # the fallback formula has nothing to learn

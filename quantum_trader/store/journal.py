@@ -24,9 +24,10 @@ from typing import Any
 from loguru import logger
 
 from quantum_trader.bus.messages import PnlExperience, PositionClosed
+from quantum_trader.core.intent import TradeIntent
 from quantum_trader.core.order_state import OrderState
 from quantum_trader.core.shadow import ShadowOutcome
-from quantum_trader.core.types import Fill, TradeIntent
+from quantum_trader.core.types import Fill
 from quantum_trader.store.codec import dumps, loads
 
 log = logger.bind(component="journal")

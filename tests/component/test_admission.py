@@ -15,7 +15,8 @@ from dataclasses import replace
 from typing import Any
 
 from quantum_trader.bus.messages import CandleEvent, OrderEvent, Topic
-from quantum_trader.core.types import Candle, Side, TradeIntent
+from quantum_trader.core.intent import TradeIntent
+from quantum_trader.core.types import Candle, Side
 from quantum_trader.exchange.paper import PaperExchange
 from quantum_trader.pipeline import build_pipeline
 from quantum_trader.settings import Settings

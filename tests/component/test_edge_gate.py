@@ -19,8 +19,9 @@ from quantum_trader.bus.messages import (
     SignalEvent,
     Topic,
 )
+from quantum_trader.core.intent import TradeIntent
 from quantum_trader.core.shadow import ShadowOutcome
-from quantum_trader.core.types import Candle, Consensus, Regime, Side, Signal, TradeIntent
+from quantum_trader.core.types import Candle, Consensus, Regime, Side, Signal
 from quantum_trader.pipeline import Pipeline, build_pipeline
 from quantum_trader.settings import Settings
 from quantum_trader.sizing.factory import make_sizer

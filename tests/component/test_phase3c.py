@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from quantum_trader.bus.messages import Features, LevelsEvent, PositionClosed, SignalEvent, Topic
-from quantum_trader.core.types import Consensus, Regime, Side, Signal, TradeIntent
+from quantum_trader.core.intent import TradeIntent
+from quantum_trader.core.types import Consensus, Regime, Side, Signal
 from quantum_trader.pipeline import Pipeline, build_pipeline
 from quantum_trader.settings import Settings
 from tests.component.fakes import ScriptedFeed

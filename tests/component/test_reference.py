@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from quantum_trader.bus.messages import Features, LevelsEvent, SignalEvent, Topic
-from quantum_trader.core.types import Consensus, Regime, Side, Signal, TradeIntent
+from quantum_trader.core.intent import TradeIntent
+from quantum_trader.core.types import Consensus, Regime, Side, Signal
 from quantum_trader.feeds.loader import CandleSeries
 from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.pipeline import build_pipeline

@@ -12,7 +12,8 @@ from __future__ import annotations
 import pytest
 
 from quantum_trader.bus.messages import PositionClosed, Topic
-from quantum_trader.core.types import Regime, Side, TradeIntent
+from quantum_trader.core.intent import TradeIntent
+from quantum_trader.core.types import Regime, Side
 from quantum_trader.exchange.base import OrderType
 from quantum_trader.pipeline import Pipeline, build_pipeline
 from quantum_trader.settings import Settings

@@ -11,7 +11,8 @@ import pytest
 from loguru import logger
 
 from quantum_trader.bus.messages import CandleEvent, PositionClosed, Topic
-from quantum_trader.core.types import Candle, Regime, Side, TradeIntent
+from quantum_trader.core.intent import TradeIntent
+from quantum_trader.core.types import Candle, Regime, Side
 from quantum_trader.exchange.base import FatalExchangeError
 from quantum_trader.exchange.binance import BinanceUsdm
 from quantum_trader.execution.stopwatch import StopWatch

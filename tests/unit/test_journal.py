@@ -9,8 +9,9 @@ import pytest
 
 from quantum_trader.bus.messages import PositionClosed, PositionOpened
 from quantum_trader.core.exits import ExitPlan, start
+from quantum_trader.core.intent import TradeIntent
 from quantum_trader.core.pnl import ClosingFill
-from quantum_trader.core.types import Fill, OrderSide, Regime, Side, TradeIntent
+from quantum_trader.core.types import Fill, OrderSide, Regime, Side
 from quantum_trader.execution.book import ManagedPosition
 from quantum_trader.store.codec import dumps, loads
 from quantum_trader.store.journal import Journal, JournalError

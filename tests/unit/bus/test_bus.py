@@ -10,7 +10,8 @@ import pytest
 from quantum_trader.bus.bus import Bus
 from quantum_trader.bus.messages import CandleEvent, Topic
 from quantum_trader.core.edge import parse_trade_intent
-from quantum_trader.core.types import Candle, TradeIntent
+from quantum_trader.core.intent import TradeIntent
+from quantum_trader.core.types import Candle
 
 T0 = 1_700_000_000_000
 
