@@ -15,8 +15,16 @@ from quantum_trader.core.intent import TradeIntent
 from quantum_trader.core.types import Regime, Side
 from quantum_trader.store.codec import dumps, loads
 
-X = DecisionInputs(side=Side.LONG, entry_price=100.0, equity=10_000.0, confidence=0.8,
-                   volatility=1.0, multiplier=1.2, multiplier_source="policy", logp=-0.7)  # fmt: skip
+X = DecisionInputs(
+    side=Side.LONG,
+    entry_price=100.0,
+    equity=10_000.0,
+    confidence=0.8,
+    volatility=1.0,
+    multiplier=1.2,
+    multiplier_source="policy",
+    logp=-0.7,
+)
 
 
 def intent_of(d: Decision) -> TradeIntent:
