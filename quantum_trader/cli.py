@@ -57,7 +57,12 @@ def _explain_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _common(p)
     add = p.add_argument
     add("trade", nargs="?", metavar="TRADE_ID", help="a trade (intent) id from the journal")
-    add("--last", action="store_true", help="the newest trade in the journal")
+    add("--last", action="store_true", help="the newest traded decision in the journal")
+    add(
+        "--shadow",
+        action="store_true",
+        help="with --last: the newest decision the edge gate only followed as a shadow trade",
+    )
     add("--confidence", type=float, help="calibrated signal confidence 0..1 (what-if mode)")
     add("--volatility", type=float, default=1.0, help="normalised volatility (1 = normal)")
     add("--pnl-trend", type=float, default=0.0, help="recent PnL trend -1..1")
@@ -138,7 +143,7 @@ def _explain_trade(args: argparse.Namespace) -> int:
     from quantum_trader.runtime.paths import state_dir
 
     state = state_dir()
-    found = find(state, None if args.last else args.trade)
+    found = find(state, None if args.last else args.trade, args.shadow)
     if found is None:
         where = ", ".join(p.name for p in journals(state)) or f"no journal in {state}"
         print(f"qtrader explain: no trade {args.trade or '(newest)'} in {where}")

@@ -18,14 +18,17 @@ def journals(state: Path) -> list[Path]:
     return [p for m in MODES if (p := state / f"journal-{m}.sqlite3").exists()]
 
 
-def find(state: Path, trade: str | None) -> tuple[Path, str, dict[str, Any]] | None:
-    """(journal, trade id, decision record): ``trade`` None means the newest decision."""
+def find(
+    state: Path, trade: str | None, shadow: bool = False
+) -> tuple[Path, str, dict[str, Any]] | None:
+    """(journal, trade id, decision record): ``trade`` None means the newest traded decision
+    (with ``shadow``: the newest decision the edge gate only followed as a shadow)."""
     best: tuple[Path, str, dict[str, Any]] | None = None
     newest = -1
     for path in journals(state):
         j = Journal(path)
         try:
-            tid = trade or j.last_decision_id()
+            tid = trade or j.last_decision_id(shadow)
             record = j.decision(tid) if tid else None
         finally:
             j.close()
@@ -74,14 +77,15 @@ def story(path: Path, trade: str, record: dict[str, Any]) -> str:
     j = Journal(path)
     try:
         orders, closed = j.orders_of(trade), j.closed_of(trade)
+        fills = {o["client_id"]: j.fills_of(o["client_id"]) for o in orders}
     finally:
         j.close()
     lines.append("Orders")
     for o in orders:
         lines.append(
             f"  {o['role']:<8} {o['side']:<4} {o['type']:<11} qty {o['qty']:g} "
-            f"price {o['price']:g} → {o['state']}, filled {o['filled'] or 0:g} @ "
-            f"{o['avg_price'] or 0:g}  (journaled {_when(o['created'])})"
+            f"price {o['price']:g} → {o['state']}{_filled(o, fills[o['client_id']])}"
+            f"  (journaled {_when(o['created'])})"
         )
     if not orders:
         lines.append("  none journaled")
@@ -96,6 +100,19 @@ def story(path: Path, trade: str, record: dict[str, Any]) -> str:
             f"funding {closed.funding:+,.2f}), ROE {closed.roe:+.2%}, legs {closed.legs_hit}"
         )
     return "\n".join(lines)
+
+
+def _filled(order: dict[str, Any], fills: list[tuple[float, float, float]]) -> str:
+    """What filled, from the executions booked (their prices, whatever the order row says)."""
+    if fills:
+        qty = sum(q for q, _, _ in fills)
+        avg = sum(q * p for q, p, _ in fills) / qty
+        fee = sum(f for _, _, f in fills)
+        n = f" in {len(fills)} fills" if len(fills) > 1 else ""
+        return f", filled {qty:g} @ {avg:.6g}{n} (fee {fee:.4f})"
+    if order["filled"]:
+        return f", filled {order['filled']:g} @ {order['avg_price'] or 0:.6g}"
+    return ""
 
 
 def _calibrated(sig: dict[str, Any]) -> str:

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: no verdict on fewer trades: a bootstrap of a handful of values is little more than their
+#: range (3 winners give [min, max] > 0). The edge gate's default ``edge.min_trades``.
+MIN_VERDICT_TRADES = 30
+
 
 @dataclass(frozen=True, slots=True)
 class Edge:
@@ -15,11 +19,12 @@ class Edge:
     low: float  # the interval at ``level``
     high: float
     level: float
+    min_trades: int = MIN_VERDICT_TRADES
 
     @property
     def verdict(self) -> str:
-        if self.trades < 2:
-            return "too few trades to say"
+        if self.trades < self.min_trades:
+            return f"too few trades to say ({self.trades} of {self.min_trades} needed)"
         if self.low > 0:
             return "an edge at this confidence"
         if self.high < 0:

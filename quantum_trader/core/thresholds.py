@@ -8,6 +8,12 @@ A forecast fits a least-squares line to the last ``n`` samples (value against ho
 explains the samples (R² > ``min_r2``) and the line reaches the threshold in the breaching
 direction within ``horizon_h`` hours of the last sample, the breach is predicted ``eta_h`` hours
 ahead (0: the line is already past it).
+
+An alert is a state machine with hysteresis (:func:`next_alert`): CLEAR → PREDICTED (a forecast
+predicts a breach) → BREACHED (a sample is past the threshold) → CLEAR, the last only once
+``CLEAR_SAMPLES`` samples in a row are back inside the threshold by ``CLEAR_MARGIN`` of it and no
+breach is predicted — never merely because the fit weakened. An episode moves forward only
+(a breached alert never steps back to predicted), so each state is announced once per episode.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +30,8 @@ from quantum_trader.core.checks import finite
 from quantum_trader.core.errors import InvalidInput
 
 HOUR_MS = 3_600_000
+CLEAR_MARGIN = 0.05  # back inside the threshold by 5 % of it ...
+CLEAR_SAMPLES = 3  # ... for three samples in a row
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,3 +105,41 @@ def forecast(
         return Forecast(slope, r2, 0.0)
     eta = (th.value - now) / slope
     return Forecast(slope, r2, eta if 0 <= eta <= horizon_h else None)
+
+
+class AlertState(StrEnum):
+    CLEAR = "CLEAR"
+    PREDICTED = "PREDICTED"
+    BREACHED = "BREACHED"
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    state: AlertState = AlertState.CLEAR
+    inside: int = 0  # consecutive samples back inside the threshold by the margin
+
+
+def well_inside(th: Threshold, x: float, margin: float = CLEAR_MARGIN) -> bool:
+    """Inside the threshold by ``margin`` of its value (the hysteresis band)."""
+    band = margin * abs(th.value)
+    return x <= th.value - band if th.above else x >= th.value + band
+
+
+def next_alert(
+    alert: Alert,
+    value: float,
+    th: Threshold,
+    fc: Forecast | None,
+    margin: float = CLEAR_MARGIN,
+    samples: int = CLEAR_SAMPLES,
+) -> Alert:
+    """The alert after one sample ``value`` with the forecast ``fc`` fitted through it."""
+    if th.breached(value):
+        return Alert(AlertState.BREACHED, 0)
+    predicted = fc is not None and fc.eta_h is not None
+    if alert.state is AlertState.CLEAR:
+        return Alert(AlertState.PREDICTED, 0) if predicted else alert
+    inside = alert.inside + 1 if well_inside(th, value, margin) else 0
+    if inside >= samples and not predicted:
+        return Alert(AlertState.CLEAR, 0)
+    return Alert(alert.state, inside)

@@ -66,6 +66,7 @@ class ExitManager(Closing):
         self.wall = wall or WallClock()
         self.clock, self.params = clock, params
         self.stop_moves = 0
+        self.tightened_for: set[str] = set()  # alert episodes that have tightened the stops
         self.retry_base = 0.25
         self.max_candle_age_ms = max_candle_age_ms
         self.ticks = TickGate(params)
@@ -100,14 +101,20 @@ class ExitManager(Closing):
         await self._close(mp, "signal")
 
     async def on_alert(self, alert: HealthAlert) -> None:
-        """Predictive tightening: a performance breach predicted within ``TIGHTEN_WITHIN_H``
-        moves every open stop halfway to breakeven (where the price allows)."""
-        if alert.status != "PREDICTED" or not alert.module.startswith("performance."):
+        """Predictive tightening: a performance breach predicted within ``TIGHTEN_WITHIN_H`` (or
+        reached) moves every open stop halfway to breakeven (where the price allows) — once per
+        episode of the alert: again only after it has CLEARED."""
+        if not alert.module.startswith("performance.") or not self.params.predictive:
             return
-        if not self.params.predictive:
+        if alert.status == "CLEARED":
+            self.tightened_for.discard(alert.module)
             return
-        if alert.score > TIGHTEN_WITHIN_H:
+        due = alert.status == "BREACHED" or (
+            alert.status == "PREDICTED" and alert.score <= TIGHTEN_WITHIN_H
+        )
+        if not due or alert.module in self.tightened_for:
             return
+        self.tightened_for.add(alert.module)
         for mp in list(self.book.positions.values()):
             last = self.last.get(mp.symbol)
             if mp.closing or last is None:

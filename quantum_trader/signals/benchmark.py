@@ -16,8 +16,10 @@ Adaptive thresholds and predictive alerts (``core.thresholds``): the traded sign
 sampled at every closed trade, each called model's latency p95 and error rate every 5 minutes of
 market time — events both a backtest and its every-candle twin see, so they agree. Each metric's
 warning threshold adapts to its own history; a least-squares trend predicting a breach within
-24 h queues a ``health.alert`` (status ``PREDICTED``, score = hours to the breach; ``CLEARED``
-when it no longer does), which the exit manager answers by tightening open stops (within 4 h).
+24 h queues a ``health.alert`` (status ``PREDICTED``, score = hours to the breach; ``BREACHED``
+once a sample is past it; ``CLEARED`` only after several samples back inside it by a margin —
+:func:`~quantum_trader.core.thresholds.next_alert`), which the exit manager answers by tightening
+open stops once per episode (a breach predicted within 4 h, or reached).
 """
 
 from __future__ import annotations
@@ -32,7 +34,15 @@ from quantum_trader.bus.messages import HealthAlert, PositionClosed
 from quantum_trader.core.benchmark import performance_score
 from quantum_trader.core.calibration import exit_adaptation, performance_factor
 from quantum_trader.core.sorted_window import Recent
-from quantum_trader.core.thresholds import Forecast, Threshold, adapt, forecast
+from quantum_trader.core.thresholds import (
+    Alert,
+    AlertState,
+    Forecast,
+    Threshold,
+    adapt,
+    forecast,
+    next_alert,
+)
 from quantum_trader.core.types import Side
 
 WEEK_MS = 7 * 86_400_000
@@ -52,7 +62,7 @@ class Watch:
     values: Recent = field(default_factory=lambda: Recent(500))
     recent: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=FORECAST_N))
     last: Forecast | None = None
-    predicted: bool = False
+    alert: Alert = field(default_factory=Alert)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,20 +161,23 @@ class PerformanceBenchmarker:
         w.values.append(value)
         w.threshold = adapt(w.threshold, w.values.window())
         w.last = forecast(list(w.recent), w.threshold, n=FORECAST_N)
-        predicted = w.last is not None and w.last.eta_h is not None
-        if predicted == w.predicted:
+        before, w.alert = w.alert.state, next_alert(w.alert, value, w.threshold, w.last)
+        if w.alert.state is before:
             return
-        w.predicted = predicted
-        module, th = f"performance.{model}.{metric}", w.threshold.value
-        if predicted and w.last is not None and w.last.eta_h is not None:
+        module, th, state = f"performance.{model}.{metric}", w.threshold.value, w.alert.state
+        if state is AlertState.PREDICTED and w.last is not None and w.last.eta_h is not None:
             eta = w.last.eta_h
             text = (
                 f"{metric} {value:.4g} trending {w.last.slope_per_h:+.3g}/h (R² {w.last.r2:.2f}) "
                 f"toward its warning threshold {th:.4g}: breach predicted in {eta:.1f} h"
             )
             self.alerts.append(HealthAlert(module, "PREDICTED", round(eta, 2), text, ts))
+        elif state is AlertState.BREACHED:
+            text = f"{metric} {value:.4g} is past its warning threshold {th:.4g}"
+            self.alerts.append(HealthAlert(module, "BREACHED", 0.0, text, ts))
         else:
-            self.alerts.append(HealthAlert(module, "CLEARED", 0.0, f"{metric} {value:.4g}", ts))
+            text = f"{metric} {value:.4g} back inside its warning threshold {th:.4g}"
+            self.alerts.append(HealthAlert(module, "CLEARED", 0.0, text, ts))
 
     def take_alerts(self) -> list[HealthAlert]:
         alerts, self.alerts = self.alerts, []
@@ -258,6 +271,7 @@ class PerformanceBenchmarker:
                 "r2": None if w.last is None else round(w.last.r2, 3),
                 "breach_in_h": None if w.last is None or w.last.eta_h is None
                 else round(w.last.eta_h, 2),
+                "alert": str(w.alert.state),
             }
             for (model, metric), w in sorted(self.watches.items())
         }  # fmt: skip

@@ -324,11 +324,23 @@ class Journal:
         ).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
-    def last_decision_id(self) -> str | None:
+    def last_decision_id(self, shadow: bool = False) -> str | None:
+        """The newest decision that was traded — or, with ``shadow``, the newest one the edge
+        gate only followed as a shadow trade."""
+        op = "=" if shadow else "!="
         row = self.db.execute(
-            "SELECT intent_id FROM decisions ORDER BY seq DESC LIMIT 1"
+            "SELECT intent_id FROM decisions WHERE "  # noqa: S608 - op is one of two literals
+            f"coalesce(json_extract(payload, '$.edge.action'), '') {op} 'shadow' "
+            "ORDER BY seq DESC LIMIT 1"
         ).fetchone()
         return None if row is None else str(row[0])
+
+    def fills_of(self, client_id: str) -> list[tuple[float, float, float]]:
+        """(qty, price, fee) of each execution of one of our orders, in time order."""
+        rows = self.db.execute(
+            "SELECT qty, price, fee FROM fills WHERE client_id=? ORDER BY ts, seq", (client_id,)
+        ).fetchall()
+        return [(float(q), float(p), float(f)) for q, p, f in rows]
 
     def closed_trades(self) -> list[PositionClosed]:
         rows = self.db.execute("SELECT payload FROM closed ORDER BY rowid").fetchall()

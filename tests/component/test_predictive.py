@@ -88,3 +88,62 @@ async def test_a_slow_decline_predicts_nothing_and_moves_nothing() -> None:
     assert not [a for a in desk.alerts if a.module.startswith("performance.")]
     before, after = desk.stops
     assert before == after
+
+
+async def test_a_breach_episode_alerts_once_and_tightens_once() -> None:
+    """The flapping seen (issue 27): the accuracy falls past its threshold, then the samples
+    scatter (R² below 0.7) while still past it. Before, each weak fit said CLEARED and each
+    strong one PREDICTED again — tightening every open stop again. Now: PREDICTED, BREACHED,
+    nothing more while it stays past; one tightening for the episode."""
+    desk = Desk(accuracy_drop_per_trade=0.01)
+    path = [0.70 - 0.01 * k for k in range(20)]  # 0.51 at the 20th close: predicted
+    path += [0.49, 0.47, 0.45, 0.40, 0.48, 0.42, 0.46, 0.41, 0.47, 0.43] * 2  # past, scattered
+
+    async def trend() -> None:
+        accuracy = [path[0]]
+        desk.p.signals.benchmark.traded = lambda: (accuracy[0], 500)
+        for k, a in enumerate(path):
+            accuracy[0] = a
+            await desk.p.bus.publish(Topic.POSITION_CLOSED, closed_at(T0 + (k + 1) * HOUR))
+            await desk.p.bus.drain()
+        desk.stops.append(desk.stop())
+
+    desk.trend = trend  # type: ignore[method-assign]
+    desk.p.feed.feed.hooks[3] = trend  # type: ignore[attr-defined]
+    moves = []
+    desk.p.bus.add_tap(
+        lambda topic, m: (
+            moves.append(m)
+            if topic == Topic.ORDER_SUBMITTED and m.purpose.startswith("stop")
+            else None
+        )
+    )
+    await run_through(desk.p)
+    statuses = [a.status for a in desk.alerts if a.module == "performance.ensemble.accuracy"]
+    assert statuses == ["PREDICTED", "BREACHED"]
+    r2s = [w.last.r2 for w in desk.p.signals.benchmark.watches.values() if w.last is not None]
+    assert min(r2s) < 0.7  # the fit did weaken: the old rule would have said CLEARED
+    assert len(moves) == 1  # the stop moved once: one episode, one tightening
+    before, after = desk.stops
+    assert after > before
+
+
+async def test_the_exit_manager_acts_once_per_episode() -> None:
+    """PREDICTED twice without a CLEARED between (a restart of the benchmarker, another model
+    saying the same) tightens once; after CLEARED a new episode may tighten again."""
+    desk = Desk(accuracy_drop_per_trade=0.0)
+    moves: list[Any] = []
+
+    async def alerts() -> None:
+        module = "performance.ensemble.accuracy"
+        for status in ("PREDICTED", "PREDICTED", "BREACHED", "CLEARED", "PREDICTED"):
+            await desk.p.bus.publish(Topic.HEALTH_ALERT, HealthAlert(module, status, 1.0, "", T0))
+            await desk.p.bus.drain()
+            moves.append(desk.stop())
+
+    desk.p.feed.feed.hooks[3] = alerts  # type: ignore[attr-defined]
+    await run_through(desk.p)
+    first = desk.stops[0]
+    assert moves[0] > first  # the first PREDICTED tightened
+    assert moves[1] == moves[0] and moves[2] == moves[0]  # the same episode: nothing more
+    assert moves[4] > moves[3]  # a new episode after CLEARED

@@ -25,7 +25,15 @@ def test_a_coin_flip_shows_no_edge_and_a_real_one_does() -> None:
 
 
 def test_few_trades_say_so() -> None:
-    assert net_edge([]).verdict == net_edge([0.01]).verdict == "too few trades to say"
+    assert net_edge([]).verdict == "too few trades to say (0 of 30 needed)"
+    assert net_edge([0.01]).verdict == "too few trades to say (1 of 30 needed)"
+
+
+def test_three_winners_are_no_verdict() -> None:
+    """A bootstrap of 3 values is [min, max]: three winning trades are not an edge."""
+    three = net_edge([1.0, 2.0, 3.0])
+    assert three.low > 0  # the interval alone would call it an edge
+    assert three.verdict == "too few trades to say (3 of 30 needed)"
 
 
 def test_the_interval_covers_the_true_mean_about_95_percent_of_the_time() -> None:
