@@ -247,6 +247,8 @@ def build_pipeline(
     )
     exits = ExitManager(bus, ex, book, health, clock, exit_params(settings), ledger, live_age, wall)
     execution.book_close = exits.book_close
+    if bus.inline:  # one candle's fills are booked before any is acted on (queued: as they come)
+        feed_service.settling = exits.settling
     fatal.on_trip.append(lambda: setattr(strategy, "accepting", False))
     fatal.on_trip.append(lambda: setattr(execution, "accepting", False))
 

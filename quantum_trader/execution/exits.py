@@ -4,6 +4,9 @@ a position is finalised with its realised PnL (fees and funding included) when i
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from loguru import logger
 
 from quantum_trader.bus.bus import Bus
@@ -67,6 +70,8 @@ class ExitManager(Closing):
         self.clock, self.params = clock, params
         self.stop_moves = 0
         self.tightened_for: set[str] = set()  # alert episodes that have tightened the stops
+        #: while settling a batch of fills: the actions they call for, by intent, acted on after
+        self._deferred: dict[str, tuple[ManagedPosition, list[ExitAction]]] | None = None
         self.retry_base = 0.25
         self.max_candle_age_ms = max_candle_age_ms
         self.ticks = TickGate(params)
@@ -196,7 +201,29 @@ class ExitManager(Closing):
             return
         self.ledger.position(mp)
         crashpoint(f"tp{leg}_filled")
-        await self._act(mp, actions)
+        await self._react(mp, actions)
+
+    @asynccontextmanager
+    async def settling(self) -> AsyncIterator[None]:
+        """Fills that arrive together — one candle's walk on the paper exchange — are all booked
+        before any of them is acted on: a TP leg's stop move waits until the stop's or the last
+        leg's fill of the same walk is booked, so the exchange is never asked to move a stop of,
+        or close, a position it has already closed."""
+        self._deferred = {}
+        try:
+            yield
+        finally:
+            deferred, self._deferred = self._deferred, None
+            for mp, actions in deferred.values():
+                if self.book.positions.get(mp.symbol) is mp and not mp.closing:
+                    await self._act(mp, actions)
+
+    async def _react(self, mp: ManagedPosition, actions: list[ExitAction]) -> None:
+        if self._deferred is None:
+            await self._act(mp, actions)
+            return
+        _, before = self._deferred.get(mp.opened.intent_id, (mp, []))
+        self._deferred[mp.opened.intent_id] = (mp, [*before, *actions])
 
     async def on_candle(self, event: CandleEvent) -> None:
         self.last[event.symbol] = event.candle.close

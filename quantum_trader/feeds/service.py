@@ -5,6 +5,8 @@ delivers inline, so every reaction to a candle lands before the next price: dete
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from loguru import logger
 
@@ -33,6 +35,8 @@ class FeedService:
         self.paper, self.clock = paper, clock
         self.invariants = invariants
         self.candles = 0
+        #: fills of one candle's walk are booked before any is acted on (the exit manager's)
+        self.settling: Callable[[], AbstractAsyncContextManager[None]] = _nothing
         self.finished = asyncio.Event()
         self.busy = False
         self._stop = False
@@ -60,8 +64,11 @@ class FeedService:
             self.clock.set(event.candle.ts + event.timeframe_ms)
         if self.paper is not None:
             self.paper.on_candle(event.symbol, event.candle, event.funding_rate)
-            for fill in await self.paper.take_fills():
-                await self.bus.publish(Topic.ORDER_FILLED, fill)
+            fills = await self.paper.take_fills()
+            if fills:  # the walk's fills are booked together, then acted on
+                async with self.settling():
+                    for fill in fills:
+                        await self.bus.publish(Topic.ORDER_FILLED, fill)
         self.health.ok("market_data")  # fresh as it arrives (what reacts to it sees it so)
         await self.bus.publish(Topic.CANDLE, event)
         self.candles += 1
@@ -69,3 +76,8 @@ class FeedService:
             engine = self.paper.engine  # the candle has settled: the book must equal the exchange
             positions = [p for s in list(engine.positions) if (p := engine.position(s))]
             self.invariants.check(positions, engine.open_orders(), event.candle.ts)
+
+
+@asynccontextmanager
+async def _nothing() -> AsyncIterator[None]:
+    yield
