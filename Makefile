@@ -20,6 +20,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check quantum_trader tests bench examples
 	$(BIN)/ruff format --check quantum_trader tests bench examples
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"

@@ -23,20 +23,20 @@ from quantum_trader.bus.messages import HealthAlert, Topic
 from quantum_trader.bus.redis_mirror import RedisMirror
 from quantum_trader.exchange.base import Exchange, ExchangeError
 from quantum_trader.execution.reconcile import ReconcileError, Reconciler
-from quantum_trader.execution.stopwatch import StopWatch
 from quantum_trader.feeds.base import Feed
 from quantum_trader.flatten import flatten_daemon, write_token
 from quantum_trader.monitoring.account import AccountView, keep_current
-from quantum_trader.monitoring.status import snapshot, summary
+from quantum_trader.monitoring.stopwatch import StopWatch
+from quantum_trader.paper_resume import restore_paper
 from quantum_trader.pipeline import Pipeline, build_pipeline, live_reference, live_streams
 from quantum_trader.runtime.loops import every
-from quantum_trader.runtime.paper_journal import restore_paper
 from quantum_trader.runtime.paths import state_dir
 from quantum_trader.runtime.supervisor import Supervisor
 from quantum_trader.runtime.systemd import Notifier
 from quantum_trader.settings import EX_CONFIG, Settings
 from quantum_trader.sizing.factory import make_sizer
 from quantum_trader.sizing.sizer import Sizer
+from quantum_trader.status import snapshot, summary
 from quantum_trader.store.journal import Journal
 from quantum_trader.store.trades import FILE as TRADES_FILE
 from quantum_trader.store.trades import TradeLog

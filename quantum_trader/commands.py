@@ -18,7 +18,6 @@ from quantum_trader.exchange.base import FatalExchangeError
 from quantum_trader.exchange.binance_client import (
     ConfigError,
     check_live_opt_in,
-    read_keys_file,
 )
 from quantum_trader.exchange.venues import venue_adapter, venue_client
 from quantum_trader.feeds.base import Feed, parse_speed
@@ -26,7 +25,7 @@ from quantum_trader.feeds.live import LiveFeed, ccxt_client
 from quantum_trader.feeds.loader import FundingSeries, load_candles, load_funding, symbol_from_name
 from quantum_trader.feeds.replay import ReplayFeed
 from quantum_trader.feeds.synthetic import SyntheticFeed
-from quantum_trader.runtime.clock import wall_clock
+from quantum_trader.params import api_keys, api_password, wall_clock
 from quantum_trader.runtime.paths import state_dir
 from quantum_trader.runtime.statelock import StateDirLocked, lock_state_dir
 from quantum_trader.settings import TIMEFRAME_MS, Settings, with_mode
@@ -117,23 +116,6 @@ def _mode(args: argparse.Namespace, settings: Settings) -> Mode:
     return settings.exchange.mode
 
 
-def _keys(settings: Settings) -> tuple[str, str]:
-    x = settings.exchange
-    if x.api_key is not None and x.api_secret is not None:
-        return x.api_key.get_secret_value(), x.api_secret.get_secret_value()
-    if x.keys_file is not None:
-        return read_keys_file(x.keys_file)
-    raise ConfigError(
-        "no API keys: set QT_EXCHANGE__API_KEY and QT_EXCHANGE__API_SECRET, or exchange.keys_file"
-    )
-
-
-def _password(settings: Settings) -> str | None:
-    """The passphrase some venues add to key and secret (OKX, Bitget, KuCoin)."""
-    pw = settings.exchange.api_password
-    return pw.get_secret_value() if pw is not None else None
-
-
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     mode = _mode(args, settings)
     try:
@@ -161,14 +143,14 @@ def _run(args: argparse.Namespace, settings: Settings, mode: Mode) -> int:
             check_live_opt_in()
         if args.feed and args.feed[0] != "live":
             raise ConfigError(f"--{mode} trades on the exchange's own live data: no --feed")
-        key, secret = _keys(settings)
+        key, secret = api_keys(settings)
         x = settings.exchange
         client = venue_client(
             x.exchange_id,
             mode,
             key,
             secret,
-            _password(settings),
+            api_password(settings),
             x.url_override,
             x.timeout_ms,
             x.recv_window_ms,

@@ -195,8 +195,8 @@ def cmd_flatten(args: Any, settings: Any) -> int:
 
 
 def _direct(settings: Any, url: str, yes: bool) -> int:
-    from quantum_trader.commands import _keys, _password
     from quantum_trader.exchange.venues import venue_adapter, venue_client
+    from quantum_trader.params import api_keys, api_password
 
     mode = settings.exchange.mode
     if mode == "paper":
@@ -205,9 +205,9 @@ def _direct(settings: Any, url: str, yes: bool) -> int:
             "(`qtrader run --paper`) and flatten through it, or `qtrader paper reset`"
         )
         return 1
-    key, secret = _keys(settings)
+    key, secret = api_keys(settings)
     x = settings.exchange
-    password = _password(settings)
+    password = api_password(settings)
     client = venue_client(x.exchange_id, mode, key, secret, password, x.url_override, x.timeout_ms)
 
     async def run() -> int:

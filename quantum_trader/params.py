@@ -11,6 +11,8 @@ from quantum_trader.core.leverage import LeverageParams
 from quantum_trader.core.liquidation import DEFAULT_BRACKETS
 from quantum_trader.core.shadow import ShadowCosts
 from quantum_trader.core.sizing import MarketRules, SizingParams
+from quantum_trader.exchange.binance_client import ConfigError, read_keys_file
+from quantum_trader.runtime.clock import WallClock
 from quantum_trader.settings import Settings
 
 
@@ -55,3 +57,27 @@ def shadow_costs(settings: Settings) -> ShadowCosts:
     """Shadow trades pay what the paper exchange charges (live: Binance's default tier)."""
     p = settings.paper
     return ShadowCosts(p.taker_fee, p.maker_fee, p.slippage)
+
+
+def wall_clock(settings: Settings) -> WallClock:
+    """The wall clock; against the fake exchange it may run ``time_scale`` times fast."""
+    x = settings.exchange
+    return WallClock(x.time_scale, x.time_origin_ms)
+
+
+def api_keys(settings: Settings) -> tuple[str, str]:
+    """The exchange's key and secret: from the environment, or the 0600 keys file."""
+    x = settings.exchange
+    if x.api_key is not None and x.api_secret is not None:
+        return x.api_key.get_secret_value(), x.api_secret.get_secret_value()
+    if x.keys_file is not None:
+        return read_keys_file(x.keys_file)
+    raise ConfigError(
+        "no API keys: set QT_EXCHANGE__API_KEY and QT_EXCHANGE__API_SECRET, or exchange.keys_file"
+    )
+
+
+def api_password(settings: Settings) -> str | None:
+    """The passphrase some venues add to key and secret (OKX, Bitget, KuCoin)."""
+    pw = settings.exchange.api_password
+    return pw.get_secret_value() if pw is not None else None

@@ -43,11 +43,17 @@ from quantum_trader.execution.risk_service import RiskService
 from quantum_trader.execution.service import ExecutionService
 from quantum_trader.feeds.base import Feed
 from quantum_trader.feeds.service import FeedService
-from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.monitoring.metrics import Metrics
-from quantum_trader.params import decision_params, filter_params, gate_params, shadow_costs
-from quantum_trader.runtime.clock import SimClock, WallClock, wall_clock
+from quantum_trader.params import (
+    decision_params,
+    filter_params,
+    gate_params,
+    shadow_costs,
+    wall_clock,
+)
+from quantum_trader.runtime.clock import SimClock, WallClock
 from quantum_trader.runtime.fatal import FatalLatch
+from quantum_trader.runtime.health import HealthMonitor
 from quantum_trader.settings import TIMEFRAME_MS, ConfigError, Settings
 from quantum_trader.signals.calibrator import Calibrator
 from quantum_trader.signals.edge_gate import EdgeGate

@@ -8,11 +8,11 @@ from dataclasses import dataclass, fields, is_dataclass
 from enum import Enum, StrEnum
 from typing import Any
 
+from quantum_trader.core.account import Order
 from quantum_trader.core.exits import ExitPlan
 from quantum_trader.core.levels import Levels
 from quantum_trader.core.leverage import LeverageFactors
 from quantum_trader.core.types import Candle, Regime, Side, Signal
-from quantum_trader.exchange.base import Order
 
 
 class Topic(StrEnum):

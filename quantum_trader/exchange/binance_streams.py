@@ -25,7 +25,7 @@ from quantum_trader.core.types import Fill
 from quantum_trader.exchange.base import FatalExchangeError
 from quantum_trader.exchange.binance import BinanceUsdm
 from quantum_trader.exchange.ccxt_errors import clean, map_error
-from quantum_trader.monitoring.health import HealthMonitor
+from quantum_trader.runtime.health import HealthMonitor
 
 log = logger.bind(component="streams")
 OnPrice = Callable[[str, float, int], Awaitable[None]]

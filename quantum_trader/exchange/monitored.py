@@ -13,7 +13,7 @@ from quantum_trader.exchange.base import (
     FatalExchangeError,
     OrderRejected,
 )
-from quantum_trader.monitoring.health import HealthMonitor
+from quantum_trader.runtime.health import HealthMonitor
 
 
 class MonitoredExchange:

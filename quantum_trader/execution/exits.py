@@ -42,9 +42,9 @@ from quantum_trader.execution.closing import Closing
 from quantum_trader.execution.ledger import Ledger
 from quantum_trader.execution.placing import send_stop
 from quantum_trader.execution.ticks import TickGate
-from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.runtime.clock import Clock, WallClock
 from quantum_trader.runtime.crash import crashpoint
+from quantum_trader.runtime.health import HealthMonitor
 
 log = logger.bind(component="exits")
 REDUCE_ONLY_REJECTED = "-2022"  # Binance: nothing (or less) to reduce — the position is flat

@@ -34,9 +34,9 @@ from quantum_trader.execution.book import Book, ManagedPosition, client_id
 from quantum_trader.execution.ledger import Ledger
 from quantum_trader.execution.placing import send_once, send_stop, until_known
 from quantum_trader.execution.planning import Planner
-from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.runtime.clock import Clock
 from quantum_trader.runtime.crash import crashpoint
+from quantum_trader.runtime.health import HealthMonitor
 
 log = logger.bind(component="execution")
 

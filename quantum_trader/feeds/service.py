@@ -15,8 +15,8 @@ from quantum_trader.bus.messages import CandleEvent, Topic
 from quantum_trader.exchange.paper import PaperExchange
 from quantum_trader.execution.invariants import InvariantWatch
 from quantum_trader.feeds.base import Feed
-from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.runtime.clock import SimClock
+from quantum_trader.runtime.health import HealthMonitor
 
 log = logger.bind(component="feed")
 

@@ -19,7 +19,7 @@ from quantum_trader.exchange.base import (
     Position,
 )
 from quantum_trader.execution.book import Book
-from quantum_trader.monitoring.health import HealthMonitor
+from quantum_trader.runtime.health import HealthMonitor
 
 log = logger.bind(component="account")
 

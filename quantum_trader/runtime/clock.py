@@ -8,10 +8,7 @@ request signatures) stays on real time."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from quantum_trader.settings import Settings
+from typing import Protocol
 
 
 class Clock(Protocol):
@@ -27,11 +24,6 @@ class WallClock:
         if self.scale == 1.0:
             return int(real)
         return int(self.origin_ms + (real - self.origin_ms) * self.scale)
-
-
-def wall_clock(settings: Settings) -> WallClock:
-    x = settings.exchange
-    return WallClock(x.time_scale, x.time_origin_ms)
 
 
 class SimClock:

@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable
 
 from loguru import logger
 
-from quantum_trader.exchange.base import ExchangeError, FatalExchangeError
-from quantum_trader.monitoring.health import HealthMonitor
+from quantum_trader.core.account import ExchangeError, FatalExchangeError
+from quantum_trader.runtime.health import HealthMonitor
 
 log = logger.bind(component="runtime")
 

@@ -23,7 +23,7 @@ import numpy as np
 from loguru import logger
 
 from quantum_trader.feeds.loader import CandleSeries
-from quantum_trader.monitoring.health import HealthMonitor
+from quantum_trader.runtime.health import HealthMonitor
 
 log = logger.bind(component="reference")
 

@@ -14,7 +14,7 @@ from quantum_trader.core.ensemble import EnsembleCall, EnsembleSeries, call_at
 from quantum_trader.core.history import SymbolHistory
 from quantum_trader.core.models import BUILTIN, Bars, SignalModel, models_series, window_of
 from quantum_trader.core.types import Candle, Consensus, ModelVote, Side, Signal, Vote
-from quantum_trader.monitoring.health import HealthMonitor
+from quantum_trader.runtime.health import HealthMonitor
 from quantum_trader.signals.benchmark import PerformanceBenchmarker
 from quantum_trader.signals.calibrator import Calibrator
 from quantum_trader.signals.http_source import HttpSignalSource

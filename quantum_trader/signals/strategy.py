@@ -22,8 +22,8 @@ from quantum_trader.core.risk import RiskGuard
 from quantum_trader.exchange.base import Exchange, market_params
 from quantum_trader.execution.book import Book
 from quantum_trader.explain import decision_dict, decision_table
-from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.runtime.clock import Clock, WallClock
+from quantum_trader.runtime.health import HealthMonitor
 from quantum_trader.signals.benchmark import PerformanceBenchmarker
 from quantum_trader.signals.edge_gate import EdgeGate
 from quantum_trader.sizing.sizer import Sizer

@@ -11,8 +11,8 @@ from quantum_trader.bus.messages import Features, LevelsEvent, SignalEvent, Topi
 from quantum_trader.core.intent import TradeIntent
 from quantum_trader.core.types import Consensus, Regime, Side, Signal
 from quantum_trader.feeds.loader import CandleSeries
-from quantum_trader.monitoring.health import HealthMonitor
 from quantum_trader.pipeline import build_pipeline
+from quantum_trader.runtime.health import HealthMonitor
 from quantum_trader.settings import Settings
 from quantum_trader.signals.reference import FileReference, LiveReference, divergence
 from tests.component.fakes import ScriptedFeed

@@ -15,7 +15,7 @@ from quantum_trader.core.intent import TradeIntent
 from quantum_trader.core.types import Candle, Regime, Side
 from quantum_trader.exchange.base import FatalExchangeError
 from quantum_trader.exchange.binance import BinanceUsdm
-from quantum_trader.execution.stopwatch import StopWatch
+from quantum_trader.monitoring.stopwatch import StopWatch
 from quantum_trader.pipeline import Pipeline, build_pipeline
 from quantum_trader.settings import Settings
 from quantum_trader.testing.fake_binance import KEY, SECRET, FakeBinance

@@ -15,7 +15,7 @@ import pytest
 from quantum_trader.core.types import OrderSide, Side
 from quantum_trader.exchange.base import OrderRejected, OrderType
 from quantum_trader.exchange.ccxt_futures import CcxtFutures
-from quantum_trader.execution.stopwatch import StopWatch
+from quantum_trader.monitoring.stopwatch import StopWatch
 from tests.integration.fake_exchange import serving
 from tests.integration.test_binance_fake import ID, SYM, Desk, intent
 

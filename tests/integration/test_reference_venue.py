@@ -8,7 +8,7 @@ import pytest
 from aiohttp import web
 
 from quantum_trader.exchange.binance_client import _override
-from quantum_trader.monitoring.health import HealthMonitor
+from quantum_trader.runtime.health import HealthMonitor
 from quantum_trader.signals.reference import LiveReference, divergence
 from quantum_trader.testing.fake_binance import FakeBinance
 from tests.integration.helpers import free_port

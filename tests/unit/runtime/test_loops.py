@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from quantum_trader.exchange.base import FatalExchangeError, TemporaryExchangeError
-from quantum_trader.monitoring.health import HealthMonitor
+from quantum_trader.runtime.health import HealthMonitor
 from quantum_trader.runtime.loops import every
 
 

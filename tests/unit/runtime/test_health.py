@@ -4,7 +4,7 @@ that has never delivered is not healthy."""
 from __future__ import annotations
 
 from quantum_trader.core.filter import FilterParams
-from quantum_trader.monitoring.health import HealthMonitor
+from quantum_trader.runtime.health import HealthMonitor
 
 
 def _alive() -> HealthMonitor:

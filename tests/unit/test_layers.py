@@ -1,0 +1,62 @@
+"""Packages import only downwards (issue 27, item 7): ``lint-imports`` holds the layers of
+``pyproject.toml``; this holds what a layers contract cannot — no two packages import each other,
+even the siblings a layer lets import one another — and that the contract itself can fail."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import grimp
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def package_edges() -> dict[str, set[str]]:
+    graph = grimp.build_graph("quantum_trader")
+    edges: dict[str, set[str]] = defaultdict(set)
+    for module in list(graph.modules):
+        if module.count(".") < 1:
+            continue
+        for imported in graph.find_modules_directly_imported_by(module):
+            a, b = module.split(".")[1], imported.split(".")[1] if "." in imported else ""
+            if b and a != b:
+                edges[a].add(b)
+    return edges
+
+
+def test_no_two_packages_import_each_other() -> None:
+    edges = package_edges()
+
+    def reaches(start: str) -> set[str]:
+        seen, todo = set(), [start]
+        while todo:
+            for nxt in edges.get(todo.pop(), ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    cycles = sorted((a, b) for a in list(edges) for b in edges[a] if a in reaches(b))
+    assert not cycles, f"package import cycles: {cycles}"
+
+
+def test_the_layers_contract_fails_on_an_upward_import(tmp_path: Path) -> None:
+    tool = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
+    if tool is None:
+        pytest.skip("import-linter is not installed")
+    copy = tmp_path / "src"
+    shutil.copytree(ROOT / "quantum_trader", copy / "quantum_trader")
+    shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
+    run = [tool, "--no-cache", "--no-logo"]
+    ok = subprocess.run(run, cwd=copy, capture_output=True, text=True, check=False)
+    assert ok.returncode == 0, ok.stdout[-2000:]
+    pnl = copy / "quantum_trader" / "core" / "pnl.py"
+    pnl.write_text(pnl.read_text() + "\nimport quantum_trader.pipeline  # noqa\n")
+    bad = subprocess.run(run, cwd=copy, capture_output=True, text=True, check=False)
+    assert bad.returncode != 0
+    assert "quantum_trader.core is not allowed to import quantum_trader.pipeline" in bad.stdout
