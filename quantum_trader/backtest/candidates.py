@@ -1,37 +1,37 @@
-"""The events a backtest must deliver for their signal: those whose signal the filter would pass on
-side, consensus and confidence (health and open positions are the pipeline's to judge). Known in
-advance from the timeline; computed symbol by symbol on its decision bars, so no per-event
-temporary of the whole run is held (a year of ten symbols is 5 million events)."""
+"""The events a backtest must deliver for their signal: those the filter's rules could pass, as
+each rule says over the timeline's arrays (:func:`quantum_trader.core.filter.could_pass`; health,
+the risk limits and open positions are the daemon's state, so those rules let any through).
+Computed symbol by symbol on its decision bars, so no per-event temporary of the whole run is
+held (a year of ten symbols is 5 million events)."""
 
 from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
 
-from quantum_trader.backtest.precompute import CONSENSUS, Timeline
-from quantum_trader.core.filter import FilterParams
+from quantum_trader.backtest.precompute import Timeline
+from quantum_trader.core.filter import CONSENSUS_CODES, FilterParams, SignalArrays, could_pass
+from quantum_trader.core.types import Consensus
 
-ENTERED = {"both": (1, -1), "long": (1,), "short": (-1,)}
+UNANIMOUS = np.int8(CONSENSUS_CODES.index(Consensus.UNANIMOUS.value))
 
 
 def candidates(
     tl: Timeline, fp: FilterParams, force_confidence: float = 0.0
 ) -> tuple[npt.NDArray[np.bool_], list[npt.NDArray[np.int64]]]:
     """Per event, whether it is a candidate; per symbol, its candidates' events in order.
-    ``force_confidence``: every signal of an entered side is one (the filter's confidence is
-    forced)."""
+    ``force_confidence``: the signals as the signal service's stress knob makes them — every call
+    that confident and unanimous."""
     flags = np.zeros(tl.ev_sym.size, dtype=np.bool_)
-    allowed = [CONSENSUS.index(str(x)) for x in fp.allowed_consensus]
     of = []
     for k, c in enumerate(tl.calls):
         at = tl.position[k][c.bars]  # the events that complete a decision bar, in order
-        passes = np.isin(c.side, ENTERED[fp.sides])
-        if not force_confidence:
-            with np.errstate(invalid="ignore"):
-                needed = np.where(
-                    c.atr_pct > fp.high_vol_atr_pct, fp.high_vol_min_confidence, fp.min_confidence
-                )
-            passes &= np.isin(c.consensus, allowed) & (tl.calibrated[at] >= needed)
+        if force_confidence:
+            consensus = np.full(c.side.size, UNANIMOUS, dtype=np.int8)
+            confidence = np.full(c.side.size, force_confidence)
+        else:
+            consensus, confidence = c.consensus, tl.calibrated[at]
+        passes = could_pass(SignalArrays(c.side, consensus, confidence, c.atr_pct), fp)
         mine = at[passes].astype(np.int64)
         flags[mine] = True
         of.append(mine)

@@ -27,6 +27,7 @@ from quantum_trader.backtest.precompute import Timeline, TimelineCalibrator, sea
 from quantum_trader.backtest.recorder import Recorder
 from quantum_trader.bus.messages import CandleEvent
 from quantum_trader.core.buckets import Aggregator
+from quantum_trader.core.exit_rules import running_peak
 from quantum_trader.core.features import true_range
 from quantum_trader.core.shadow import resting_levels
 from quantum_trader.core.types import Side
@@ -174,12 +175,12 @@ class FastForward:
     def _extreme(
         self, side: Side, peak: float, k: int, first: int, n: int, mask: npt.NDArray[np.bool_]
     ) -> float:
+        """The exit machine's running extreme after the bars passed over (the rules' own)."""
         feed = self.tl.calls[k].feed
         if not mask.any():
             return peak
-        if side is Side.LONG:
-            return max(peak, float(feed.high[first:n][mask].max()))
-        return min(peak, float(feed.low[first:n][mask].min()))
+        hi, lo = feed.high[first:n][mask], feed.low[first:n][mask]
+        return float(running_peak(side, peak, hi, lo)[-1])
 
     def _restore_bucket(self, k: int, n: int) -> None:
         """The signal service's forming decision candle as it is after feed bar n − 1."""

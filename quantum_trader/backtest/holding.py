@@ -7,12 +7,10 @@ condition, so a bar that matters is never passed; one that does not may be deliv
 
 - the bar's reach — its range extended to the previous close, as the paper engine walks the gap —
   touches a level: a resting order (stop, TP leg, entry), the liquidation price, a shadow's;
-- the bar reaches or passes the exit machine's stop, or its next internal TP leg (these act on a
-  price beyond them: a leg a bar ago already passed acts now);
-- the loss guard: ROE at the close at or below ``loss_guard_roe`` (a 1e-9 margin);
-- the time stop: the bar closes ``time_stop_ms`` or more after the entry;
-- the trailing stop (last leg, ``trailing``): the running extreme would put the trail within two
-  ticks of the stop or beyond it (rounding moves it by at most one);
+- an exit rule could act on it: each rule of :mod:`quantum_trader.core.exit_rules` says where,
+  over the arrays (the internal stop, an internal TP leg, the loss guard, the time stop, the
+  trailing stop, and whatever rule is added there) — a rule that cannot say makes every bar of
+  the stretch matter;
 - funding: the bar's open crosses a funding boundary while a position is open;
 - a signal against the position, when signals close positions (``exits.on_signal``).
 
@@ -26,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from quantum_trader.core.exit_rules import Bars, could_act, running_peak
 from quantum_trader.core.exits import ExitParams, ExitState
 from quantum_trader.feeds.loader import CandleSeries
 
@@ -50,29 +49,11 @@ def _exit_flags(
     close: npt.NDArray[np.float64],
     close_ts: npt.NDArray[np.int64],
     peak: float,
-) -> tuple[npt.NDArray[np.bool_], float]:
-    """The bars where ``on_tick`` may act (loss guard, time stop, trailing) and the running
-    extreme after them."""
-    plan = state.plan
-    sign = plan.side.sign
-    roe = sign * (close - plan.entry_price) / plan.entry_price * plan.leverage
-    flags: npt.NDArray[np.bool_] = roe <= params.loss_guard_roe + 1e-9
-    # the internal stop and an internal TP leg act on a price at or beyond them, not a touch
-    flags |= lo <= state.stop_price if sign > 0 else hi >= state.stop_price
-    if params.tp_mode == "internal" and state.legs_done < 3:
-        tp = plan.tp_prices[state.legs_done]
-        flags |= hi >= tp if sign > 0 else lo <= tp
-    if params.time_stop_ms:
-        flags |= close_ts - plan.opened_ts >= params.time_stop_ms
-    if sign > 0:
-        run = np.maximum.accumulate(np.maximum(hi, peak))
-    else:
-        run = np.minimum.accumulate(np.minimum(lo, peak))
-    if params.trailing and state.legs_done >= 2:
-        distance = params.trail_distance or plan.sl_distance
-        raw = run * (1.0 - sign * distance)
-        slack = 2.0 * plan.price_tick + 1e-9 * state.stop_price
-        flags |= sign * (raw - state.stop_price) + slack > 0
+) -> tuple[npt.NDArray[np.bool_] | None, float]:
+    """The bars where an exit rule may act — each rule says (:func:`exit_rules.could_act`); None
+    when one cannot — and the running extreme after them."""
+    run = running_peak(state.plan.side, peak, hi, lo)
+    flags = could_act(state, params, Bars(hi, lo, close, close_ts, run))
     return flags, float(run[-1])
 
 
@@ -105,6 +86,8 @@ def first_bar(
         close_ts = s.ts[b:stop] + s.timeframe_ms
         for i, (state, params) in enumerate(watch.exits):
             more, peaks[i] = _exit_flags(state, params, hi, lo, close, close_ts, peaks[i])
+            if more is None:  # a rule that cannot say: every bar of the stretch may matter
+                return max(begin, b)
             flags |= more
         if watch.funding_ms:
             opens = s.ts[b - 1 : stop] // watch.funding_ms

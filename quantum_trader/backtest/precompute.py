@@ -27,6 +27,7 @@ from quantum_trader.core.calibration import (
 )
 from quantum_trader.core.ensemble import EnsembleSeries
 from quantum_trader.core.features import wilder_atr
+from quantum_trader.core.filter import CONSENSUS_CODES
 from quantum_trader.core.models import BUILTIN, Bars, SignalModel, models_series
 from quantum_trader.core.models import DEFAULT as DEFAULT_NAMES
 from quantum_trader.core.types import Side
@@ -39,7 +40,7 @@ I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
 I8 = npt.NDArray[np.int8]
 DEFAULT_MODELS = tuple(BUILTIN[n] for n in DEFAULT_NAMES)
-CONSENSUS = ("UNANIMOUS", "STRONG", "SPLIT", "WEAK")
+CONSENSUS = CONSENSUS_CODES  # a signal's consensus as its index in this
 SIGNAL_BLOCK = 1 << 18  # signals calibrated at once
 S = TypeVar("S")
 R = TypeVar("R")

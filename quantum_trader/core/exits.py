@@ -9,6 +9,8 @@ A plan is built from the entry *fill* (so slippage moves the prices, not the dis
 - with only the last leg left, an optional trailing stop follows the best price;
 - the loss guard closes at market once the ROE (loss on margin) reaches ``loss_guard_roe``;
 - an optional time stop closes after ``time_stop_ms``.
+The rules a price update runs are in :mod:`quantum_trader.core.exit_rules` (``on_tick``), each
+with how to find, over arrays, the bars where it could act.
 The stop only ever tightens. A move that would trigger at once becomes a market close instead.
 """
 
@@ -134,18 +136,13 @@ def _tighter(side: Side, new: float, old: float) -> bool:
     return new > old if side is Side.LONG else new < old
 
 
-def _crossed(side: Side, stop: float, low: float, high: float) -> bool:
-    """Has the price range touched the stop (from the position's side)?"""
-    return low <= stop if side is Side.LONG else high >= stop
-
-
 def breakeven_price(plan: ExitPlan, fee_rate: float) -> float:
     raw = plan.entry_price * (1.0 + plan.side.sign * 2.0 * fee_rate)
     # round away from the entry: breakeven must cover the fees
     return round_toward(raw, plan.price_tick, raw + plan.side.sign * plan.price_tick)
 
 
-def _move_stop(state: ExitState, target: float, last: float, reason: str) -> list[ExitAction]:
+def move_stop(state: ExitState, target: float, last: float, reason: str) -> list[ExitAction]:
     side = state.plan.side
     if not _tighter(side, target, state.stop_price):
         return []
@@ -166,8 +163,8 @@ def on_leg_filled(
         return new, []
     plan = state.plan
     if legs == 1:
-        return new, _move_stop(new, breakeven_price(plan, params.fee_rate), last, "breakeven")
-    return new, _move_stop(new, plan.tp_prices[0], last, "stop_to_tp1")
+        return new, move_stop(new, breakeven_price(plan, params.fee_rate), last, "breakeven")
+    return new, move_stop(new, plan.tp_prices[0], last, "stop_to_tp1")
 
 
 def on_predicted_breach(
@@ -181,7 +178,7 @@ def on_predicted_breach(
     current = state.stop_price
     target = current + fraction * (breakeven_price(state.plan, params.fee_rate) - current)
     target = round_toward(target, state.plan.price_tick, current)
-    moves = _move_stop(state, target, last, "predictive")
+    moves = move_stop(state, target, last, "predictive")
     return [a for a in moves if a.kind is ActionKind.MOVE_STOP]
 
 
@@ -194,42 +191,3 @@ def on_part_filled(state: ExitState, qty: float) -> ExitState:
 def apply_stop(state: ExitState, price: float) -> ExitState:
     """Record a stop move that the exchange accepted."""
     return replace(state, stop_price=finite("stop price", price))
-
-
-def _trail(state: ExitState, params: ExitParams, last: float) -> list[ExitAction]:
-    plan = state.plan
-    if not params.trailing or state.legs_done < 2:
-        return []
-    distance = params.trail_distance or plan.sl_distance
-    target = state.peak * (1.0 - plan.side.sign * distance)
-    target = round_toward(target, plan.price_tick, state.peak)
-    return _move_stop(state, target, last, "trailing")
-
-
-def on_tick(
-    state: ExitState, high: float, low: float, last: float, ts: int, params: ExitParams
-) -> tuple[ExitState, list[ExitAction]]:
-    """One price update: a candle's range in simulation, a ticker price (high = low = last) live."""
-    hi, lo, px = positive("high", high), positive("low", low), positive("last", last)
-    if hi < lo:
-        raise InvalidInput("high", f"{hi:g} is below low {lo:g}")
-    plan, side = state.plan, state.plan.side
-    if state.remaining <= 0:
-        return state, []
-    if _crossed(side, state.stop_price, px, px):
-        return state, [ExitAction(ActionKind.CLOSE, "stop_internal", qty=state.remaining)]
-    actions: list[ExitAction] = []
-    if params.tp_mode == "internal" and state.legs_done < 3:
-        leg = state.legs_done
-        hit = hi >= plan.tp_prices[leg] if side is Side.LONG else lo <= plan.tp_prices[leg]
-        if hit and plan.leg_qtys[leg] > 0:
-            qty = plan.leg_qtys[leg] if leg < 2 else state.remaining
-            actions.append(ExitAction(ActionKind.CLOSE_PARTIAL, f"tp{leg + 1}", qty, leg=leg + 1))
-    peak = max(state.peak, hi) if side is Side.LONG else min(state.peak, lo)
-    state = replace(state, peak=peak)
-    roe = side.sign * (px - plan.entry_price) / plan.entry_price * plan.leverage
-    if roe <= params.loss_guard_roe:
-        return state, [ExitAction(ActionKind.CLOSE, "loss_guard", qty=state.remaining)]
-    if params.time_stop_ms and ts - plan.opened_ts >= params.time_stop_ms:
-        return state, [ExitAction(ActionKind.CLOSE, "time_stop", qty=state.remaining)]
-    return state, actions or _trail(state, params, px)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from quantum_trader.core.checks import in_range, positive
+from quantum_trader.core.exit_rules import on_tick
 from quantum_trader.core.exits import (
     ActionKind,
     ExitAction,
@@ -28,7 +29,6 @@ from quantum_trader.core.exits import (
     apply_stop,
     build_plan,
     on_leg_filled,
-    on_tick,
     start,
 )
 from quantum_trader.core.levels import Levels

@@ -16,6 +16,7 @@ from quantum_trader.bus.messages import (
     PriceTick,
     SignalEvent,
 )
+from quantum_trader.core.exit_rules import on_tick
 from quantum_trader.core.exits import (
     ActionKind,
     ExitAction,
@@ -24,7 +25,6 @@ from quantum_trader.core.exits import (
     on_leg_filled,
     on_part_filled,
     on_predicted_breach,
-    on_tick,
 )
 from quantum_trader.core.order_state import OrderState
 from quantum_trader.core.pnl import ClosingFill

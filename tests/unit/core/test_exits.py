@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from quantum_trader.core.exit_rules import on_tick
 from quantum_trader.core.exits import (
     ActionKind,
     ExitParams,
@@ -13,7 +14,6 @@ from quantum_trader.core.exits import (
     breakeven_price,
     build_plan,
     on_leg_filled,
-    on_tick,
     split_legs,
     start,
 )
