@@ -28,12 +28,13 @@ from quantum_trader.flatten import flatten_daemon, write_token
 from quantum_trader.monitoring.account import AccountView, keep_current
 from quantum_trader.monitoring.stopwatch import StopWatch
 from quantum_trader.paper_resume import restore_paper
-from quantum_trader.pipeline import Pipeline, build_pipeline, live_reference, live_streams
+from quantum_trader.pipeline import Pipeline, build_pipeline, live_streams
 from quantum_trader.runtime.loops import every
 from quantum_trader.runtime.paths import state_dir
 from quantum_trader.runtime.supervisor import Supervisor
 from quantum_trader.runtime.systemd import Notifier
 from quantum_trader.settings import EX_CONFIG, Settings
+from quantum_trader.signals.reference import LiveReference
 from quantum_trader.sizing.factory import make_sizer
 from quantum_trader.sizing.sizer import Sizer
 from quantum_trader.status import snapshot, summary
@@ -101,7 +102,8 @@ class Daemon:
             else None
         )
         self.streams = live_streams(self.p, exchange)
-        self.reference = live_reference(self.p)
+        ref = self.p.signals.reference  # a live venue's tickers: polled by its own task
+        self.reference = ref if isinstance(ref, LiveReference) else None
         self.stop_reason = ""
         self.reconciled = "not yet"
         self.account = AccountView()  # what /health and the summary read: never the exchange

@@ -5,6 +5,7 @@ The daemon (``app.py``) adds the lifecycle around it; component tests drive it d
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -26,10 +27,13 @@ from quantum_trader.bus.messages import (
 from quantum_trader.core.admission import Limits
 from quantum_trader.core.buckets import ratio
 from quantum_trader.core.edge import parse_trade_intent
+from quantum_trader.core.ensemble import EnsembleSeries
 from quantum_trader.core.errors import InvalidInput
 from quantum_trader.core.exits import ExitParams
 from quantum_trader.core.intent import TradeIntent
+from quantum_trader.core.models import SignalModel
 from quantum_trader.core.risk import RiskGuard, RiskTrip
+from quantum_trader.core.shadow import ShadowOutcome
 from quantum_trader.core.types import Fill
 from quantum_trader.exchange.base import Exchange
 from quantum_trader.exchange.monitored import monitored
@@ -59,12 +63,38 @@ from quantum_trader.signals.calibrator import Calibrator
 from quantum_trader.signals.edge_gate import EdgeGate
 from quantum_trader.signals.http_source import HttpSignalSource
 from quantum_trader.signals.plugins import load_models
+from quantum_trader.signals.reference import Reference
 from quantum_trader.signals.service import SignalService
 from quantum_trader.signals.strategy import StrategyService
 from quantum_trader.sizing.sizer import FallbackSizer, Sizer
 from quantum_trader.store.journal import Journal
 
 log = logger.bind(component="pipeline")
+
+
+@dataclass(frozen=True, slots=True)
+class Simulation:
+    """What a backtest hands the pipeline instead of computing it live: the ensemble over each
+    whole series, the calibrator answered from the precomputed timeline, every symbol's ATR % at
+    the event being delivered (the volatility rank), a reference venue from a file, and the edge
+    gate's shadow outcomes carried across walk-forward windows (appended to)."""
+
+    precomputed: dict[str, EnsembleSeries] | None = None
+    calibrator: Calibrator | None = None
+    volatilities: Callable[[], Mapping[str, float]] | None = None
+    reference: Reference | None = None
+    edge_history: list[ShadowOutcome] | None = None
+
+
+def decision_ms(settings: Settings, feed_ms: int | None) -> int:
+    """``signals.decision_timeframe`` in ms (0: the feed's own), checked against the feed's."""
+    decide = TIMEFRAME_MS.get(settings.signals.decision_timeframe, 0)
+    if decide and feed_ms:
+        try:
+            ratio(decide, int(feed_ms))
+        except InvalidInput as exc:
+            raise ConfigError(str(exc)) from None
+    return decide
 
 
 @dataclass
@@ -150,6 +180,8 @@ def build_pipeline(
     exchange: Exchange | None = None,
     sizer: Sizer | None = None,
     journal: Journal | None = None,
+    sim: Simulation | None = None,
+    models: tuple[SignalModel, ...] | None = None,
 ) -> Pipeline:
     bus = Bus(inline=feed.simulated)  # simulated time: deterministic depth-first delivery
     if exchange is None:
@@ -191,29 +223,37 @@ def build_pipeline(
         flatten=r.on_limit == "flatten",
     )
     invariants = InvariantWatch(book)
-    feed_service = FeedService(feed, bus, health, paper, clock, invariants)
+    sim = sim or Simulation()
     sig = settings.signals
     external = (
         HttpSignalSource(sig.http_url, sig.http_timeout_seconds) if sig.source == "http" else None
     )
+    timeframe_ms = getattr(feed, "timeframe_ms", None)
+    decide_ms = decision_ms(settings, timeframe_ms)
     signals = SignalService(
         bus,
         health,
-        calibrator(settings),
+        sim.calibrator or calibrator(settings),
         settings.feed.volatility_days,
         external,
         sig.timeframe,
         sig.force_confidence,
+        sim.precomputed,
+        models=models if models is not None else load_models(sig.models),
+        decide_ms=decide_ms,
+        reference=sim.reference or live_reference(settings, feed, health),
     )
-    timeframe_ms = getattr(feed, "timeframe_ms", None)
-    signals.models = load_models(sig.models)
-    signals.decide_ms = TIMEFRAME_MS.get(sig.decision_timeframe, 0)
-    if signals.decide_ms and timeframe_ms:
-        try:
-            ratio(signals.decide_ms, int(timeframe_ms))
-        except InvalidInput as exc:
-            raise ConfigError(str(exc)) from None
     live_age = None if feed.simulated or timeframe_ms is None else 2 * int(timeframe_ms)
+    # the shadows' outcomes: carried from window to window (walk-forward), or journaled
+    history = sim.edge_history
+    save = history.append if history is not None else journal.record_shadow if journal else None
+    edge = EdgeGate(gate_params(settings), shadow_costs(settings), exit_params(settings), save)
+    if history is not None:
+        edge.load(list(history))
+    elif journal is not None:
+        edge.load(journal.shadow_outcomes())
+    ledger = Ledger(journal)
+    by_rank = settings.leverage.symbol_risk_from == "volatility_rank"
     strategy = StrategyService(
         bus,
         ex,
@@ -226,19 +266,14 @@ def build_pipeline(
         params,
         live_age,
         wall,
+        benchmark=signals.benchmark,
+        edge=edge,
+        symbol_risk=settings.leverage.symbol_risk,
+        volatilities=(sim.volatilities or signals.volatilities) if by_rank else None,
+        # backtests keep no journal: nothing to build the record for
+        record=ledger.decision if journal is not None else None,
     )
-    strategy.benchmark = signals.benchmark
-    edge = EdgeGate(gate_params(settings), shadow_costs(settings), exit_params(settings))
-    strategy.edge = edge
-    if journal is not None:
-        edge.save = journal.record_shadow
-        edge.load(journal.shadow_outcomes())
-    strategy.symbol_risk = dict(settings.leverage.symbol_risk)
-    if settings.leverage.symbol_risk_from == "volatility_rank":
-        strategy.volatilities = signals.volatilities
-    ledger = Ledger(journal)
-    if journal is not None:  # backtests keep no journal: nothing to build the record for
-        strategy.record = ledger.decision
+    exits = ExitManager(bus, ex, book, health, clock, exit_params(settings), ledger, live_age, wall)
     execution = ExecutionService(
         bus,
         ex,
@@ -250,11 +285,11 @@ def build_pipeline(
         ledger=ledger,
         limits=admission_limits(settings),
         risk=risk,
+        book_close=exits.book_close,
     )
-    exits = ExitManager(bus, ex, book, health, clock, exit_params(settings), ledger, live_age, wall)
-    execution.book_close = exits.book_close
-    if bus.inline:  # one candle's fills are booked before any is acted on (queued: as they come)
-        feed_service.settling = exits.settling
+    # one candle's fills are booked before any is acted on (the queued bus: as they come)
+    settling = exits.settling if bus.inline else None
+    feed_service = FeedService(feed, bus, health, paper, clock, invariants, settling)
     fatal.on_trip.append(lambda: setattr(strategy, "accepting", False))
     fatal.on_trip.append(lambda: setattr(execution, "accepting", False))
 
@@ -305,11 +340,12 @@ def calibrator(settings: Settings) -> Calibrator:
     return Calibrator(c.min_resolved, c.window, c.method, c.min_bin, c.prior)
 
 
-def live_reference(p: Pipeline) -> Any:
+def live_reference(settings: Settings, feed: Feed, health: HealthMonitor) -> Any:
     """Live and paper-live with ``reference.exchange``: the venue's public tickers, polled (its
-    task is the app's); the signal service reads it for the divergence. None otherwise."""
-    r = p.settings.reference
-    if not r.exchange or p.feed.feed.simulated:
+    task is the app's, as ``Pipeline.reference``); the signal service reads it for the
+    divergence. None otherwise."""
+    r = settings.reference
+    if not r.exchange or feed.simulated:
         return None
     import ccxt.async_support as ccxt_async  # public data only: no keys
 
@@ -318,12 +354,10 @@ def live_reference(p: Pipeline) -> Any:
     klass = getattr(ccxt_async, r.exchange, None)
     if klass is None:
         raise ConfigError(f"reference.exchange = {r.exchange!r} is not a ccxt exchange id")
-    symbols = {s: r.symbols.get(s, s) for s in p.feed.feed.symbols}
-    ref = LiveReference(
-        klass({"enableRateLimit": True}), symbols, p.health, r.poll_seconds, r.stale_seconds
+    symbols = {s: r.symbols.get(s, s) for s in feed.symbols}
+    return LiveReference(
+        klass({"enableRateLimit": True}), symbols, health, r.poll_seconds, r.stale_seconds
     )
-    p.signals.reference = ref
-    return ref
 
 
 def live_streams(p: Pipeline, exchange: Exchange | None) -> Any:

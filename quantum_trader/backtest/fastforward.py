@@ -42,6 +42,27 @@ from quantum_trader.settings import Settings
 SKIP_CHUNK = 1 << 16
 
 
+class RankVolatilities:
+    """Every symbol's ATR % as its history would hold it at the event being delivered (its bars
+    up to this event): the symbol risk's volatility rank, as in a full replay — where the other
+    symbols' histories lag behind a skipping run, the arrays do not."""
+
+    def __init__(self, tl: Timeline) -> None:
+        self.tl, self.event = tl, 0
+
+    def at(self, event: int) -> None:
+        self.event = event
+
+    def __call__(self) -> dict[str, float]:
+        out = {}
+        for k, c in enumerate(self.tl.calls):
+            i = search(self.tl.position[k], self.event, side="right") - 1
+            j = search(c.bars, i, side="right") - 1  # decision bars by then
+            if j >= 0:
+                out[c.series.symbol] = float(c.atr[j] / c.series.close[j])
+        return out
+
+
 class FastForward:
     def __init__(
         self,
@@ -83,25 +104,14 @@ class FastForward:
         self.candidate, self.candidates_of = candidates(
             tl, filter_params(settings), settings.signals.force_confidence
         )
-        self.calibrator = TimelineCalibrator(tl, self.min_resolved, settings.calibration.window)
-        p.signals.calibrator = self.calibrator
+        calibrator = p.signals.calibrator
+        assert isinstance(calibrator, TimelineCalibrator)  # noqa: S101 - the runner builds it so
+        self.calibrator = calibrator
+        vols = p.strategy.volatilities  # the volatility rank from the arrays (or off)
+        self.volatilities = vols if isinstance(vols, RankVolatilities) else None
         self.skipped = 0
         self.skipped_held = 0  # of them, while a symbol was held
         self.handovers = 0
-        self._e = 0  # the event being delivered
-        if p.strategy.volatilities is not None:  # the other symbols' histories lag: arrays
-            p.strategy.volatilities = self._volatilities
-
-    def _volatilities(self) -> dict[str, float]:
-        """Every symbol's ATR % as its history would hold it at the event being delivered (its
-        bars up to this event): the symbol risk's volatility rank, as in a full replay."""
-        out = {}
-        for k, c in enumerate(self.tl.calls):
-            i = search(self.tl.position[k], self._e, side="right") - 1
-            j = search(c.bars, i, side="right") - 1  # decision bars by then
-            if j >= 0:
-                out[c.series.symbol] = float(c.atr[j] / c.series.close[j])
-        return out
 
     def _event(self, e: int) -> CandleEvent:
         k, i = int(self.tl.ev_sym[e]), int(self.tl.ev_bar[e])
@@ -332,7 +342,8 @@ class FastForward:
                         e += passed
                         continue
             self._sync(e)
-            self._e = e
+            if self.volatilities is not None:
+                self.volatilities.at(e)
             self.delivered[int(self.tl.ev_sym[e])] = int(self.tl.ev_bar[e])
             await self.p.feed._deliver(self._event(e))
             e += 1

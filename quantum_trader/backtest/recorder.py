@@ -14,11 +14,12 @@ import numpy.typing as npt
 from quantum_trader.bus.bus import Bus
 from quantum_trader.bus.messages import (
     CandleEvent,
-    LevelsEvent,
     PositionClosed,
     PositionOpened,
     Topic,
 )
+from quantum_trader.core.decision import Decision
+from quantum_trader.core.intent import TradeIntent
 from quantum_trader.core.risk import RiskTrip
 from quantum_trader.exchange.paper import PaperExchange
 
@@ -102,13 +103,15 @@ class Marks:
 
 
 class Recorder:
-    def __init__(self, bus: Bus, paper: PaperExchange) -> None:
+    def __init__(
+        self, bus: Bus, paper: PaperExchange, on_bar: Callable[[int], None] | None = None
+    ) -> None:
         self.paper = paper
-        self.levels: dict[str, LevelsEvent] = {}
+        self.plans: dict[str, Decision] = {}  # the plan each intent carried
         self.opened: dict[str, tuple[PositionOpened, float]] = {}
         self.trades: list[TradeRow] = []
         self.marks = Marks()
-        self.on_bar: Callable[[int], None] | None = None  # progress: bars recorded
+        self.on_bar = on_bar  # progress: bars recorded
         self.trips: list[RiskTrip] = []
         self.equity_at_open: dict[str, float] = {}
         self.worst_loss_of_equity = 0.0  # the worst trade's loss / equity when it opened
@@ -116,7 +119,7 @@ class Recorder:
         bus.subscribe(
             "recorder",
             [
-                Topic.LEVELS,
+                Topic.INTENT,
                 Topic.POSITION_OPENED,
                 Topic.POSITION_CLOSED,
                 Topic.CANDLE,
@@ -149,8 +152,9 @@ class Recorder:
                 )
             if self.on_bar is not None:
                 self.on_bar(1)
-        elif isinstance(message, LevelsEvent):
-            self.levels[message.intent_id] = message
+        elif isinstance(message, TradeIntent):
+            if message.plan is not None:
+                self.plans[message.intent_id] = message.plan
         elif isinstance(message, PositionOpened):
             self.equity_at_open[message.intent_id] = self.paper.engine.balance().equity
             pos = self.paper.engine.position(message.plan.symbol)
@@ -165,11 +169,11 @@ class Recorder:
 
     def _row(self, c: PositionClosed) -> TradeRow:
         opened, liq = self.opened.pop(c.intent_id)
-        lv = self.levels.pop(c.intent_id, None)
+        decided = self.plans.pop(c.intent_id, None)
         plan = opened.plan
         factors = (
-            " ".join(f"{k}={v:.4g}" for k, v in _flat(lv.factors).items())
-            if lv is not None and lv.factors is not None
+            " ".join(f"{k}={v:.4g}" for k, v in _flat(decided.ilf.factors).items())
+            if decided is not None
             else ""
         )
         return TradeRow(
@@ -183,7 +187,7 @@ class Recorder:
             c.qty,
             c.margin,
             c.leverage,
-            lv.leverage_raw if lv else 0.0,
+            decided.ilf.raw if decided else 0.0,
             factors,
             plan.tp_prices[0],
             plan.tp_prices[1],

@@ -7,15 +7,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from quantum_trader.backtest.fastforward import FastForward
+from quantum_trader.backtest.fastforward import FastForward, RankVolatilities
 from quantum_trader.backtest.metrics import Metrics, compute
 from quantum_trader.backtest.precompute import (
     DEFAULT_MODELS,
     Timeline,
+    TimelineCalibrator,
     decision_series,
     timeline,
 )
@@ -26,8 +27,9 @@ from quantum_trader.core.models import Bars, SignalModel, models_series
 from quantum_trader.core.shadow import ShadowOutcome
 from quantum_trader.feeds.loader import CandleSeries, FundingSeries
 from quantum_trader.feeds.replay import ReplayFeed
-from quantum_trader.pipeline import Pipeline, build_pipeline
+from quantum_trader.pipeline import Pipeline, Simulation, build_pipeline, decision_ms
 from quantum_trader.settings import TIMEFRAME_MS, Settings
+from quantum_trader.signals.plugins import load_models
 from quantum_trader.signals.reference import Reference
 from quantum_trader.sizing.factory import make_sizer
 from quantum_trader.sizing.sizer import Sizer
@@ -90,35 +92,45 @@ async def run_backtest(
     sweep's trials in one worker): the timeline depends on the candles and on the calibration and
     decision settings only, so trials that vary anything else share it; it is only read."""
     feed = ReplayFeed(series, speed=None, funding=funding)
-    p = build_pipeline(settings, feed, sizer=sizer or make_sizer(settings, rl_dir))
-    assert p.paper is not None  # noqa: S101 - a backtest always runs on the paper exchange
-    p.signals.reference = reference  # --reference: the divergence's other venue, from a file
-    if edge_history is not None and p.strategy.edge is not None:
-        p.strategy.edge.load(edge_history)
-        p.strategy.edge.save = edge_history.append
-    recorder = Recorder(p.bus, p.paper)
-    recorder.on_bar = on_bar
-    started = time.perf_counter()  # set-up (imports, sizer) excluded: bars/s measures the run
+    models = load_models(settings.signals.models)
+    sim, tl = Simulation(reference=reference, edge_history=edge_history), None
     if fast and settings.signals.source == "builtin":
-        depends = timeline_depends(settings, p.signals.models)
+        depends = timeline_depends(settings, models)
         key = (tuple(id(s) for s in series), *depends)
         tl = timelines.get(key) if timelines is not None else None
         if tl is None:
-            tl = timeline_of(series, depends, p.signals.models)
+            tl = timeline_of(series, depends, models)
             if timelines is not None:
                 timelines[key] = tl
-        p.signals.precomputed = {c.series.symbol: c.ensemble for c in tl.calls}
+        sim = replace(
+            sim,
+            precomputed={c.series.symbol: c.ensemble for c in tl.calls},
+            calibrator=TimelineCalibrator(
+                tl, settings.calibration.min_resolved, settings.calibration.window
+            ),
+            volatilities=RankVolatilities(tl),
+        )
+    else:
+        decide_ms = decision_ms(settings, series[0].timeframe_ms if series else None)
+        sim = replace(
+            sim,
+            precomputed={
+                s.symbol: whole_series_ensemble(decision_series(s, decide_ms)[0], models)
+                for s in series
+            },
+        )
+    p = build_pipeline(
+        settings, feed, sizer=sizer or make_sizer(settings, rl_dir), sim=sim, models=models
+    )
+    assert p.paper is not None  # noqa: S101 - a backtest always runs on the paper exchange
+    recorder = Recorder(p.bus, p.paper, on_bar)
+    started = time.perf_counter()  # set-up (imports, sizer) excluded: bars/s measures the run
+    if tl is not None:
         ff = FastForward(p, recorder, tl, settings, funding)
         await ff.run()
         skipped = (ff.skipped, ff.skipped_held)
     else:
         skipped = (0, 0)
-        p.signals.precomputed = {
-            s.symbol: whole_series_ensemble(
-                decision_series(s, p.signals.decide_ms)[0], p.signals.models
-            )
-            for s in series
-        }
         await p.feed.run()
     wall = time.perf_counter() - started
     metrics = compute(

@@ -56,6 +56,7 @@ class ExecutionService:
         retry_base_seconds: float = 0.25,
         limits: Limits | None = None,
         risk: RiskGuard | None = None,
+        book_close: Callable[[ManagedPosition, Order, str], Awaitable[None]] | None = None,
     ) -> None:
         self.bus, self.exchange, self.book, self.health = bus, exchange, book, health
         self.ledger = ledger or Ledger()
@@ -70,8 +71,8 @@ class ExecutionService:
         self.limits = limits or Limits(10**6, params.sizing)
         self.reserved = book.entering  # symbol → margin of the entry in flight
         self.risk = risk
-        #: books an emergency close as a trade (the exit manager's, wired by the pipeline)
-        self.book_close: Callable[[ManagedPosition, Order, str], Awaitable[None]] | None = None
+        #: books an emergency close as a trade (the exit manager's)
+        self.book_close = book_close
 
     async def on_intent(self, intent: TradeIntent) -> None:
         if not self.accepting:

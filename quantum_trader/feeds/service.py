@@ -30,13 +30,14 @@ class FeedService:
         paper: PaperExchange | None = None,
         clock: SimClock | None = None,
         invariants: InvariantWatch | None = None,
+        settling: Callable[[], AbstractAsyncContextManager[None]] | None = None,
     ) -> None:
         self.feed, self.bus, self.health = feed, bus, health
         self.paper, self.clock = paper, clock
         self.invariants = invariants
         self.candles = 0
         #: fills of one candle's walk are booked before any is acted on (the exit manager's)
-        self.settling: Callable[[], AbstractAsyncContextManager[None]] = _nothing
+        self.settling = settling or _nothing
         self.finished = asyncio.Event()
         self.busy = False
         self._stop = False

@@ -37,7 +37,13 @@ Bar = tuple[int, float, float, float, float]  # close ts, open, high, low, close
 
 
 class EdgeGate:
-    def __init__(self, params: GateParams, costs: ShadowCosts, exits: ExitParams) -> None:
+    def __init__(
+        self,
+        params: GateParams,
+        costs: ShadowCosts,
+        exits: ExitParams,
+        save: Callable[[ShadowOutcome], None] | None = None,
+    ) -> None:
         self.params, self.costs, self.exits = params, costs, exits
         self.bars: dict[str, deque[Bar]] = {}
         self.open: dict[str, Shadow] = {}
@@ -46,7 +52,7 @@ class EdgeGate:
         self.actions: Counter[str] = Counter()  # decisions per gate action
         self.closed = 0
         self._verdicts: dict[str, GateVerdict] = {}  # until the symbol's outcomes or probes move
-        self.save: Callable[[ShadowOutcome], None] | None = None
+        self.save = save  # where each shadow's outcome is kept (the journal, a walk-forward list)
 
     @property
     def enabled(self) -> bool:

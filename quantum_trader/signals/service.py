@@ -36,6 +36,10 @@ class SignalService:
         force_confidence: float = 0.0,
         precomputed: dict[str, EnsembleSeries] | None = None,
         benchmark: PerformanceBenchmarker | None = None,
+        *,
+        models: tuple[SignalModel, ...] | None = None,
+        decide_ms: int = 0,
+        reference: Reference | None = None,
     ) -> None:
         self.bus, self.health, self.calibrator = bus, health, calibrator
         self.benchmark = benchmark or PerformanceBenchmarker()
@@ -50,12 +54,12 @@ class SignalService:
         self.histories: dict[str, SymbolHistory] = {}
         self.funding: dict[str, float] = {}
         self.generated = 0
-        self.reference: Reference | None = None  # the divergence's other venue (if any)
+        self.reference = reference  # the divergence's other venue (if any)
         #: decide on candles of this timeframe, aggregated from the feed's finer ones (backtests
         #: and replays of 1m files on the live 15m); 0: on the feed's candles
-        self.decide_ms = 0
+        self.decide_ms = decide_ms
         self.buckets: dict[str, Aggregator] = {}
-        self.models: tuple[SignalModel, ...] = tuple(BUILTIN.values())  # signals.models
+        self.models = models or tuple(BUILTIN.values())  # signals.models
 
     def decision_ms(self, feed_ms: int) -> int:
         return self.decide_ms if self.decide_ms > feed_ms else feed_ms

@@ -45,6 +45,12 @@ class StrategyService:
         decision_params: DecisionParams,
         max_signal_age_ms: int | None = None,
         wall: Clock | None = None,
+        *,
+        benchmark: PerformanceBenchmarker | None = None,
+        edge: EdgeGate | None = None,
+        symbol_risk: Mapping[str, float] | None = None,
+        volatilities: Callable[[], Mapping[str, float]] | None = None,
+        record: Callable[[str, int, dict[str, Any]], None] | None = None,
     ) -> None:
         self.bus, self.exchange, self.book, self.health = bus, exchange, book, health
         self.sizer, self.risk, self.clock = sizer, risk, clock
@@ -55,15 +61,15 @@ class StrategyService:
         self.intents = 0
         self.max_signal_age_ms = max_signal_age_ms  # live feeds: history is not traded
         self.wall = wall or WallClock()
-        self.symbol_risk: dict[str, float] = {}  # leverage.symbol_risk
+        self.symbol_risk = dict(symbol_risk or {})  # leverage.symbol_risk
         #: symbols not in it: their volatility rank (ATR % now, per symbol) — or 1.0 if None
-        self.volatilities: Callable[[], Mapping[str, float]] | None = None
+        self.volatilities = volatilities
         #: where each entry decision is kept whole (the journal, for ``qtrader explain TRADE_ID``)
-        self.record: Callable[[str, int, dict[str, Any]], None] | None = None
+        self.record = record
         #: Phase 3C: performance-weighted sizing and exit adaptation (the signal service's)
-        self.benchmark: PerformanceBenchmarker | None = None
+        self.benchmark = benchmark
         #: the edge gate: full size only while the measured net edge is positive
-        self.edge: EdgeGate | None = None
+        self.edge = edge
 
     async def on_signal(self, event: SignalEvent) -> None:
         if not self.accepting:
