@@ -1,15 +1,21 @@
 """Logging, set up in one place: loguru to stderr, one line per event, stdlib routed through it.
 
-Under systemd (``JOURNAL_STREAM`` set) the timestamp is left to journald. ``json_lines`` writes one
-JSON object per line instead. Registered secrets are masked in every message, whatever logs them.
+Under systemd (``JOURNAL_STREAM`` set) the timestamp is left to journald and each line starts with
+its syslog priority (``<4>`` …), which journald reads. ``json_lines`` writes one flat JSON object
+per line instead (time, level, priority, component, symbol, message, the bound fields, the
+exception) — under journald after the same priority prefix. Registered secrets are masked in
+every message, whatever logs them, and the sink masks the finished line once more: no format, no
+level, no bound field and no exception text can carry one out.
 """
 
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 import sys
-from typing import TYPE_CHECKING
+import traceback
+from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
@@ -37,6 +43,29 @@ def _journald_format(record: Record) -> str:
     return prefix + "{level: <7} {extra[component]: <10}" + symbol + " | {message}\n{exception}"
 
 
+def _json_line(record: Record, journald: bool) -> str:
+    """One flat JSON object (loguru's own ``serialize`` dumps the raw record: its ``template``
+    and ``extra`` kept secrets the message had masked)."""
+    prio = PRIORITY.get(record["level"].name, 6)
+    extra = {k: v for k, v in record["extra"].items() if not k.startswith("_")}
+    obj: dict[str, Any] = {
+        "time": record["time"].isoformat(timespec="milliseconds"),
+        "level": record["level"].name,
+        "priority": prio,
+        "component": extra.pop("component", "qtrader"),
+        **({"symbol": extra.pop("symbol")} if "symbol" in extra else {}),
+        "message": record["message"],
+        **extra,
+    }
+    exc = record["exception"]
+    if exc is not None and exc.type is not None:
+        obj["exception"] = f"{exc.type.__name__}: {exc.value}"
+        obj["traceback"] = "".join(traceback.format_exception(exc.type, exc.value, exc.traceback))
+    line = json.dumps(obj, default=str, ensure_ascii=False)
+    record["extra"]["_line"] = (f"<{prio}>" if journald else "") + line
+    return "{extra[_line]}\n"
+
+
 _TIMED = (
     "<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
     "<cyan>{extra[component]: <10}</cyan> | <level>{message}</level>"
@@ -54,6 +83,11 @@ def redact(text: str) -> str:
         if secret in text:
             text = text.replace(secret, MASK)
     return text
+
+
+def _write(message: str) -> None:
+    """The one sink: stderr, the finished line masked once more."""
+    sys.stderr.write(redact(message) if _SECRETS else message)
 
 
 def _patch(record: Record) -> None:
@@ -91,12 +125,15 @@ def setup_logging(
     under_journald = bool(os.environ.get("JOURNAL_STREAM")) if journald is None else journald
     logger.remove()
     logger.configure(patcher=_patch, extra={"component": "qtrader"})
+    if json_lines:
+        fmt: Any = lambda r: _json_line(r, under_journald)  # noqa: E731
+    else:
+        fmt = _journald_format if under_journald else _TIMED
     logger.add(
-        sys.stderr,
+        _write,
         level=level,
-        serialize=json_lines,
-        format=_journald_format if under_journald else _TIMED,
-        colorize=False if (json_lines or under_journald) else None,
+        format=fmt,
+        colorize=False if (json_lines or under_journald) else sys.stderr.isatty(),
         backtrace=False,
         diagnose=False,  # never dump local variables (they may hold secrets)
     )
