@@ -97,6 +97,7 @@ def _to_ms(value: str) -> int:
 
 _EXCHANGES = ("binanceusdm", "binance", "bybit", "okx", "bitget", "kraken", "kucoin", "gate")
 _QUOTES = ("USDT", "USDC", "BUSD", "BTC", "ETH", "EUR", "USD")
+_QUOTES_LONGEST = sorted(_QUOTES, key=len, reverse=True)
 
 
 def symbol_from_name(path: Path) -> str:
@@ -112,13 +113,16 @@ def symbol_from_name(path: Path) -> str:
     parts = [x for x in pair.upper().split("_") if x]
     if len(parts) >= 2 and parts[0].isalnum() and parts[1].isalnum() and parts[1][0].isalpha():
         text = f"{parts[0]}/{parts[1]}"  # freqtrade: BASE_QUOTE[_SETTLE]
-    else:
-        match = re.match(r"([A-Z0-9]+?)(USDT|USDC|BUSD)", pair.upper().replace("_", ""))
-        if not match:
+    else:  # BASEQUOTE: the first token that ends with a known quote, the longest first
+        tokens = [t for t in re.split(r"[_\-]", name.upper()) if t.isalnum()]
+        text = next(
+            (t for t in tokens for q in _QUOTES_LONGEST if t.endswith(q) and len(t) > len(q)),
+            "",
+        )
+        if not text:
             raise DataFileError(
                 "symbol", f"cannot tell the symbol from the file name {path.name!r} (--symbol)"
             )
-        text = match.group(1) + match.group(2)
     try:
         symbol = normalise_symbol(text)
     except InvalidInput:

@@ -136,6 +136,9 @@ def test_csv_feather_and_parquet_give_identical_backtests(tmp_path: Path) -> Non
         ("binance_BTCUSDC_1m.csv", "BTC/USDC:USDC"),
         ("BTCUSDT-1m-2023-03.zip", "BTC/USDT:USDT"),
         ("XRPUSDT-PERP-5m-2021-11.csv", "XRP/USDT:USDT"),
+        ("BNBUSDT-1m.csv", "BNB/USDT:USDT"),  # not BN/BUSD (issue 28, item 13)
+        ("ARBUSDT-1m.csv", "ARB/USDT:USDT"),  # not AR/BUSD
+        ("binance_BNBUSDT_1m.csv", "BNB/USDT:USDT"),
     ],
 )
 def test_names_say_the_market(name: str, symbol: str) -> None:
@@ -147,6 +150,8 @@ def test_a_market_that_is_not_usdt_margined_is_named() -> None:
         symbol_from_name(Path("XRP_ETH-1m.csv"))
     with pytest.raises(DataFileError, match="--symbol"):
         symbol_from_name(Path("candles.csv"))
+    with pytest.raises(DataFileError, match="BNBBUSD is not a USDT/USDC-margined"):
+        symbol_from_name(Path("BNBBUSD-1m.csv"))  # the quote is the longest one it ends with
 
 
 def test_the_symbol_can_be_named(tmp_path: Path) -> None:
