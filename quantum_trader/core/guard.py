@@ -18,7 +18,7 @@ from quantum_trader.core.levels import Levels
 from quantum_trader.core.liquidation import (
     BracketTable,
     liquidation_distance,
-    liquidation_price,
+    tiered_liquidation_price,
 )
 from quantum_trader.core.types import Side
 
@@ -74,8 +74,7 @@ def check_liquidation(
     entry = positive("entry_price", entry_price)
     margin = positive("margin_usd", margin_usd)
     notional = margin * leverage
-    bracket = brackets.for_notional(notional)
-    liq = liquidation_price(side, entry, notional / entry, margin, bracket.mmr, bracket.cum)
+    liq, bracket = tiered_liquidation_price(side, entry, notional / entry, margin, brackets)
     distance = liquidation_distance(side, entry, liq) if liq > 0 else 1.0
     return LiquidationCheck(
         leverage, sl, liq, distance, safety * distance, bracket.mmr, bracket.cum

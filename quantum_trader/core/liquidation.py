@@ -5,8 +5,10 @@ One-way mode, one isolated position (Binance USDⓈ-M):
     LP = (WB + cum − side × Q × EP) / (Q × mmr − side × Q)      side = +1 long, −1 short
 
 with WB the isolated wallet balance (the margin), Q the quantity, EP the entry price and (mmr, cum)
-the maintenance margin rate and amount of the position's notional bracket. Check value: long 1 BTC
-at 50,000 with 5,000 margin, mmr 0.004, cum 0 → 45,180.72.
+the maintenance margin rate and amount of the bracket of the notional **at the liquidation price**
+(:func:`tiered_liquidation_price`; Binance's own rule). Check values: long 1 BTC at 50,000 with
+5,000 margin, mmr 0.004, cum 0 → 45,180.72; short 1 @ 49,000 with 4,900 on the default tiers →
+53,681.59 (the second tier's mmr 0.005 and cum 50, where the notional at that price lies).
 """
 
 from __future__ import annotations
@@ -117,6 +119,23 @@ def liquidation_price(
     s = side.sign
     price = (wb + c - s * q * ep) / (q * rate - s * q)
     return max(0.0, price)
+
+
+def tiered_liquidation_price(
+    side: Side, entry_price: float, qty: float, wallet_balance: float, brackets: BracketTable
+) -> tuple[float, Bracket]:
+    """The liquidation price with the bracket of the notional *at that price*, as Binance
+    computes it: the tier of the entry's notional only while the liquidation price stays in it.
+    Short 1 @ 49,000 with 4,900: 53,681.59 in the second tier (the first tier's 53,685.26 would
+    be the less conservative side). Returns the price and the bracket it used."""
+    entry = brackets.for_notional(positive("qty", qty) * positive("entry_price", entry_price))
+    candidates = [entry, *(b for b in brackets.brackets if b is not entry)]
+    for bracket in candidates:
+        lp = liquidation_price(side, entry_price, qty, wallet_balance, bracket.mmr, bracket.cum)
+        if lp <= 0 or brackets.for_notional(lp * qty) == bracket:
+            return lp, bracket
+    lp = liquidation_price(side, entry_price, qty, wallet_balance, entry.mmr, entry.cum)
+    return lp, entry  # no tier holds its own price (a table with gaps in mmr): the entry's
 
 
 def liquidation_distance(side: Side, entry_price: float, liq_price: float) -> float:

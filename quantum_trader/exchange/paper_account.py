@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import replace
 
-from quantum_trader.core.liquidation import liquidation_price
+from quantum_trader.core.liquidation import tiered_liquidation_price
 from quantum_trader.core.sizing import MarketRules, rules_for_price
 from quantum_trader.core.types import Fill, OrderSide, Side, trade_id
 from quantum_trader.exchange.base import (
@@ -303,9 +303,8 @@ class PaperAccount:
         self._refresh_liq(pos)
 
     def _refresh_liq(self, pos: PaperPosition) -> None:
-        bracket = self.cfg.brackets.for_notional(pos.qty * pos.entry)
-        pos.liq = liquidation_price(
-            pos.side, pos.entry, pos.qty, pos.margin, bracket.mmr, bracket.cum
+        pos.liq, _ = tiered_liquidation_price(
+            pos.side, pos.entry, pos.qty, pos.margin, self.cfg.brackets
         )
 
     def _expire_closers(self, symbol: str) -> None:

@@ -44,6 +44,7 @@ class TrackedOrder:
     order_id: str = ""
     state: OrderState = OrderState.PENDING
     filled_qty: float = 0.0
+    filled_value: float = 0.0  # Σ qty × price of the fills booked: their average price
     trades: set[str] = field(default_factory=set)
 
 
@@ -124,6 +125,7 @@ class OrderTracker:
             return False
         t.trades.add(key)
         t.filled_qty += fill.qty
+        t.filled_value += fill.qty * fill.price
         t.state = after_fill(t.state, t.filled_qty, t.qty)
         if self.journal is not None:
             self.journal.record_fill(fill)
@@ -138,8 +140,13 @@ class OrderTracker:
         ]
 
     def forget(self, intent_id: str) -> None:
-        """A booked trade's orders leave memory (the journal keeps them)."""
+        """A booked trade's orders leave memory (the journal keeps them). One still
+        ``CANCELLING`` — its cancel refused, the order gone — is settled ``CANCELLED``: the trade
+        is booked whole, so no fill of it is still to come."""
         for cid in [c for c, t in self.orders.items() if t.intent_id == intent_id]:
+            t = self.orders[cid]
+            if t.state is OrderState.CANCELLING:
+                self.move(cid, OrderState.CANCELLED)
             self._by_id.pop(self.orders.pop(cid).order_id, None)
 
     def _record(self, client_id: str, symbol: str, order_id: str = "") -> TrackedOrder:
@@ -152,6 +159,8 @@ class OrderTracker:
         return t
 
     def _journal(self, t: TrackedOrder, avg_price: float | None = None) -> None:
+        if not avg_price and t.filled_qty > 0 and t.filled_value > 0:
+            avg_price = t.filled_value / t.filled_qty  # what its fills paid
         if self.journal is not None:
             self.journal.order_state(
                 t.client_id, t.state.value, t.order_id or None, t.filled_qty, avg_price

@@ -397,9 +397,19 @@ class FundingSeries:
         return float(self.rate[i]) if i >= 0 else 0.0
 
 
+#: a funding record stamped this soon after a whole minute belongs to that minute (Binance stamps
+#: its records a few ms after the funding time: +4…+17 ms in the shared file)
+FUNDING_STAMP_TOLERANCE_MS = 1_000
+
+
 def load_funding(path: str | Path) -> FundingSeries:
+    """Funding rates by time, each matched to its funding time: a record stamped within
+    :data:`FUNDING_STAMP_TOLERANCE_MS` after a whole minute is that minute's (far less than a
+    bar, so no rate is known before it was published)."""
     series = load_candles(path, symbol="FUNDING/USDT:USDT", ohlc=False)
     rate = series.open
     if np.any(np.abs(rate) > 0.05):
         raise DataFileError("funding", f"{Path(path).name}: rates beyond ±5 % — wrong column?")
-    return FundingSeries(series.ts, rate)
+    late = series.ts % 60_000
+    ts = np.where(late < FUNDING_STAMP_TOLERANCE_MS, series.ts - late, series.ts)
+    return FundingSeries(ts.astype(np.int64), rate)

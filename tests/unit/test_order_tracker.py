@@ -3,8 +3,10 @@ transition is journaled."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -74,3 +76,26 @@ def test_a_fill_after_a_cancel_wins_and_is_booked_once(tmp_path: Path) -> None:
     assert journal.db.execute("SELECT count(*) FROM fills").fetchone()[0] == 2
     t.forget("I")
     assert t.get("O1") is None and t.orders == {}
+
+
+def test_the_journal_keeps_each_orders_price_and_final_state(tmp_path: Path) -> None:
+    """Issue 28, item 14: filled orders were journaled with avg_price 0 (the fills table had the
+    prices) and orders whose cancel was refused stayed 'cancelling' for ever once the trade was
+    booked. Now the order row carries its fills' average price, and booking the trade settles
+    what is left: a refused cancel means the order is gone."""
+    journal = Journal(tmp_path / "j.sqlite3")
+    t = OrderTracker(journal)
+    t.submitted("I", "qt1-tp1", "tp1", SYM, "SELL", "LIMIT", 3.0, 101.0)
+    t.answered(_order(OrderStatus.NEW))
+    t.fill(Fill("O1", "qt1-tp1", SYM, OrderSide.SELL, 1.0, 101.0, 0.01, 1_704_067_200_000,
+                trade_id="O1:1"))  # fmt: skip
+    t.fill(Fill("O1", "qt1-tp1", SYM, OrderSide.SELL, 2.0, 101.3, 0.02, 1_704_067_200_000,
+                trade_id="O1:3"))  # fmt: skip
+    row = journal.order("qt1-tp1")
+    assert row is not None and row["avg_price"] == pytest.approx(101.2)
+    t.submitted("I", "qt1-tp2", "tp2", SYM, "SELL", "LIMIT", 3.0, 102.0)
+    t.answered(replace(_order(OrderStatus.NEW), id="O2", client_id="qt1-tp2"))
+    t.cancelling("O2")  # its cancel was refused: the order is gone
+    t.forget("I")  # the trade is booked
+    row = journal.order("qt1-tp2")
+    assert row is not None and row["state"] == "cancelled"

@@ -160,6 +160,11 @@ def _assert_invariants(d: Decision, params: DecisionParams) -> None:
     assert lv.sl <= 0.8 * distance + EPS
     if liq > 0:
         assert (d.prices.sl > liq) if x.side is Side.LONG else (d.prices.sl < liq)
+        # and in the tier of the notional at that price, where Binance (and paper) compute it
+        there = params.brackets.for_notional(liq * s.qty)
+        liq2 = liquidation_price(x.side, x.entry_price, s.qty, s.margin, there.mmr, there.cum)
+        if liq2 > 0:
+            assert (d.prices.sl > liq2) if x.side is Side.LONG else (d.prices.sl < liq2)
     # caps
     assert s.notional * lv.sl <= params.sizing.max_risk_per_trade * x.equity * (1 + EPS)
     assert x.used_margin + s.margin <= params.sizing.max_margin_util * x.equity * (1 + EPS)

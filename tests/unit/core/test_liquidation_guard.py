@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from quantum_trader.core.errors import InvalidInput
 from quantum_trader.core.guard import GuardAction, check_liquidation, guard_leverage
@@ -136,3 +138,39 @@ def test_guard_bad_input() -> None:
         guard_leverage(10, Side.LONG, 100, -1, _levels_for(), DEFAULT_BRACKETS)
     with pytest.raises(InvalidInput, match="entry_price"):
         guard_leverage(10, Side.LONG, float("nan"), 10, _levels_for(), DEFAULT_BRACKETS)
+
+
+def test_the_tier_is_the_one_at_the_liquidation_price() -> None:
+    """Binance recomputes with the bracket of the notional *at the liquidation price* (issue 28,
+    item 14): short 1 BTC @ 49,000 with 4,900 of wallet opens in the first tier (< 50,000:
+    mmr 0.4 %), but at its liquidation price the notional is in the second (mmr 0.5 %, cum 50):
+    (4,900 + 50 + 49,000) / 1.005 = 53,681.59, not the entry tier's 53,685.26 — the less
+    conservative side for a short."""
+    from quantum_trader.core.liquidation import DEFAULT_BRACKETS, tiered_liquidation_price
+
+    lp, bracket = tiered_liquidation_price(Side.SHORT, 49_000, 1.0, 4_900, DEFAULT_BRACKETS)
+    assert lp == pytest.approx(53_681.59, abs=0.01)
+    assert (bracket.mmr, bracket.cum) == (0.005, 50.0)
+    # a long's liquidation price is below entry: a lower tier where it lands there too
+    lp, bracket = tiered_liquidation_price(Side.LONG, 51_000, 1.0, 5_100, DEFAULT_BRACKETS)
+    assert bracket.mmr == 0.004 and lp == pytest.approx((5_100 - 51_000) / (0.004 - 1), abs=0.01)
+    # inside one tier it is the plain formula
+    lp, _ = tiered_liquidation_price(Side.LONG, 50_000 / 2, 1.0, 2_500, DEFAULT_BRACKETS)
+    assert lp == pytest.approx(liquidation_price(Side.LONG, 25_000, 1.0, 2_500, 0.004))
+
+
+@given(
+    side=st.sampled_from(list(Side)),
+    entry=st.floats(10.0, 100_000.0),
+    qty=st.floats(0.001, 50.0),
+    leverage=st.integers(1, 125),
+)
+def test_the_tiered_price_sits_in_its_own_tier(
+    side: Side, entry: float, qty: float, leverage: int
+) -> None:
+    from quantum_trader.core.liquidation import DEFAULT_BRACKETS, tiered_liquidation_price
+
+    lp, bracket = tiered_liquidation_price(side, entry, qty, entry * qty / leverage,
+                                           DEFAULT_BRACKETS)  # fmt: skip
+    if lp > 0:
+        assert DEFAULT_BRACKETS.for_notional(lp * qty) == bracket

@@ -135,3 +135,19 @@ def test_fast_numeric_path_validates_like_the_slow_one(tmp_path: Path) -> None:
     assert s.ts.tolist() == [1_704_067_200_000, 1_704_067_380_000]
     assert s.skipped_count == 3
     assert [x.split(":")[0] for x in s.skipped] == ["line 3", "line 4", "line 6"]
+
+
+def test_funding_is_matched_to_its_boundary(tmp_path: Path) -> None:
+    """Binance stamps a funding record a few ms after the boundary (+4…+17 ms in the shared
+    file); the rate belongs to the boundary (issue 28, item 14: it was applied a period late —
+    the candle opening on the boundary saw the previous rate)."""
+    t0 = 1_637_193_600_000  # 2021-11-18 00:00 UTC, a funding time
+    path = tmp_path / "XRPUSDT-funding.csv"
+    path.write_text(
+        "timestamp_ms,open,high,low,close,volume\n"
+        f"{t0 + 17},0.0001,0,0,0,0\n{t0 + 8 * 3_600_000 + 7},0.0005,0,0,0,0\n"
+    )
+    rates = load_funding(path)
+    assert rates.rate_at(t0) == 0.0001
+    assert rates.rate_at(t0 + 8 * 3_600_000 - 60_000) == 0.0001  # a minute before: not yet
+    assert rates.rate_at(t0 + 8 * 3_600_000) == 0.0005  # on the boundary: this period's
