@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import Callable
 
-from quantum_trader.execution.risk_service import RISK_RESET, RISK_TRIPPED
+from quantum_trader.execution.risk_service import BUDGET_LIFTED, RISK_RESET, RISK_TRIPPED
 from quantum_trader.runtime.paths import state_dir
 from quantum_trader.settings import Settings
 from quantum_trader.store.journal import Journal
@@ -62,13 +62,18 @@ def cmd_risk(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     journal = Journal(path)
     try:
-        halt = None
+        halt, budget = None, None
         for kind, detail in journal.events():
             if kind == RISK_TRIPPED:
                 trip = json.loads(detail)
                 print(f"tripped {trip['kind']:<16} at {trip['ts']}: {trip['reason']}")
                 if trip["kind"] == "max_drawdown":
                     halt = trip["reason"]
+                elif trip["kind"] == "loss_budget":
+                    budget = trip["reason"]
+            elif kind == BUDGET_LIFTED:
+                print(f"loss budget lifted at {json.loads(detail)['ts']}: entries fit again")
+                budget = None
             elif kind == RISK_RESET:
                 print(f"reset: {json.loads(detail)['reason']}")
                 halt = None
@@ -80,6 +85,8 @@ def cmd_risk(args: argparse.Namespace, settings: Settings) -> int:
             print("halt lifted: the daemon trades again from its next start")
             return 0
         print(f"halted: {halt}" if halt else "not halted")
+        if budget:  # lifts itself: once an entry fits the budget again (see README, Safety)
+            print(f"loss budget blocking entries since: {budget}")
         return 0
     finally:
         journal.close()

@@ -143,6 +143,8 @@ def summary(s: dict[str, Any], reason: str, start_equity: float) -> str:
     r = s["risk"]
     trips = ", ".join(f"{k} ×{n}" for k, n in sorted(r["trips"].items())) or "none"
     halted = " | HALTED: max drawdown (qtrader risk reset lifts it)" if r["halted"] else ""
+    if r.get("loss_budget_blocked"):
+        halted += " | ENTRIES BLOCKED by the loss budget (until one fits again)"
     lines.append(f"  risk       trips: {trips}{halted}")
     lines.append(
         f"  health     {s['health']['status']} ({s['health']['overall']:.0f}) | "

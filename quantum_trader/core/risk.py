@@ -34,6 +34,7 @@ class TripKind(StrEnum):
     DAILY_LOSS = "daily_loss"
     CIRCUIT_BREAKER = "circuit_breaker"
     MAX_DRAWDOWN = "max_drawdown"
+    LOSS_BUDGET = "loss_budget"  # entries refused: the open stops leave no room for another
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,7 @@ class RiskStatus:
     breaker_until_ms: int
     reason: str
     halted: bool = False
+    budget_blocked: bool = False  # the loss budget refuses entries (until one fits again)
 
 
 class RiskGuard:
@@ -87,6 +89,8 @@ class RiskGuard:
         self.reason = ""
         self.trips: list[RiskTrip] = []  # every trip, in order
         self._new: list[RiskTrip] = []
+        self.budget_block = ""  # why the loss budget refuses entries ("": it does not)
+        self._lifted: list[int] = []  # when blocks ended, since the last take_lifted
 
     @property
     def peak(self) -> float:
@@ -243,7 +247,31 @@ class RiskGuard:
             breaker_until_ms=self._breaker_until,
             reason=self.reason,
             halted=self.halted,
+            budget_blocked=bool(self.budget_block),
         )
+
+    def budget(self, worst_equity: float, ts: int) -> str | None:
+        """The loss budget for one entry (:func:`budget_refusal`), kept as a state: the first
+        refusal of a block is a ``loss_budget`` trip (reported like any trip), later ones are
+        not; the first entry that fits again ends the block (:meth:`take_lifted`)."""
+        refusal = budget_refusal(worst_equity, self)
+        if refusal is not None and not self.budget_block:
+            self.budget_block = refusal
+            by_peak = self.peak > 0 and worst_equity <= self.peak * (1 - self.max_drawdown)
+            limit = self.max_drawdown if by_peak else self.daily_loss_limit
+            trip = RiskTrip(TripKind.LOSS_BUDGET, ts, worst_equity, self.peak, self._day_start,
+                            limit, refusal)  # fmt: skip
+            self.trips.append(trip)  # no flatten: it only refuses entries
+            self._new.append(trip)
+        elif refusal is None and self.budget_block:
+            self.budget_block = ""
+            self._lifted.append(ts)
+        return refusal
+
+    def take_lifted(self) -> list[int]:
+        """When loss-budget blocks ended, since the last call (to report)."""
+        out, self._lifted = self._lifted, []
+        return out
 
 
 def budget_refusal(worst_equity: float, guard: RiskGuard) -> str | None:

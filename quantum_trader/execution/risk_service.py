@@ -22,6 +22,7 @@ from quantum_trader.store.journal import Journal
 log = logger.bind(component="risk")
 RISK_TRIPPED = "risk_tripped"  # the journal's event kind
 RISK_RESET = "risk_reset"
+BUDGET_LIFTED = "loss_budget_lifted"
 LIVE_READ_S = 5.0
 
 
@@ -78,6 +79,10 @@ class RiskService:
         self.guard.update(self.book.equity, self.clock.now_ms())  # read now, or < 5 s ago
         for trip in self.guard.take_trips():
             await self._report(trip)
+        for ts in self.guard.take_lifted():
+            log.info("loss budget: entries fit again (the open stops leave room)")
+            if self.journal is not None:
+                self.journal.event(BUDGET_LIFTED, json.dumps({"ts": ts}))
 
     async def _report(self, trip: RiskTrip) -> None:
         self.trips[trip.kind.value] += 1
@@ -100,6 +105,7 @@ class RiskService:
         s = self.guard.status(self.clock.now_ms())
         return {
             "halted": s.halted,
+            "loss_budget_blocked": s.budget_blocked,
             "kill_switch": s.kill_switch,
             "circuit_breaker": s.circuit_breaker,
             "breaker_until_ms": s.breaker_until_ms,

@@ -20,7 +20,7 @@ from quantum_trader.core.decision import DecisionParams
 from quantum_trader.core.intent import TradeIntent
 from quantum_trader.core.levels import Levels
 from quantum_trader.core.order_state import OrderState
-from quantum_trader.core.risk import RiskGuard, budget_refusal
+from quantum_trader.core.risk import RiskGuard
 from quantum_trader.core.types import Fill, OrderSide, trade_id
 from quantum_trader.exchange.base import (
     Exchange,
@@ -70,6 +70,7 @@ class ExecutionService:
         self.planner = Planner(exchange, clock, params)
         self.limits = limits or Limits(10**6, params.sizing)
         self.reserved = book.entering  # symbol → margin of the entry in flight
+        self._repeat: str | None = None  # a loss-budget refusal repeating the block's first
         self.risk = risk
         #: books an emergency close as a trade (the exit manager's)
         self.book_close = book_close
@@ -202,7 +203,10 @@ class ExecutionService:
         exit_cost = sz.round_trip_cost / 2 + sz.gap_allowance
         at_stops = self.book.pnl_at_stops(exit_cost)
         worst = self.book.wallet + at_stops - notional * sz.loss_fraction(sl)
-        return budget_refusal(worst, self.risk)
+        blocked = bool(self.risk.budget_block)
+        refusal = self.risk.budget(worst, self.clock.now_ms())
+        self._repeat = refusal if blocked else None  # the block said so once already
+        return refusal
 
     async def _protect(
         self, intent: TradeIntent, order: Order, levels: Levels, lev: int
@@ -347,7 +351,10 @@ class ExecutionService:
     async def _reject(self, intent: TradeIntent, reason: str) -> None:
         self.rejected += 1
         self.ledger.intent(intent.intent_id, "rejected", reason)
-        log.warning("{} rejected: {}", intent.intent_id, reason)
+        # while the loss budget blocks entries its first refusal and its trip said so: the
+        # refusals after are detail
+        quiet, self._repeat = reason == self._repeat, None
+        (log.debug if quiet else log.warning)("{} rejected: {}", intent.intent_id, reason)
         await self.bus.publish(
             Topic.ORDER_REJECTED,
             OrderEvent(

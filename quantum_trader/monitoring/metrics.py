@@ -59,6 +59,11 @@ class SnapshotCollector(Collector):
             CounterMetricFamily, "risk_trips", "Risk limit trips.", "kind", risk["trips"]
         )
         yield _gauge("risk_halted", "1 while the max drawdown halt holds.", risk["halted"])
+        yield _gauge(
+            "risk_loss_budget_blocked",
+            "1 while the loss budget refuses entries.",
+            risk.get("loss_budget_blocked", False),
+        )
         yield _labelled(
             CounterMetricFamily, "filter_rejections", "Signals rejected by the filter.", "reason",
             s["filter_rejections"],

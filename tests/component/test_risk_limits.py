@@ -138,3 +138,37 @@ async def test_a_stop_out_loses_at_most_the_per_trade_cap_with_costs() -> None:
     assert trade.margin < 1_000  # capped from 5,000
     assert -trade.pnl <= 0.01 * 10_000
     assert -trade.pnl > 0.008 * 10_000  # the cap did bind: close to it, costs in
+
+
+async def test_the_loss_budgets_block_is_recorded_once_and_shown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 28, item 14: both intents are refused by the loss budget; the block is one
+    ``loss_budget`` trip (event, journal row, /health, `qtrader risk status`), the refusals after
+    the first are quiet, and /metrics says entries are blocked."""
+    from loguru import logger
+
+    from quantum_trader.monitoring.account import AccountView
+    from quantum_trader.status import snapshot
+
+    monkeypatch.setenv("QT_STATE_DIR", str(tmp_path))
+    path = tmp_path / "journal-paper.sqlite3"
+    warnings: list[str] = []
+    sink = logger.add(lambda m: warnings.append(str(m)), level="WARNING", format="{message}")
+    try:
+        run = Run([(100.05, 100.1, 100.0, 100.05)] * 3, Journal(path), max_drawdown=0.001)
+        await run.go()
+    finally:
+        logger.remove(sink)
+    assert len(run.rejected) == 2 and all("loss budget" in r for r in run.rejected)
+    assert [t.kind for t in run.trips] == [TripKind.LOSS_BUDGET]
+    assert sum("rejected: loss budget" in w for w in warnings) == 1  # the rest at DEBUG
+    assert sum("RISK TRIPPED loss_budget" in w for w in warnings) == 1
+    snap = run.p.risk.snapshot()
+    assert snap["loss_budget_blocked"] and snap["trips"] == {"loss_budget": 1}
+    assert "qtrader_risk_loss_budget_blocked 1.0" in run.p.metrics.render(
+        await snapshot(run.p, "paper", 0.0, AccountView())
+    )
+    assert cmd_risk(argparse.Namespace(mode="paper", risk_command="status"), Settings()) == 0
+    out = capsys.readouterr().out
+    assert "tripped loss_budget" in out and "loss budget blocking entries since" in out

@@ -72,3 +72,22 @@ def test_loss_budget_counts_every_open_stop() -> None:
     g2.update(10_000, T0)
     assert budget_refusal(9_201, g2) is None
     assert "daily limit 8.00%" in str(budget_refusal(9_200, g2))
+
+
+def test_the_loss_budgets_block_is_a_recorded_risk_state() -> None:
+    """Issue 28, item 14: near the hard drawdown the loss budget refused every entry for good —
+    4,678 WARNING lines on one file — and no trip was recorded anywhere. Now the block's start is
+    a ``loss_budget`` trip (once), it shows in the status while it holds, and its end is noted."""
+    g = RiskGuard(0.5, 0.5, 3_600_000, max_drawdown=0.20)  # only the hard drawdown near
+    t = 1_704_067_200_000
+    g.update(10_000, t)
+    g.update(8_300, t + 1)  # 17 % down: a trade risking 3 % more does not fit
+    assert g.budget(8_000, t + 2) is not None
+    [trip] = g.take_trips()
+    assert trip.kind is TripKind.LOSS_BUDGET and "loss budget" in trip.reason
+    assert g.status(t + 2).budget_blocked
+    assert g.budget(7_900, t + 3) is not None and g.take_trips() == []  # once per block
+    assert g.take_lifted() == []
+    assert g.budget(8_100, t + 4) is None  # a smaller trade fits again: the block ends
+    assert not g.status(t + 4).budget_blocked and g.take_lifted() == [t + 4]
+    assert g.budget(8_000, t + 5) is not None and len(g.take_trips()) == 1  # a new block
