@@ -157,6 +157,34 @@ class SignalSettings(Section):
     http_url: str = "http://127.0.0.1:8001"
     http_timeout_seconds: float = Field(5.0, gt=0, le=60)
 
+    @field_validator("symbols")
+    @classmethod
+    def _symbols(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        """USDT/USDC-margined linear perpetuals, in ccxt's unified form (``BTCUSDT`` and
+        ``btc/usdt:usdt`` are accepted and normalised); at least one, at most 100."""
+        from quantum_trader.core.edge import normalise_symbol
+        from quantum_trader.core.errors import InvalidInput
+
+        if not value:
+            raise ValueError("no symbols: name at least one (e.g. BTC/USDT:USDT)")
+        if len(value) > 100:
+            raise ValueError(f"{len(value)} symbols: at most 100")
+        out = []
+        for raw in value:
+            try:
+                symbol = normalise_symbol(raw)
+            except InvalidInput as exc:
+                raise ValueError(f"{raw!r}: {exc.problem}") from None
+            if symbol.split(":")[-1] not in ("USDT", "USDC"):
+                raise ValueError(f"{raw!r} is not a USDT/USDC-margined perpetual")
+            out.append(symbol)
+        return tuple(dict.fromkeys(out))
+
+    @field_validator("http_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return _url(value, ("http", "https"), "the HTTP signal engine's URL")
+
 
 class LeverageSettings(Section):
     min_leverage: float = Field(5.0, ge=1, le=125)
@@ -291,6 +319,25 @@ class RedisSettings(Section):
     buffer: int = Field(10_000, ge=10)
     position_ttl_seconds: int = Field(86_400, ge=60)
 
+    @field_validator("url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        """What redis-py's own parser accepts (redis://, rediss://, unix://): the message never
+        repeats the URL (it may hold a password)."""
+        if value is None:
+            return None
+        from redis.connection import parse_url
+
+        try:
+            parse_url(value.get_secret_value())  # type: ignore[no-untyped-call]
+        except (ValueError, TypeError) as exc:
+            reason = "scheme" if "scheme" in str(exc) else "form"
+            raise ValueError(
+                f"not a Redis URL (its {reason}: redis://[:password@]host:port/db, rediss://… or "
+                "unix://…)"
+            ) from None
+        return value
+
 
 class RuntimeSettings(Section):
     shutdown_timeout_seconds: float = Field(20.0, gt=0, le=600)
@@ -393,6 +440,18 @@ class Settings(BaseSettings):
         if path is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
+
+
+def _url(value: str, schemes: tuple[str, ...], what: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise ValueError(f"{what} {value!r} is not a URL") from None
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ValueError(f"{what} {value!r}: expected {' or '.join(schemes)}://host[:port]")
+    return value
 
 
 class ConfigError(Exception):

@@ -110,8 +110,9 @@ def summary(s: dict[str, Any], reason: str, start_equity: float) -> str:
         f"({s['feed']['candles']} candles)",
         f"  trades     {t['closed']} closed ({t['wins']} won, {losses} lost), "
         f"{t['intents']} intents, {t['entry_rejections']} entries rejected",
-        f"  pnl        {t['realised_pnl']:+,.2f} USDT realised | equity {start_equity:,.2f} → "
-        f"{s['equity']:,.2f}",
+        f"  pnl        {t['realised_pnl']:+,.2f} USDT realised, "
+        f"{s['equity'] - start_equity - t['realised_pnl']:+,.2f} open | equity "
+        f"{start_equity:,.2f} → {s['equity']:,.2f} ({s['equity'] - start_equity:+,.2f})",
     ]
     e = t["edge"]
     if e["trades"]:

@@ -69,10 +69,12 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
         s = load_candles(path)
         print(f"{s.symbol} ({Path(path).name}, {len(s):,} bars, {args.windows} windows)")
         print(
-            "  window  trades   net PnL  edge/trade USDT [95 %]     return  buy&hold  fixed 1.0×"
+            "  window  trades   net PnL  open PnL  edge/trade USDT [95 %]     return  buy&hold"
+            "  fixed 1.0×"
             f"  gated ({settings.edge.mode})"
         )
         adaptive: list[float] = []
+        opened: list[float] = []  # what positions still open at a window's end added
         fixed: list[float] = []
         gated: list[float] = []
         shadows: list[ShadowOutcome] = []
@@ -94,16 +96,19 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
                 pnls = [t.pnl for t in run.recorder.trades]
                 fixed_pnls = [t.pnl for t in base.recorder.trades]
                 adaptive += pnls
+                opened.append(run.metrics.open_pnl)
                 fixed += fixed_pnls
                 hold = float(w.close[-1] / w.close[0] - 1.0)
                 print(
-                    f"  {k:6d}  {len(pnls):6d}  {sum(pnls):+8.2f}  {_fmt(net_edge(pnls))}  "
+                    f"  {k:6d}  {len(pnls):6d}  {sum(pnls):+8.2f}  {run.metrics.open_pnl:+8.2f}  "
+                    f"{_fmt(net_edge(pnls))}  "
                     f"{run.metrics.total_return:+7.2%}  {hold:+7.2%}  {sum(fixed_pnls):+9.2f}"
                     f"  {sum(gated_pnls):+8.2f} in {len(gated_pnls)} trades"
                 )
         pooled, base_edge = net_edge(adaptive), net_edge(fixed)
-        print(f"  pooled  {pooled.trades:6d}  {sum(adaptive):+8.2f}  {_fmt(pooled)}")
-        print(f"  fixed   {base_edge.trades:6d}  {sum(fixed):+8.2f}  {_fmt(base_edge)}")
+        print(f"  pooled  {pooled.trades:6d}  {sum(adaptive):+8.2f}  {sum(opened):+8.2f}  "
+              f"{_fmt(pooled)}")  # fmt: skip
+        print(f"  fixed   {base_edge.trades:6d}  {sum(fixed):+8.2f}            {_fmt(base_edge)}")
         print(
             f"  gated   {len(gated):6d}  {sum(gated):+8.2f}  (edge gate {settings.edge.mode}; "
             f"{len(shadows)} shadow trades measured)"

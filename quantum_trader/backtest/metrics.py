@@ -64,6 +64,9 @@ class Metrics:
     #: per data file: candles used, rows refused (unparsable, inconsistent, conflicting
     #: duplicates, quarantined jumps) with the first reasons, identical duplicates dropped
     data: dict[str, Any] = field(default_factory=dict)
+    #: what the positions still open at the end add to equity (marked to the last close, their
+    #: entry fees and funding so far in): end − start − realised
+    open_pnl: float = 0.0
 
 
 def drawdown(equity: Sequence[float] | npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -161,4 +164,5 @@ def compute(
         max_margin_util=max_margin_util,
         model_pnl=attribution([(t.voters.split(), t.pnl) for t in trades]),
         edge=edge or {},
+        open_pnl=float(e[-1] - e[0]) - sum(t.pnl for t in trades) if e.size else 0.0,
     )

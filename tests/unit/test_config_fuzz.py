@@ -53,6 +53,17 @@ def _cases() -> list[tuple[str, str, dict[str, str]]]:
         ("env inf minutes", "", {"QT_RISK__CIRCUIT_BREAKER_COOLDOWN_MINUTES": "inf"}),
         ("env secret of a wrong type", "[exchange]\napi_key = 12345678901234\n", {}),
         ("secret in a table", '[exchange]\napi_secret = {s = "hunter2-very-secret"}\n', {}),
+        # issue 28, item 10: these were accepted
+        ("no symbols", "[signals]\nsymbols = []\n", {}),
+        ("bogus symbol", '[signals]\nsymbols = ["BTC"]\n', {}),
+        ("symbol of numbers", "[signals]\nsymbols = [5]\n", {}),
+        ("inverse symbol", '[signals]\nsymbols = ["BTC/USD:BTC"]\n', {}),
+        ("env no symbols", "", {"QT_SIGNALS__SYMBOLS": "[]"}),
+        ("garbage redis url", '[redis]\nurl = "hunter2-very-secret garbage"\n', {}),
+        ("redis url of http", '[redis]\nurl = "http://127.0.0.1:6379"\n', {}),
+        ("env garbage redis url", "", {"QT_REDIS__URL": "::::hunter2-very-secret"}),
+        ("http engine url garbage", '[signals]\nhttp_url = "not a url"\n', {}),
+        ("http engine url ftp", '[signals]\nhttp_url = "ftp://127.0.0.1/x"\n', {}),
     ]
     return out
 

@@ -92,7 +92,8 @@ def test_risk_trips_and_gap_losses_are_counted() -> None:
     ]
     trades = [trade(-5.0, 0, "stop_loss", beyond=2.5), trade(-1.0, 0, "stop_loss", beyond=0.001)]
     m = compute([100.0, 99.0], [0, 60_000], [True, False], trades, 0, 2, 1.0, trips, 0)
-    assert m.risk_trips == {"daily_loss": 0, "circuit_breaker": 1, "max_drawdown": 1}
+    assert m.risk_trips == {"daily_loss": 0, "circuit_breaker": 1, "max_drawdown": 1,
+                            "loss_budget": 0}  # fmt: skip
     assert m.risk_trip_times == [("circuit_breaker", 60_000), ("max_drawdown", 120_000)]
     assert (m.gap_losses, m.gap_loss_usdt) == (1, pytest.approx(2.501))
 
@@ -127,3 +128,30 @@ def test_moments_over_several_blocks() -> None:
 def test_max_drawdown_is_the_largest_drawdown(equity: list[float]) -> None:
     e = np.array(equity, dtype=np.float64)
     assert max_drawdown(e) == (float(drawdown(e).max()) if e.size else 0.0)
+
+
+def test_a_position_open_at_the_end_is_shown_apart() -> None:
+    """Issue 28, item 14: the summary's pnl left out a position still open at the end (−1,337.51
+    shown, equity −1,357.23). Realised and open PnL are shown apart, and add up to equity's."""
+    equity = [10_000.0, 10_050.0, 9_980.0]  # one closed trade of +50, then one open, −70 so far
+    m = compute(equity, [0, 60_000, 120_000], [False, True, True], [trade(50.0, 1, "tp1")],
+                0, 3, 1.0)  # fmt: skip
+    assert m.realised_pnl == 50.0 and m.open_pnl == pytest.approx(-70.0)
+    assert m.realised_pnl + m.open_pnl == pytest.approx(m.end_equity - m.start_equity)
+
+
+def test_the_daemons_summary_shows_open_pnl_apart() -> None:
+    from quantum_trader.status import summary
+
+    snap = {
+        "mode": "paper", "uptime_s": 90, "feed": {"candles": 10}, "equity": 9_980.0,
+        "trades": {"closed": 1, "wins": 1, "intents": 2, "entry_rejections": 0,
+                   "realised_pnl": 50.0, "edge": {"trades": 0}, "emergency_closes": 0,
+                   "liquidations": 0},
+        "edge_gate": {"mode": "off", "decisions": {}, "shadow_trades": 0, "symbols": {}},
+        "positions": [], "bus": {"topics": {}}, "task_restarts": {},
+        "risk": {"trips": {}, "halted": False}, "health": {"status": "HEALTHY", "overall": 100},
+        "redis": {"state": "disabled"},
+    }  # fmt: skip
+    text = summary(snap, "duration", 10_000.0)
+    assert "+50.00 USDT realised, -70.00 open | equity 10,000.00 → 9,980.00 (-20.00)" in text
