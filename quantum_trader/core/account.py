@@ -81,7 +81,12 @@ class ExchangeError(Exception):
 
 
 class TemporaryExchangeError(ExchangeError):
-    """Network trouble, timeouts, 5xx, rate limits: retry with backoff (after an order lookup)."""
+    """Network trouble, timeouts, 5xx, rate limits: retry with backoff (after an order lookup).
+    ``retry_after_s``: a 429/418 said how long to wait (Retry-After): no call sooner."""
+
+    def __init__(self, *args: object, retry_after_s: float = 0.0) -> None:
+        super().__init__(*args)
+        self.retry_after_s = retry_after_s
 
 
 class FatalExchangeError(ExchangeError):

@@ -101,6 +101,11 @@ def map_error(exc: Exception) -> ExchangeError:
     return TemporaryExchangeError(clean(f"{type(exc).__name__}: {exc}"))
 
 
+def rate_limited(exc: BaseException) -> bool:
+    """A 429 (rate limit) or 418 (IP ban) answer: every REST caller must wait, not retry."""
+    return isinstance(exc, ccxt_async.DDoSProtection | ccxt_async.RateLimitExceeded)
+
+
 def backoff_seconds(exc: BaseException, attempt: int, retry_after: str | None = None) -> float:
     """429/418: wait what Retry-After says (Binance bans an IP that keeps going), at least 1 s;
     without it 2 s doubling (418: 30 s doubling). Other temporary errors: 0.25 s doubling."""
@@ -129,9 +134,11 @@ async def call(
             return await fn()
         except Exception as exc:  # noqa: BLE001 - every ccxt error is mapped here, once
             mapped = map_error(exc)
+            delay = backoff_seconds(exc, attempt, retry_after())
+            if isinstance(mapped, TemporaryExchangeError) and rate_limited(exc):
+                mapped.retry_after_s = delay  # whoever calls next waits this long
             if not isinstance(mapped, TemporaryExchangeError) or attempt == retries:
                 raise mapped from None
-            delay = backoff_seconds(exc, attempt, retry_after())
             log.warning("{} failed ({}); retry {} in {:.1f}s", what, mapped, attempt + 1, delay)
             await sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover

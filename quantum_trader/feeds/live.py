@@ -71,14 +71,50 @@ class LiveFeed:
         self.stream_drops = 0
         self._warmed: set[str] = set()  # symbols whose history REST has delivered
         self._funding: dict[str, tuple[float, float]] = {}  # symbol → (rate, read at)
+        self._rest_open_at = 0.0  # monotonic: no REST call before (a 429/418 said wait)
+        self._bans = 0  # rate-limit answers in a row: the backoff doubles
+        self.rest_backoffs = 0  # times REST was told to wait (429/418)
+
+    def _rest_wait(self) -> float:
+        return self._rest_open_at - time.monotonic()
+
+    def _rate_limited(self, exc: BaseException) -> None:
+        """A 429/418 holds every REST call of this feed for what Retry-After says (or the
+        adapter's backoff: 418 is 30 s doubling) — Binance bans an IP that keeps going."""
+        from quantum_trader.exchange.ccxt_errors import backoff_seconds, rate_limited  # ccxt
+
+        if not rate_limited(exc):
+            return
+        headers = getattr(self.client, "last_response_headers", None) or {}
+        after = next((str(v) for k, v in headers.items() if k.lower() == "retry-after"), None)
+        delay = backoff_seconds(exc, self._bans, after)
+        self._bans += 1
+        self.rest_backoffs += 1
+        self._rest_open_at = time.monotonic() + delay
+        log.warning("REST rate limited ({}): no REST call for {:.0f} s", exc, delay)
+
+    async def _rest_poll(self, symbol: str) -> list[CandleEvent] | None:
+        """The symbol's new closed candles by REST; None while a rate limit holds REST."""
+        if self._rest_wait() > 0:
+            return None
+        try:
+            events = await self._poll_symbol(symbol)
+        except Exception as exc:
+            self._rate_limited(exc)
+            raise
+        self._bans = 0
+        return events
 
     async def _funding_rate(self, symbol: str, max_age_s: float = 0.0) -> float:
         cached = self._funding.get(symbol)
         if cached is not None and time.monotonic() - cached[1] < max_age_s:
             return cached[0]
         try:
+            if self._rest_wait() > 0:  # rate limited: the last rate until REST may go again
+                return cached[0] if cached is not None else 0.0
             rate = float((await self.client.fetch_funding_rate(symbol)).get("fundingRate") or 0.0)
         except Exception as exc:  # noqa: BLE001 - funding is optional; a miss is counted
+            self._rate_limited(exc)
             self.errors += 1
             log.warning("{} funding rate unavailable: {}", symbol, exc)
             return cached[0] if cached is not None else 0.0
@@ -132,11 +168,16 @@ class LiveFeed:
             started = time.monotonic()
             for symbol in self.symbols:
                 try:
-                    for event in await self._poll_symbol(symbol):
+                    events = await self._rest_poll(symbol)
+                    if events is None:  # rate limited: wait it out, quietly
+                        await asyncio.sleep(max(0.0, self._rest_wait()))
+                        continue
+                    for event in events:
                         yield event
                     delay = 1.0
                 except Exception as exc:  # noqa: BLE001 - never fatal: count, back off, retry
                     self.errors += 1
+                    delay = max(delay, self._rest_wait())
                     log.warning("{} poll failed ({}): retrying in {:.0f}s", symbol, exc, delay)
                     await asyncio.sleep(delay)
                     delay = min(60.0, delay * 2)
@@ -153,7 +194,10 @@ class LiveFeed:
                     if self.streaming.get(symbol) and symbol in self._warmed:
                         continue
                     try:  # through the queue: one order for both paths
-                        for event in await self._poll_symbol(symbol):
+                        events = await self._rest_poll(symbol)
+                        if events is None:
+                            continue  # rate limited: REST waits
+                        for event in events:
                             queue.put_nowait(event)
                         self._warmed.add(symbol)
                     except Exception as exc:  # noqa: BLE001 - never fatal: counted, retried
@@ -179,9 +223,11 @@ class LiveFeed:
                 rows = await watch(symbol, self.timeframe)
                 warmed = symbol in self._warmed  # the history comes by REST first
                 if warmed and symbol not in synced:
-                    for event in await self._poll_symbol(symbol):  # what closed meanwhile
+                    caught_up = await self._rest_poll(symbol)  # what closed meanwhile
+                    for event in caught_up or []:
                         queue.put_nowait(event)
-                    synced.add(symbol)
+                    if caught_up is not None:  # None: rate limited, sync at a later update
+                        synced.add(symbol)
                 failures, self.streaming[symbol] = 0, True
                 if warmed:
                     funding = await self._funding_rate(symbol, FUNDING_REFRESH_S)

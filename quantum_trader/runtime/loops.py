@@ -35,7 +35,7 @@ async def every(
     failures = 0
     while True:
         started = clock()
-        delay = interval_s
+        delay, hold = interval_s, 0.0
         try:
             await work()
             failures = 0
@@ -44,6 +44,8 @@ async def every(
         except ExchangeError as exc:
             failures += 1
             delay = min(max(max_backoff_s, interval_s), interval_s * 2 ** min(failures, 10))
+            hold = getattr(exc, "retry_after_s", 0.0)  # a 429/418's Retry-After: no call sooner
+            delay = max(delay, hold)
             if health is not None:
                 health.error("exchange", f"{name}: {exc}")
             log.warning("{} failed ({}; {} in a row): next in {:.1f}s", name, exc, failures, delay)
@@ -52,7 +54,7 @@ async def every(
             await sleep(pause)
             continue
         if failures:
-            floor = min(pause, wake_floor_s)
+            floor = min(pause, max(wake_floor_s, hold))
             await sleep(floor)
             pause -= floor
         try:

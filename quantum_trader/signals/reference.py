@@ -72,6 +72,8 @@ class LiveReference:
         self.poll_s, self.stale_s = poll_s, stale_s
         self.latest: dict[str, tuple[float, float]] = {}  # our symbol → (price, monotonic read)
         self.errors = 0
+        self._hold_until = 0.0  # monotonic: a 429/418 said wait (Retry-After)
+        self._bans = 0
 
     def price(self, symbol: str, ts_ms: int) -> float | None:
         got = self.latest.get(symbol)
@@ -80,6 +82,8 @@ class LiveReference:
         return got[0]
 
     async def poll_once(self) -> None:
+        if time.monotonic() < self._hold_until:
+            return  # rate limited: the venue said how long to wait
         for ours, theirs in self.symbols.items():
             try:
                 ticker = await self.client.fetch_ticker(theirs)
@@ -90,7 +94,17 @@ class LiveReference:
                 self.errors += 1
                 self.health.error("reference", f"{theirs}: {exc}")
                 log.warning("reference {} unavailable: {}", theirs, exc)
+                from quantum_trader.exchange.ccxt_errors import backoff_seconds, rate_limited
+
+                if rate_limited(exc):  # the rest of the round would only deepen a ban
+                    headers = getattr(self.client, "last_response_headers", None) or {}
+                    after = next((str(v) for k, v in headers.items()
+                                  if k.lower() == "retry-after"), None)  # fmt: skip
+                    self._hold_until = time.monotonic() + backoff_seconds(exc, self._bans, after)
+                    self._bans += 1
+                    return
                 continue
+            self._bans = 0
             self.latest[ours] = (price, time.monotonic())
             self.health.ok("reference")
 

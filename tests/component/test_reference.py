@@ -99,3 +99,24 @@ async def test_the_divergence_and_the_symbol_risk_lower_the_leverage_decided() -
     assert levels.factors.divergence == pytest.approx(1 - 0.05 / 0.95)
     assert levels.factors.symbol == pytest.approx(1 / 1.25)
     assert intent.exchange_divergence == pytest.approx(0.05 / 0.95)
+
+
+async def test_a_banned_reference_venue_is_not_polled_until_its_retry_after() -> None:
+    """Issue 28, item 12: every REST poller backs off on 429/418 by Retry-After — the reference
+    venue's too: the round stops at the ban and no call goes out until it has passed."""
+    import ccxt.async_support as ccxt
+
+    class Banned(Venue):
+        last_response_headers = {"Retry-After": "60"}
+        calls = 0
+
+        async def fetch_ticker(self, symbol: str) -> dict[str, object]:
+            self.calls += 1
+            raise ccxt.DDoSProtection("418 I'm a teapot")
+
+    venue = Banned()
+    ref = LiveReference(venue, {SYM: "XRP/USDT", "BTC/USDT:USDT": "BTC/USDT"},
+                        HealthMonitor({"reference": 120.0}, {"reference": 0.05}))  # fmt: skip
+    for _ in range(5):
+        await ref.poll_once()
+    assert venue.calls == 1 and ref.errors == 1

@@ -120,3 +120,59 @@ async def test_streamed_candles_need_no_polling_and_rest_covers_a_dead_stream() 
     assert e.candle.ts == T + 3 * M and feed.stream_drops == 1
     assert len(client.calls) > polls
     await events.aclose()
+
+
+class BannedClient(FakeClient):
+    """Every REST call answered 418 (an IP ban) with Retry-After: what Binance says to a client
+    that kept going after a 429."""
+
+    def __init__(self, retry_after: str | None) -> None:
+        super().__init__()
+        self.last_response_headers = {"Retry-After": retry_after} if retry_after else {}
+        self.watch_calls = 0
+
+    async def fetch_ohlcv(
+        self, symbol: str, timeframe: str, since: int | None = None, limit: int | None = None
+    ) -> list[list[float]]:
+        import ccxt.async_support as ccxt
+
+        self.calls.append((symbol, since, limit))
+        raise ccxt.DDoSProtection("binanceusdm 418 I'm a teapot: IP banned until …")
+
+
+class BannedStreamingClient(BannedClient):
+    async def watch_ohlcv(self, symbol: str, timeframe: str) -> list[list[float]]:
+        import ccxt.async_support as ccxt
+
+        self.watch_calls += 1
+        await asyncio.sleep(0.01)
+        raise ccxt.NetworkError("stream down")
+
+
+async def _run_for(feed: LiveFeed, seconds: float) -> None:
+    async def drain() -> None:
+        async for _ in feed.events():
+            pass
+
+    task = asyncio.create_task(drain())
+    await asyncio.sleep(seconds)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_418_ban_stops_rest_polling_for_its_retry_after() -> None:
+    """Issue 28, item 12: during a 418 ban the poller called REST every ~0.3 s. Each REST poller
+    now waits what Retry-After says (or 30 s doubling for a 418 without it) — on a slow machine
+    there are fewer calls, never more."""
+    for client in (BannedClient("20"), BannedClient(None)):
+        feed = LiveFeed(client, ("BTC/USDT:USDT", "ETH/USDT:USDT"), "1m", M, poll_seconds=0.05)
+        await _run_for(feed, 1.0)
+        assert len(client.calls) == 1, client.calls  # the ban's first answer, then silence
+        assert feed.rest_backoffs == 1
+
+
+async def test_a_ban_holds_the_streaming_feeds_rest_too() -> None:
+    client = BannedStreamingClient("20")
+    feed = LiveFeed(client, ("BTC/USDT:USDT",), "1m", M, poll_seconds=0.05, stream=True)
+    await _run_for(feed, 1.0)
+    assert len(client.calls) == 1, client.calls

@@ -69,3 +69,24 @@ async def test_a_wake_cuts_a_backoff_short_but_not_below_the_floor() -> None:
         pointer.cancel()
     gaps = [b - a for a, b in zip(attempts, attempts[1:], strict=False)]
     assert all(0.05 <= g < 0.5 for g in gaps), gaps  # backoff would be 1 s, 2 s, 4 s
+
+
+async def test_a_rate_limit_holds_the_loop_for_its_retry_after() -> None:
+    """Issue 28, item 12: a 418 ban says how long (Retry-After); the loop's own backoff (2 s
+    doubling, capped at 10 s here) must not call again sooner, and a wake does not cut it."""
+    t = FakeTime()
+    outcomes = iter(["ban", "ok", "fatal"])
+    wake = asyncio.Event()
+    wake.set()  # someone points at work the whole time
+
+    async def work() -> None:
+        step = next(outcomes)
+        if step == "ban":
+            raise TemporaryExchangeError("418 banned", retry_after_s=120.0)
+        if step == "fatal":
+            raise FatalExchangeError("stop here")
+
+    with pytest.raises(FatalExchangeError):
+        await every("poll", 2.0, work, None, max_backoff_s=10.0, sleep=t.sleep, clock=t.clock,
+                    wake=wake)  # fmt: skip
+    assert t.sleeps[0] == 120.0  # the ban's whole Retry-After, not 4 s, not the wake floor
