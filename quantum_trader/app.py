@@ -97,6 +97,7 @@ class Daemon:
                 self.p.metrics.render,
                 {"flatten": self.flatten},
                 write_token(state_dir()),
+                token_for_all=settings.api.remote,
             )  # fmt: skip
             if settings.api.enabled
             else None

@@ -104,6 +104,14 @@ class InterceptHandler(logging.Handler):
     """Route stdlib logging (ccxt, aiohttp, asyncio) into loguru with the caller's location."""
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.name == "aiohttp.server" and record.exc_info and record.exc_info[1]:
+            # a malformed request (a scanner, TLS on the plain port): answered 400 by aiohttp;
+            # one line, never a traceback
+            exc = record.exc_info[1]
+            logger.bind(component="api").warning(
+                "malformed request refused: {}: {}", type(exc).__name__, str(exc)[:200]
+            )
+            return
         try:
             level: str | int = logger.level(record.levelname).name
         except ValueError:

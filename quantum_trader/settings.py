@@ -311,6 +311,34 @@ class ApiSettings(Section):
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(8787, ge=0, le=65535)
+    #: bind beyond loopback (``0.0.0.0``, ``::``, an interface's address): then every request,
+    #: /health and /metrics included, needs the token from the state directory's ``api.token``
+    allow_remote: bool = False
+
+    @model_validator(mode="after")
+    def _exposure(self) -> ApiSettings:
+        if self.enabled and not self.allow_remote and not loopback(self.host):
+            raise ValueError(
+                f"api.host {self.host!r} puts the API beyond this machine: set "
+                "api.allow_remote = true to mean it (every request then needs the API token)"
+            )
+        return self
+
+    @property
+    def remote(self) -> bool:
+        return not loopback(self.host)
+
+
+def loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class RedisSettings(Section):

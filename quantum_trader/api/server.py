@@ -23,9 +23,15 @@ class ApiServer:
         metrics: Callable[[dict[str, Any]], str],
         actions: dict[str, Action] | None = None,
         token: str | None = None,
+        token_for_all: bool = False,
+        idle_timeout: float = 5.0,
     ) -> None:
+        """``token_for_all`` (a bind beyond loopback): every request needs the token, not only
+        the actions. ``idle_timeout``: a connection that has not completed a request in that
+        long — silent, or sending its headers a byte at a time — is closed."""
         self.snapshot, self.host, self.port, self.metrics = snapshot, host, port, metrics
         self.actions, self.token = actions or {}, token
+        self.token_for_all, self.idle_timeout = token_for_all, idle_timeout
         self._runner: web.AppRunner | None = None
         self.bound_port = 0
 
@@ -49,12 +55,28 @@ class ApiServer:
             return web.json_response({"error": "a valid token is needed"}, status=401)
         return web.json_response(await action())
 
+    @web.middleware
+    async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        from quantum_trader.flatten import authorised
+
+        if self.token_for_all and (
+            self.token is None or not authorised(request.headers.get("Authorization"), self.token)
+        ):
+            return web.json_response({"error": "a valid token is needed"}, status=401)
+        response: web.StreamResponse = await handler(request)
+        return response
+
     async def start(self) -> None:
-        app = web.Application()
+        app = web.Application(middlewares=[self._auth])
         app.router.add_get("/health", self._health)
         app.router.add_get("/metrics", self._metrics)
         app.router.add_post("/{name}", self._action)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(
+            app,
+            access_log=None,
+            keepalive_timeout=self.idle_timeout,  # from the connection's start, aiohttp ≥ 3.10
+            handler_cancellation=True,  # a client gone: its handler stops
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
