@@ -5,6 +5,10 @@
 Trading never waits for Redis: the bus tap only appends to a bounded buffer (the oldest entries
 are dropped and counted when it is full); a writer task drains it, and reconnects with capped
 backoff when Redis is down or slow. The state is visible in /health.
+
+Every stream entry gets its id at the tap (``<ms>-<seq>``, increasing per stream): a batch that
+timed out while Redis was frozen — and that Redis then took after all — is refused when it is
+sent again (Redis accepts only ids above a stream's last), counted, and never written twice.
 """
 
 from __future__ import annotations
@@ -27,11 +31,13 @@ STREAM_PREFIX = "quantum:stream:"
 ILF_PREFIX = "quantum:position:ilf:"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Write:
     kind: str  # "stream" or "hash"
     key: str
     fields: dict[str, str]
+    entry_id: str = "*"  # a stream entry's own id (set at the tap)
+    tried: bool = False  # sent before: Redis may hold it already
 
 
 def ilf_hash(opened: PositionOpened) -> tuple[str, dict[str, str]]:
@@ -83,6 +89,15 @@ class RedisMirror:
         self.failures = 0
         self.last_error = ""
         self.last_ok = 0.0
+        self.duplicates_refused = 0  # retried entries Redis already held
+        self._last_id: dict[str, tuple[int, int]] = {}  # stream → (ms, seq) of its last id
+
+    def _next_id(self, key: str) -> str:
+        ms = int(time.time() * 1000)
+        last_ms, last_seq = self._last_id.get(key, (0, -1))
+        ms, seq = (ms, 0) if ms > last_ms else (last_ms, last_seq + 1)
+        self._last_id[key] = (ms, seq)
+        return f"{ms}-{seq}"
 
     def tap(self, topic: str, payload: Any) -> None:
         """Bus tap: serialise and buffer; never blocks, never raises into the bus."""
@@ -90,7 +105,8 @@ class RedisMirror:
             data = json.dumps(to_jsonable(payload), separators=(",", ":"))
         except (TypeError, ValueError) as exc:
             data = json.dumps({"unserialisable": repr(payload)[:500], "error": str(exc)})
-        self._push(_Write("stream", STREAM_PREFIX + topic, {"data": data}))
+        key = STREAM_PREFIX + topic
+        self._push(_Write("stream", key, {"data": data}, self._next_id(key)))
         if topic == Topic.POSITION_OPENED and isinstance(payload, PositionOpened):
             key, fields = ilf_hash(payload)
             self._push(_Write("hash", key, fields))
@@ -131,22 +147,51 @@ class RedisMirror:
             batch = [self._buffer.popleft() for _ in range(min(500, len(self._buffer)))]
             try:
                 async with asyncio.timeout(self.timeout_s):
-                    pipe = client.pipeline(transaction=False)
-                    for w in batch:
-                        if w.kind == "stream":
-                            pipe.xadd(w.key, w.fields, maxlen=self.stream_maxlen, approximate=True)
-                        else:
-                            pipe.hset(w.key, mapping=w.fields)
-                            pipe.expire(w.key, self.ttl_seconds)
-                    await pipe.execute()
+                    results = await self._send(client, batch)
+                    late = [w for w, r in zip(batch, results, strict=True) if r == "late"]
+                    if late:  # a first send below the stream's top: the clock stepped back
+                        for w in late:
+                            w.entry_id = "*"
+                        await self._send(client, late)
             except BaseException:
+                for w in batch:
+                    w.tried = True
                 room = (self._buffer.maxlen or 0) - len(self._buffer)
                 keep = batch[-room:] if room > 0 else []
                 self.dropped += len(batch) - len(keep)
                 self._buffer.extendleft(reversed(keep))
                 raise
-            self.written += len(batch)
+            self.written += sum(r != "held" for r in results)
             self.last_ok = time.time()
+
+    async def _send(self, client: Any, batch: list[_Write]) -> list[str]:
+        """One pipeline; per write "ok", "held" (a retry Redis already holds) or "late" (a
+        first send whose id is below the stream's top)."""
+        pipe = client.pipeline(transaction=False)
+        for w in batch:
+            if w.kind == "stream":
+                pipe.xadd(w.key, w.fields, id=w.entry_id, maxlen=self.stream_maxlen,
+                          approximate=True)  # fmt: skip
+            else:
+                pipe.hset(w.key, mapping=w.fields)
+                pipe.expire(w.key, self.ttl_seconds)
+        replies = iter(await pipe.execute(raise_on_error=False))
+        out = []
+        for w in batch:
+            reply = next(replies)
+            if w.kind == "hash":
+                next(replies)  # the EXPIRE's
+            if isinstance(reply, aioredis.ResponseError) and "equal or smaller" in str(reply):
+                if w.tried:
+                    self.duplicates_refused += 1
+                    out.append("held")
+                else:
+                    out.append("late")
+            elif isinstance(reply, Exception):
+                raise reply
+            else:
+                out.append("ok")
+        return out
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -156,4 +201,5 @@ class RedisMirror:
             "dropped": self.dropped,
             "failures": self.failures,
             "last_error": self.last_error,
+            "duplicates_refused": self.duplicates_refused,
         }

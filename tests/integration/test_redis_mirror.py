@@ -81,3 +81,51 @@ async def test_streams_hash_ttl_and_outage(server: RedisServer) -> None:
         daemon.stop_event.set()
         assert await asyncio.wait_for(run, 30) == 0
         await client.aclose()
+
+
+async def test_a_frozen_redis_gets_every_message_once(server: RedisServer) -> None:
+    """Issue 28, item 11: Redis frozen (SIGSTOP) mid-write, then resumed: the mirror timed the
+    batch out and wrote it again after Redis had taken the first copy — 23 duplicates. Each
+    stream entry now carries its own id, so a retry of what Redis already holds is refused by
+    Redis and counted, never written twice."""
+    import os
+    import signal
+
+    from quantum_trader.bus.redis_mirror import RedisMirror
+
+    assert server.proc is not None
+    mirror = RedisMirror(server.url, timeout_s=0.3)
+    run = asyncio.create_task(mirror.run())
+    client = aioredis.from_url(server.url)
+    stream = "quantum:stream:market.price"
+    try:
+        for k in range(50):
+            mirror.tap("market.price", {"k": k})
+
+        async def written() -> bool:
+            return mirror.written >= 50
+
+        await wait_for(written, 30, "the first 50 written")
+        os.kill(server.proc.pid, signal.SIGSTOP)  # frozen: writes queue in its socket
+        for k in range(50, 250):
+            mirror.tap("market.price", {"k": k})
+
+        async def timed_out() -> bool:
+            return mirror.failures > 0
+
+        await wait_for(timed_out, 30, "the mirror to time a write out")
+        os.kill(server.proc.pid, signal.SIGCONT)
+
+        async def caught_up() -> bool:
+            return mirror.snapshot()["buffered"] == 0 and mirror.state == "connected"
+
+        await wait_for(caught_up, 60, "the mirror to catch up")
+        entries = await client.xrange(stream)
+        ks = [json.loads(fields[b"data"])["k"] for _, fields in entries]
+        assert sorted(ks) == list(range(250)), (len(ks), len(set(ks)))  # each once, none lost
+        assert ks == list(range(250))  # and in order
+    finally:
+        os.kill(server.proc.pid, signal.SIGCONT)
+        run.cancel()
+        await asyncio.gather(run, return_exceptions=True)
+        await client.aclose()
