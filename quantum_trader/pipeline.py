@@ -204,6 +204,8 @@ def build_pipeline(
         },
         extra or None,
     )
+    if journal is not None:  # a journal the disk refuses: CRITICAL, no entries, exits go on
+        journal.on_fault(lambda reason: health.fault("journal", reason))
     fatal = FatalLatch()
     metrics = Metrics()
     ex = monitored(exchange, health, fatal.trip, metrics.observe_exchange)

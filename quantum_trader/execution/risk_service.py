@@ -64,6 +64,8 @@ class RiskService:
             log.warning("still halted from an earlier run: {} (qtrader risk reset lifts it)", halt)
 
     async def on_candle(self, event: CandleEvent) -> None:
+        if self.journal is not None and self.journal.failing:
+            self.journal.writes.retry()  # space may have returned with nothing new to write
         if self.max_candle_age_ms is not None:
             close_ts = event.candle.ts + event.timeframe_ms
             if self.wall.now_ms() - close_ts > self.max_candle_age_ms:

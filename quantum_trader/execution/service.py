@@ -84,6 +84,10 @@ class ExecutionService:
             return
         self.book.seen_intents.add(intent.intent_id)
         crashpoint("intent_journaled")
+        journal = self.ledger.journal
+        if journal is not None and journal.failing:  # exits go on; nothing new to keep track of
+            await self._reject(intent, f"the journal cannot be written ({journal.failing})")
+            return
         if self.book.equity <= 0:  # nobody has read the account yet
             balance = await self.exchange.fetch_balance()
             self.book.equity, self.book.wallet = balance.equity, balance.wallet

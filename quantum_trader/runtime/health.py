@@ -20,6 +20,7 @@ WEIGHTS = {
 CACHE_S = 1.0
 #: inputs: a module that has never delivered is not healthy, whatever else it shows
 INPUTS = frozenset({"market_data", "signals", "exchange"})
+FAULT_SCORE = 40.0  # CRITICAL: a fault (the journal refusing writes) caps the overall score
 NEVER_SEEN_CAP = 50.0
 
 
@@ -84,12 +85,26 @@ class HealthMonitor:
         self._scored_at = -CACHE_S
         self._cached: dict[str, float] = {}
         self._reported: dict[str, str] = {}  # module → the status last alerted
+        #: hard faults (the journal refusing writes): overall is CRITICAL while any holds
+        self.faults: dict[str, str] = {}
+        self._fault_changes: list[tuple[str, str, float, str]] = []
+
+    def fault(self, module: str, reason: str | None) -> None:
+        """A fault that makes the daemon CRITICAL until it ends (``reason`` None): it must not
+        open positions it may not be able to keep track of."""
+        if reason:
+            if module not in self.faults:
+                self._fault_changes.append((module, "CRITICAL", FAULT_SCORE, reason))
+            self.faults[module] = reason
+        elif self.faults.pop(module, None) is not None:
+            self._fault_changes.append((module, "HEALTHY", 100.0, "recovered"))
+        self._scored_at = -CACHE_S
 
     def changes(self) -> list[tuple[str, str, float, str]]:
         """(module, new status, score, last error) for each module whose status changed since
         the last call — the ``health.alert`` events; the first call reports nothing."""
         now, first = time.monotonic(), not self._reported
-        out = []
+        out, self._fault_changes = self._fault_changes, []
         for name, m in self.modules.items():
             score = m.score(now)
             status = status_of(score)
@@ -128,7 +143,8 @@ class HealthMonitor:
         exchange the daemon cannot trade well, whatever the other modules say."""
         scores = self._scores()
         mean = sum(w * scores[n] for n, w in self.weights.items()) / sum(self.weights.values())
-        return min(mean, *(scores[n] for n in INPUTS))
+        value = min(mean, *(scores[n] for n in INPUTS))
+        return min(value, FAULT_SCORE) if self.faults else value
 
     def snapshot(self) -> dict[str, object]:
         now = time.monotonic()
@@ -143,5 +159,15 @@ class HealthMonitor:
                 "error_rate": round(m.error_rate(), 3),  # of the last 100 outcomes
                 "latency_p95_ms": None if (p95 := m.latency_p95()) is None else round(p95, 1),
             }
+        for name, reason in self.faults.items():
+            modules[name] = {
+                "score": FAULT_SCORE,
+                "status": "CRITICAL",
+                "last_error": reason,
+                "last_ok_s_ago": None,
+                "error_rate": 1.0,
+                "latency_p95_ms": None,
+            }
         overall = self.overall()
-        return {"overall": round(overall, 1), "status": status_of(overall), "modules": modules}
+        return {"overall": round(overall, 1), "status": status_of(overall), "modules": modules,
+                "faults": dict(self.faults)}  # fmt: skip

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from quantum_trader.core.order_state import OrderState
 from quantum_trader.core.shadow import ShadowOutcome
 from quantum_trader.core.types import Fill
 from quantum_trader.store.codec import dumps, loads
+from quantum_trader.store.writes import Writes
 
 log = logger.bind(component="journal")
 FILE = "journal.sqlite3"
@@ -83,9 +85,24 @@ class JournalError(Exception):
 
 
 class Journal:
-    def __init__(self, path: Path | str) -> None:
+    def __init__(
+        self, path: Path | str, on_fault: Callable[[str | None], None] | None = None
+    ) -> None:
+        """``on_fault``: told when the disk starts refusing writes (the reason) and when it takes
+        them again (None) — see :mod:`quantum_trader.store.writes`."""
         self.path = str(path)
         self.db = self._open()
+        self.writes = Writes(self.db, on_fault)
+        self._waiting_intents: set[str] = set()  # recorded while the disk refuses writes
+
+    def on_fault(self, listener: Callable[[str | None], None]) -> None:
+        """Be told when the disk starts refusing writes (the reason) and when it ends (None)."""
+        self.writes.listeners.append(listener)
+
+    @property
+    def failing(self) -> str:
+        """Why the disk refuses the journal's writes ("": it takes them)."""
+        return self.writes.failing
 
     def _open(self) -> sqlite3.Connection:
         try:
@@ -147,16 +164,24 @@ class Journal:
         self.db.close()
 
     def _x(self, sql: str, *args: Any) -> None:
-        self.db.execute(sql, args)
+        self.writes.run((sql, args))
 
     # ------------------------------------------------------------------ intents
     def record_intent(self, intent: TradeIntent) -> bool:
         """False when this intent was journaled before (whatever became of it)."""
-        cur = self.db.execute(
+        if intent.intent_id in self._waiting_intents:
+            return False
+        count = self.writes.run((
             "INSERT OR IGNORE INTO intents VALUES (?,?,?,?,?,?,?)",
             (intent.intent_id, intent.symbol, "received", "", dumps(intent), _now(), _now()),
-        )
-        return cur.rowcount == 1
+        ))  # fmt: skip
+        if count is None:  # waiting for the disk: new unless the journal already holds it
+            known = self.db.execute(
+                "SELECT 1 FROM intents WHERE intent_id=?", (intent.intent_id,)
+            ).fetchone()
+            self._waiting_intents.add(intent.intent_id)
+            return known is None
+        return count == 1
 
     def intent_state(self, intent_id: str, state: str, reason: str = "") -> None:
         self._x(
@@ -288,19 +313,17 @@ class Journal:
         return [(a, b, c) for a, b, c in rows]
 
     def record_close(self, closed: PositionClosed) -> None:
-        with self.db:
-            self.db.execute("BEGIN")
-            self.db.execute(
+        self.writes.run(
+            (
                 "UPDATE positions SET status='closed', updated=? WHERE intent_id=?",
                 (_now(), closed.intent_id),
-            )
-            self.db.execute(
-                "INSERT OR REPLACE INTO closed VALUES (?,?)", (closed.intent_id, dumps(closed))
-            )
-            self.db.execute(
+            ),
+            ("INSERT OR REPLACE INTO closed VALUES (?,?)", (closed.intent_id, dumps(closed))),
+            (
                 "UPDATE intents SET state='closed', updated=? WHERE intent_id=?",
                 (_now(), closed.intent_id),
-            )
+            ),
+        )
 
     def closed_of(self, intent_id: str) -> PositionClosed | None:
         row = self.db.execute(
