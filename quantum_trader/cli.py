@@ -17,6 +17,7 @@ from quantum_trader import __version__
 from quantum_trader.backtest.cli import add_backtest_parser, cmd_backtest
 from quantum_trader.backtest.evaluate import add_evaluate_parser, cmd_evaluate
 from quantum_trader.commands import add_run_parser, cmd_positions, cmd_run, cmd_status
+from quantum_trader.core.checks import in_range
 from quantum_trader.core.decision import DecisionInputs, decide
 from quantum_trader.core.edge import parse_side
 from quantum_trader.core.errors import CoreError, InvalidInput
@@ -164,12 +165,31 @@ def _parse_bracket(text: str) -> BracketTable:
     return BracketTable.single(*values)
 
 
+#: a what-if's inputs must lie in ILFv2's domains (SPEC §5): the daemon clamps what its data
+#: says, but a value typed outside them is a mistake, refused with its name
+WHAT_IF = {
+    "confidence": (0.0, 1.0),
+    "volatility": (0.0, 3.0),
+    "pnl_trend": (-1.0, 1.0),
+    "symbol_risk": (0.5, 1.5),
+    "margin_util": (0.0, 1.0),
+    "divergence": (0.0, 1.0),
+    "funding": (-0.05, 0.05),
+}
+
+
+def _what_if_ranges(args: argparse.Namespace) -> None:
+    for name, (low, high) in WHAT_IF.items():
+        in_range(f"--{name.replace('_', '-')}", getattr(args, name), low, high)
+
+
 def cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
     if args.trade or args.last:
         return _explain_trade(args)
     if args.confidence is None:
         print("qtrader explain: give TRADE_ID, --last, or --confidence (a what-if decision)")
         return 2
+    _what_if_ranges(args)
     params = decision_params(settings)
     if args.bracket:
         params = replace(params, brackets=_parse_bracket(args.bracket))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any, Literal
@@ -57,13 +58,24 @@ def add_run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], com
         help="funding-rate files for replay (matched by symbol)",
     )
     p.add_argument("--speed", help="N × real time, or 'max' (default: feed.speed)")
-    p.add_argument("--duration", type=float, help="stop after this many seconds, exit 0")
+    p.add_argument("--duration", type=_seconds, help="stop after this many seconds (> 0), exit 0")
     p.add_argument("--seed", type=int, help="synthetic feed seed (default: feed.seed)")
     for name in ("status", "positions"):
         q = sub.add_parser(name, help=f"show the running daemon's {name}")
         common(q)
         q.add_argument("--json", action="store_true", help="print the raw JSON")
         q.add_argument("--url", help="API base URL (default: from api.host/api.port)")
+
+
+def _seconds(text: str) -> float:
+    """A positive, finite number of seconds (argparse: a bad one is a usage error)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
 
 
 def _feed(args: argparse.Namespace, settings: Settings) -> Feed:

@@ -227,3 +227,29 @@ def test_every_command_has_real_help_and_completion_is_printed(
     assert done.value.code == 0
     script = capsys.readouterr().out
     assert "backtest" in script and "flatten" in script and "complete" in script
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["explain", "--confidence", "2"],
+        ["explain", "--confidence", "0.8", "--volatility", "-3"],
+        ["explain", "--confidence", "0.8", "--symbol-risk", "9"],
+        ["explain", "--confidence", "nan"],
+        ["run", "--paper", "--duration", "0"],
+        ["run", "--paper", "--duration", "-5"],
+        ["run", "--paper", "--duration", "nan"],
+    ],
+)
+def test_a_value_out_of_its_domain_is_refused(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 28, item 10 (and 31, item 1): these exited 0 — a what-if clamped silently, a run
+    of 0, −5 or nan seconds ran. Now a usage error (2) naming the option, in one line."""
+    try:
+        code: object = main(argv)
+    except SystemExit as exc:  # argparse's own usage error
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert argv[-2] in err and "Traceback" not in err
