@@ -337,6 +337,12 @@ class Daemon:
             log.error("the feed did not stop in time; cancelling it")
             task.cancel()
 
+    def _unprotected(self) -> list[str]:
+        """Entries still in flight after the drain, and positions without a live stop."""
+        stopless = [mp.opened.intent_id for mp in self.p.book.positions.values()
+                    if mp.stop_order_id is None]  # fmt: skip
+        return sorted({*self.p.execution.entering_ids, *stopless})
+
     async def _shutdown(self, reason: str, start_equity: float) -> int:
         self.notifier.stopping()
         log.info("shutting down ({}): no new entries; exchange stops stay in place", reason)
@@ -350,6 +356,7 @@ class Daemon:
                 await self.p.bus.drain()
         except TimeoutError:
             log.error("in-flight work did not finish in time; stopping anyway")
+        unprotected = self._unprotected()
         try:
             await self.account.refresh(self.p.exchange, self.p.book)  # the final figures
         except ExchangeError as exc:  # the exchange may be what stopped us
@@ -367,6 +374,13 @@ class Daemon:
         if self.p.fatal.event.is_set():
             log.critical("exiting 78 (not restarted by systemd): {}", self.p.fatal.reason)
             return EX_CONFIG
+        if unprotected:
+            log.critical(
+                "exiting non-zero: {} may hold a position without its exchange stop (an entry "
+                "still in flight at shutdown); the next start reconciles and places it",
+                ", ".join(unprotected),
+            )
+            return 1
         fatal = self.supervisor.fatal.is_set()
         if fatal:
             log.critical("exiting non-zero: {}", self.supervisor.fatal_reason)

@@ -65,6 +65,7 @@ class ExecutionService:
         self.retries, self.retry_base = retries, retry_base_seconds
         self.accepting = True
         self.in_flight = 0
+        self.entering_ids: set[str] = set()  # intents between admission and protection
         self.rejected = 0
         self.emergency_closes = 0
         self.planner = Planner(exchange, clock, params)
@@ -102,10 +103,12 @@ class ExecutionService:
             return
         self.reserved[intent.symbol] = intent.margin_usd  # before the first exchange call
         self.in_flight += 1
+        self.entering_ids.add(intent.intent_id)
         try:
             await self._enter(intent)
         finally:
             self.in_flight -= 1
+            self.entering_ids.discard(intent.intent_id)
             self.reserved.pop(intent.symbol, None)
 
     async def _enter(self, intent: TradeIntent) -> None:
