@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -65,3 +66,23 @@ async def run_through(p: Any) -> None:
     await p.feed.run()
     await p.bus.drain()
     await p.bus.stop()
+
+
+class SlowExchange:
+    """The paper exchange with a delay on every call (a REST round trip), or only on the calls
+    named in ``only``."""
+
+    def __init__(self, paper: PaperExchange, delay: float, only: frozenset[str] = frozenset()):
+        self.paper, self.delay, self.only = paper, delay, only
+        self.name, self.order_expiry_ms = "slow-paper", 0
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self.paper, name)
+        if not asyncio.iscoroutinefunction(target) or (self.only and name not in self.only):
+            return target
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            await asyncio.sleep(self.delay)
+            return await target(*args, **kwargs)
+
+        return call

@@ -20,6 +20,7 @@ from quantum_trader.core.types import Candle, Side
 from quantum_trader.exchange.paper import PaperExchange
 from quantum_trader.pipeline import build_pipeline
 from quantum_trader.settings import Settings
+from tests.component.fakes import SlowExchange
 from tests.component.test_trade_lifecycle import T0, _intent
 
 SYMBOLS = [f"{c}/USDT:USDT" for c in ("BTC", "ETH", "BNB", "SOL", "XRP", "ADA", "DOGE", "TRX")]
@@ -36,25 +37,6 @@ class LiveLikeFeed:
     async def events(self) -> AsyncIterator[CandleEvent]:
         await asyncio.sleep(3600)
         yield CandleEvent(SYMBOLS[0], Candle(T0, 1, 1, 1, 1, 1), 60_000)
-
-
-class SlowExchange:
-    """The paper exchange with a delay on every call (a REST round trip)."""
-
-    def __init__(self, paper: PaperExchange, delay: float) -> None:
-        self.paper, self.delay = paper, delay
-        self.name, self.order_expiry_ms = "slow-paper", 0
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self.paper, name)
-        if not asyncio.iscoroutinefunction(target):
-            return target
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            await asyncio.sleep(self.delay)
-            return await target(*args, **kwargs)
-
-        return call
 
 
 def _intent_for(symbol: str, k: int) -> TradeIntent:

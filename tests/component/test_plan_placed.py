@@ -5,7 +5,6 @@ strategy journals and publishes is the plan execution placed (leverage, quantity
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -23,31 +22,12 @@ from quantum_trader.core.intent import TradeIntent
 from quantum_trader.core.levels import level_prices
 from quantum_trader.core.types import Candle, Consensus, Regime, Side, Signal
 from quantum_trader.exchange.base import OrderType
-from quantum_trader.exchange.paper import PaperExchange
 from quantum_trader.pipeline import Pipeline, build_pipeline
 from quantum_trader.settings import Settings
-from tests.component.fakes import ScriptedFeed, scripted_paper
+from tests.component.fakes import ScriptedFeed, SlowExchange, scripted_paper
 
 SYM, M = "BTC/USDT:USDT", 60_000
 pytestmark = pytest.mark.usefixtures("clean_qt_env")
-
-
-class Slow:
-    """The paper exchange answering each call after a pause (what live is like)."""
-
-    def __init__(self, inner: PaperExchange, delay: float) -> None:
-        self.inner, self.delay = inner, delay
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self.inner, name)
-        if not asyncio.iscoroutinefunction(target):
-            return target
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            await asyncio.sleep(self.delay)
-            return await target(*args, **kwargs)
-
-        return call
 
 
 def _closed(k: int, ts: int) -> PositionClosed:
@@ -63,7 +43,7 @@ async def test_the_scaled_levels_are_the_placed_orders(bus_mode: str) -> None:
     feed.simulated = bus_mode == "inline"
     paper = scripted_paper()
     settings = Settings(signals={"symbols": (SYM,)}, edge={"mode": "off"})
-    ex: Any = paper if bus_mode == "inline" else Slow(paper, 0.02)
+    ex: Any = paper if bus_mode == "inline" else SlowExchange(paper, 0.02)
     p: Pipeline = build_pipeline(settings, feed, exchange=ex)
     seen: dict[str, list[Any]] = {"intent": [], "opened": []}
     p.bus.add_tap(lambda topic, m: seen["intent"].append(m) if topic == Topic.INTENT else None)

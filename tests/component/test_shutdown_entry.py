@@ -18,9 +18,8 @@ from loguru import logger
 from quantum_trader.app import Daemon
 from quantum_trader.bus.messages import Topic
 from quantum_trader.core.types import Candle, Side
-from quantum_trader.exchange.paper import PaperExchange
 from quantum_trader.settings import Settings
-from tests.component.fakes import ScriptedFeed, scripted_paper
+from tests.component.fakes import ScriptedFeed, SlowExchange, scripted_paper
 from tests.component.test_trade_lifecycle import SYM, _intent
 
 M = 60_000
@@ -29,24 +28,6 @@ M = 60_000
 class Feed(ScriptedFeed):
     async def close(self) -> None:
         return None
-
-
-class SlowEntries:
-    """The paper exchange, its market orders answered after ``delay`` seconds."""
-
-    def __init__(self, inner: PaperExchange, delay: float) -> None:
-        self.inner, self.delay = inner, delay
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self.inner, name)
-        if name != "create_market_order":
-            return target
-
-        async def slow(*args: Any, **kwargs: Any) -> Any:
-            await asyncio.sleep(self.delay)
-            return await target(*args, **kwargs)
-
-        return slow
 
 
 async def _sigterm_mid_entry(
@@ -71,7 +52,12 @@ async def _sigterm_mid_entry(
         api={"enabled": False},
         runtime={"shutdown_timeout_seconds": shutdown_s},
     )
-    daemon = Daemon(settings, feed, "paper", exchange=SlowEntries(paper, delay))  # type: ignore[arg-type]
+    daemon = Daemon(
+        settings,
+        feed,
+        "paper",
+        exchange=SlowExchange(paper, delay, frozenset({"create_market_order"})),
+    )  # type: ignore[arg-type]
     sink = logger.add(lambda m: lines.append(str(m)), level="WARNING", format="{level} {message}")
     try:
         code = await daemon.run()

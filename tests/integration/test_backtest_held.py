@@ -25,10 +25,10 @@ needs_data = pytest.mark.skipif(not XRP.exists(), reason="../shared/data is not 
 TRADED = {"signals": {"force_confidence": 0.9}, "edge": {"mode": "off"}}
 
 
-def _gapped(tmp: Path, bars: int = 5_000, every: int = 61) -> list[CandleSeries]:
+def _gapped(tmp: Path, bars: int = 5_000, every: int = 61, seed: int = 5) -> list[CandleSeries]:
     """Two overlapping synthetic 1m markets; every ``every``-th candle opens 0.4 % away from the
     previous close (a gap the engine walks from the close to the open)."""
-    market = SyntheticMarket(("ETH/USDT:USDT", "SOL/USDT:USDT"), seed=5, drift=TREND_DRIFT)
+    market = SyntheticMarket(("ETH/USDT:USDT", "SOL/USDT:USDT"), seed=seed, drift=TREND_DRIFT)
     out = []
     for n, symbol in enumerate(market.symbols):
         path = tmp / f"{symbol.split('/')[0]}USDT-1m.csv"

@@ -23,30 +23,16 @@ from quantum_trader.backtest.runner import BacktestRun, run_backtest
 from quantum_trader.core import exit_rules
 from quantum_trader.core.exit_rules import Bars, Mask, Tick
 from quantum_trader.core.exits import ActionKind, ExitAction, ExitParams, ExitState
-from quantum_trader.feeds.loader import CandleSeries, load_candles
-from quantum_trader.feeds.synthetic import TREND_DRIFT, SyntheticMarket
+from quantum_trader.feeds.loader import CandleSeries
 from quantum_trader.settings import Settings
+from tests.integration.test_backtest_held import _gapped
 
 BARS = 2_500
 
 
 def market(tmp: Path) -> list[CandleSeries]:
     """Two trending synthetic 1m markets, every 41st candle opening 0.4 % off the last close."""
-    m = SyntheticMarket(("ETH/USDT:USDT", "SOL/USDT:USDT"), seed=11, drift=TREND_DRIFT)
-    out = []
-    for n, symbol in enumerate(m.symbols):
-        path = tmp / f"{symbol.split('/')[0]}USDT-1m.csv"
-        rows = ["timestamp_ms,open,high,low,close,volume"]
-        for i in range(BARS):
-            c, _ = m.next_candle(symbol, 1_704_067_200_000 + i * 60_000)
-            o, h, lo = c.open, c.high, c.low
-            if i % 41 == 40:
-                o = c.open * (1.004 if (i // 41 + n) % 2 else 0.996)
-                h, lo = max(h, o), min(lo, o)
-            rows.append(f"{c.ts},{o!r},{h!r},{lo!r},{c.close!r},{c.volume!r}")
-        path.write_text("\n".join(rows) + "\n")
-        out.append(load_candles(path))
-    return out
+    return _gapped(tmp, bars=BARS, every=41, seed=11)
 
 
 def both(config: dict[str, Any], series: list[CandleSeries], tmp: Path) -> list[BacktestRun]:
