@@ -129,10 +129,14 @@ def tiered_liquidation_price(
     Short 1 @ 49,000 with 4,900: 53,681.59 in the second tier (the first tier's 53,685.26 would
     be the less conservative side). Returns the price and the bracket it used."""
     entry = brackets.for_notional(positive("qty", qty) * positive("entry_price", entry_price))
-    candidates = [entry, *(b for b in brackets.brackets if b is not entry)]
-    for bracket in candidates:
+    lp = liquidation_price(side, entry_price, qty, wallet_balance, entry.mmr, entry.cum)
+    if lp <= 0 or brackets.for_notional(lp * qty) is entry:
+        return lp, entry  # the usual case: it stays in the entry's tier
+    for bracket in brackets.brackets:
+        if bracket is entry:
+            continue
         lp = liquidation_price(side, entry_price, qty, wallet_balance, bracket.mmr, bracket.cum)
-        if lp <= 0 or brackets.for_notional(lp * qty) == bracket:
+        if lp <= 0 or brackets.for_notional(lp * qty) is bracket:
             return lp, bracket
     lp = liquidation_price(side, entry_price, qty, wallet_balance, entry.mmr, entry.cum)
     return lp, entry  # no tier holds its own price (a table with gaps in mmr): the entry's
