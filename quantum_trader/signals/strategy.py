@@ -97,7 +97,7 @@ class StrategyService:
         verdict = filter_signal(sig, ctx, self.filter_params)
         if not verdict.accepted:
             self.rejections[str(verdict.rejection)] += 1
-            log.info("{} {} filtered: {}", sig.symbol, sig.side, verdict.reason)
+            log.debug("{} {} filtered: {}", sig.symbol, sig.side, verdict.reason)
             return
         if self.edge is not None and self.edge.busy(sig.symbol):
             self.rejections["edge"] += 1

@@ -105,3 +105,24 @@ async def test_the_intent_names_the_models_that_voted_for_it() -> None:
     await p.strategy.on_signal(SignalEvent(sig, Features(30_000.0, 60.0, 0.002, 1.0, Regime.RANGE)))
     [intent] = [m for m in seen if isinstance(m, TradeIntent)]
     assert intent.voters == ("trend", "breakout")
+
+
+async def test_a_filtered_signal_is_detail_not_a_line_to_watch() -> None:
+    """INFO is what a person watches (entries, exits, stops, risk, health): the filter's
+    per-decision refusals are DEBUG (the first 90 s paper run wrote 3,959 of its 4,092 lines
+    as "filtered" at INFO — issue 31, item 2)."""
+    from loguru import logger
+
+    p, _ = pipeline()
+    p.clock.set(T)
+    lines: list[tuple[str, str]] = []
+    sink = logger.add(lambda m: lines.append((m.record["level"].name, m.record["message"])),
+                      level="DEBUG")  # fmt: skip
+    try:
+        sig = Signal(SYM, Side.LONG, 0.3, Consensus.UNANIMOUS, T)  # below min_confidence
+        await p.strategy.on_signal(SignalEvent(sig, Features(30_000.0, 60.0, 0.002, 1.0,
+                                                             Regime.RANGE)))  # fmt: skip
+    finally:
+        logger.remove(sink)
+    filtered = [level for level, text in lines if "filtered" in text]
+    assert filtered == ["DEBUG"]
