@@ -215,17 +215,6 @@ def _fetch(args: argparse.Namespace, settings: Settings) -> dict[str, Any] | Non
         return None
 
 
-def _risk_line(r: dict[str, Any]) -> str:
-    trips = ", ".join(f"{k} ×{n}" for k, n in sorted(r["trips"].items())) or "no trips"
-    states = [
-        "HALTED: max drawdown (qtrader risk reset lifts it)" if r["halted"] else "",
-        "entries blocked by the loss budget" if r.get("loss_budget_blocked") else "",
-        "circuit breaker cooling down" if r["circuit_breaker"] else "",
-        "daily loss limit: no entries today" if r["kill_switch"] else "",
-    ]
-    return "; ".join([trips, *(x for x in states if x)])
-
-
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     s = _fetch(args, settings)
     if s is None:
@@ -239,7 +228,9 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  trades   {t['closed']} closed ({t['wins']} won)   open {len(s['positions'])}")
     print(f"  ILFv2    {s['ilf']['count']} decisions, avg {s['ilf']['average']:.2f}x")
     print(f"  redis    {s['redis']['state']}   dead letters {len(s['dead_letters'])}")
-    print(f"  risk     {_risk_line(s['risk'])}")
+    from quantum_trader.status import risk_line  # the summary's words, loaded when asked
+
+    print(f"  risk     {risk_line(s['risk'])}")
     modules = Table("module", "status", "score", "last error", box=box.SIMPLE_HEAD)
     for name, m in h["modules"].items():
         modules.add_row(name, m["status"], f"{m['score']:.1f}", m["last_error"] or "")

@@ -101,6 +101,20 @@ def _edge(pnls: list[float]) -> dict[str, Any]:
     }
 
 
+def risk_line(r: dict[str, Any]) -> str:
+    """The risk state in one line: the trips so far and every state that holds entries back."""
+    trips = ", ".join(f"{k} ×{n}" for k, n in sorted(r["trips"].items())) or "none"
+    states = [
+        "HALTED: max drawdown (qtrader risk reset lifts it)" if r["halted"] else "",
+        "ENTRIES BLOCKED by the loss budget (until one fits again)"
+        if r.get("loss_budget_blocked")
+        else "",
+        "circuit breaker cooling down" if r.get("circuit_breaker") else "",
+        "daily loss limit: no entries today" if r.get("kill_switch") else "",
+    ]
+    return " | ".join([f"trips: {trips}", *(x for x in states if x)])
+
+
 def summary(s: dict[str, Any], reason: str, start_equity: float) -> str:
     t = s["trades"]
     losses = t["closed"] - t["wins"]
@@ -141,12 +155,7 @@ def summary(s: dict[str, Any], reason: str, start_equity: float) -> str:
         f"  errors     {dead} dead letters, {restarts} task restarts, "
         f"{t['emergency_closes']} emergency closes, {t['liquidations']} liquidations"
     )
-    r = s["risk"]
-    trips = ", ".join(f"{k} ×{n}" for k, n in sorted(r["trips"].items())) or "none"
-    halted = " | HALTED: max drawdown (qtrader risk reset lifts it)" if r["halted"] else ""
-    if r.get("loss_budget_blocked"):
-        halted += " | ENTRIES BLOCKED by the loss budget (until one fits again)"
-    lines.append(f"  risk       trips: {trips}{halted}")
+    lines.append(f"  risk       {risk_line(s['risk'])}")
     lines.append(
         f"  health     {s['health']['status']} ({s['health']['overall']:.0f}) | "
         f"redis {s['redis']['state']}"

@@ -71,6 +71,11 @@ class TradeIntent:
         if self.plan is not None:
             _check_plan(self, self.plan)
 
+    @property
+    def atr_pct(self) -> float | None:
+        """ATR / entry price (None when the intent gives no ATR)."""
+        return self.atr_value / self.entry_price if self.atr_value else None
+
 
 def _check_plan(intent: TradeIntent, plan: Decision) -> None:
     if not plan.accepted or plan.prices is None or plan.sizing is None:

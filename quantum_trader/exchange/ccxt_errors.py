@@ -101,6 +101,12 @@ def map_error(exc: Exception) -> ExchangeError:
     return TemporaryExchangeError(clean(f"{type(exc).__name__}: {exc}"))
 
 
+def retry_after_of(client: object) -> str | None:
+    """The last answer's Retry-After header (any case), as ccxt keeps it on the client."""
+    headers = getattr(client, "last_response_headers", None) or {}
+    return next((str(v) for k, v in headers.items() if str(k).lower() == "retry-after"), None)
+
+
 def rate_limited(exc: BaseException) -> bool:
     """A 429 (rate limit) or 418 (IP ban) answer: every REST caller must wait, not retry."""
     return isinstance(exc, ccxt_async.DDoSProtection | ccxt_async.RateLimitExceeded)

@@ -39,7 +39,7 @@ from quantum_trader.exchange.base import (
 )
 from quantum_trader.exchange.binance_fills import FillWatch, Resting
 from quantum_trader.exchange.binance_orders import plain_order, stop_order, with_fee
-from quantum_trader.exchange.ccxt_errors import call
+from quantum_trader.exchange.ccxt_errors import call, retry_after_of
 
 log = logger.bind(component="venue")
 T = TypeVar("T")
@@ -87,11 +87,9 @@ class CcxtFutures:
 
     # ------------------------------------------------------------------ plumbing
     async def _call(self, what: str, fn: Callable[[], Awaitable[T]], read: bool = True) -> T:
-        def retry_after() -> str | None:
-            headers = getattr(self.client, "last_response_headers", None) or {}
-            return headers.get("Retry-After") or headers.get("retry-after")
-
-        return await call(what, fn, self.read_retries if read else 0, retry_after)
+        return await call(
+            what, fn, self.read_retries if read else 0, lambda: retry_after_of(self.client)
+        )
 
     def _has(self, what: str) -> bool:
         return bool((getattr(self.client, "has", None) or {}).get(what))

@@ -31,7 +31,6 @@ class Planner:
         if intent.plan is not None:
             return intent.plan
         params = await market_params(self.exchange, self.params, intent.symbol)
-        atr_pct = intent.atr_value / intent.entry_price if intent.atr_value else None
         return decide(
             DecisionInputs(
                 side=intent.side,
@@ -43,7 +42,7 @@ class Planner:
                 margin_util=min(1.0, used_margin / equity) if equity > 0 else 0.0,
                 exchange_divergence=intent.exchange_divergence,
                 funding_rate=intent.funding_rate,
-                atr_pct=atr_pct,
+                atr_pct=intent.atr_pct,
                 multiplier=1.0,
                 multiplier_source="fixed",
                 leverage=int(intent.leverage),

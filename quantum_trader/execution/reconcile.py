@@ -340,7 +340,6 @@ def _leverage(row: dict[str, object] | None) -> int:
 def _levels(leverage: int, side: Side, intent: TradeIntent | None = None) -> Levels:
     if intent is None:
         return compute_levels(LevelInputs(leverage=leverage, side=side))
-    atr_pct = intent.atr_value / intent.entry_price if intent.atr_value else None
     return compute_levels(
         LevelInputs(
             leverage,
@@ -348,7 +347,7 @@ def _levels(leverage: int, side: Side, intent: TradeIntent | None = None) -> Lev
             intent.funding_rate,
             intent.exchange_divergence,
             intent.volatility,
-            atr_pct,
+            intent.atr_pct,
         )  # fmt: skip
     )
 

@@ -81,13 +81,15 @@ class LiveFeed:
     def _rate_limited(self, exc: BaseException) -> None:
         """A 429/418 holds every REST call of this feed for what Retry-After says (or the
         adapter's backoff: 418 is 30 s doubling) — Binance bans an IP that keeps going."""
-        from quantum_trader.exchange.ccxt_errors import backoff_seconds, rate_limited  # ccxt
+        from quantum_trader.exchange.ccxt_errors import (  # imports ccxt: only here
+            backoff_seconds,
+            rate_limited,
+            retry_after_of,
+        )
 
         if not rate_limited(exc):
             return
-        headers = getattr(self.client, "last_response_headers", None) or {}
-        after = next((str(v) for k, v in headers.items() if k.lower() == "retry-after"), None)
-        delay = backoff_seconds(exc, self._bans, after)
+        delay = backoff_seconds(exc, self._bans, retry_after_of(self.client))
         self._bans += 1
         self.rest_backoffs += 1
         self._rest_open_at = time.monotonic() + delay

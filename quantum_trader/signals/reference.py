@@ -94,13 +94,11 @@ class LiveReference:
                 self.errors += 1
                 self.health.error("reference", f"{theirs}: {exc}")
                 log.warning("reference {} unavailable: {}", theirs, exc)
-                from quantum_trader.exchange.ccxt_errors import backoff_seconds, rate_limited
+                from quantum_trader.exchange import ccxt_errors as ce  # imports ccxt: only here
 
-                if rate_limited(exc):  # the rest of the round would only deepen a ban
-                    headers = getattr(self.client, "last_response_headers", None) or {}
-                    after = next((str(v) for k, v in headers.items()
-                                  if k.lower() == "retry-after"), None)  # fmt: skip
-                    self._hold_until = time.monotonic() + backoff_seconds(exc, self._bans, after)
+                if ce.rate_limited(exc):  # the rest of the round would only deepen a ban
+                    wait = ce.backoff_seconds(exc, self._bans, ce.retry_after_of(self.client))
+                    self._hold_until = time.monotonic() + wait
                     self._bans += 1
                     return
                 continue
